@@ -1,0 +1,337 @@
+//! The JSON shapes of the REST API under `/api/v1`, shared by the server, the WASM client
+//! and the OpenAPI document.
+
+use crate::domain::order::OrderChange;
+use crate::domain::{OrderStatus, PaymentStatus, Role};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "ssr")]
+use utoipa::{IntoParams, ToSchema};
+
+/// Stable error codes. Clients switch on these; messages are for people.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    MalformedJson,
+    InvalidBody,
+    UnsupportedMediaType,
+    InvalidPath,
+    InvalidQuery,
+    ValidationFailed,
+    Unauthenticated,
+    InvalidCredentials,
+    Forbidden,
+    NotFound,
+    Conflict,
+    OrderFinal,
+    StatusUnchanged,
+    InvalidTransition,
+    CancelTooLate,
+    AlreadyPaid,
+    OrderCancelled,
+    ShopClosed,
+    ProductUnavailable,
+    InsufficientStock,
+    PayloadTooLarge,
+    TooManyRequests,
+    Internal,
+}
+
+impl ErrorCode {
+    /// The HTTP status every error with this code is sent with.
+    pub fn http_status(self) -> u16 {
+        use ErrorCode::*;
+        match self {
+            MalformedJson | InvalidPath | InvalidQuery => 400,
+            Unauthenticated | InvalidCredentials => 401,
+            Forbidden => 403,
+            NotFound => 404,
+            Conflict | OrderFinal | StatusUnchanged | InvalidTransition | CancelTooLate
+            | AlreadyPaid | OrderCancelled | ShopClosed | ProductUnavailable
+            | InsufficientStock => 409,
+            PayloadTooLarge => 413,
+            UnsupportedMediaType => 415,
+            InvalidBody | ValidationFailed => 422,
+            TooManyRequests => 429,
+            Internal => 500,
+        }
+    }
+
+    pub fn from_transition_code(code: &str) -> ErrorCode {
+        match code {
+            "order_final" => ErrorCode::OrderFinal,
+            "status_unchanged" => ErrorCode::StatusUnchanged,
+            "invalid_transition" => ErrorCode::InvalidTransition,
+            "cancel_too_late" => ErrorCode::CancelTooLate,
+            "already_paid" => ErrorCode::AlreadyPaid,
+            "order_cancelled" => ErrorCode::OrderCancelled,
+            "forbidden" => ErrorCode::Forbidden,
+            _ => ErrorCode::Conflict,
+        }
+    }
+}
+
+/// `{"error": {"code": "...", "message": "..."}}`
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct ErrorDetail {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct User {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    /// Shops this user is staff of (shopkeepers only).
+    pub shop_ids: Vec<i64>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct LoginResponse {
+    /// Bearer token for API clients; browsers get the same session as an HttpOnly cookie.
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+    pub user: User,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct Shop {
+    pub id: i64,
+    pub name: String,
+    pub is_open: bool,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct ShopList {
+    pub items: Vec<Shop>,
+    /// The event sequence number this list is current as of.
+    pub seq: i64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct ShopUpdate {
+    pub is_open: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct Product {
+    pub id: i64,
+    pub shop_id: i64,
+    pub name: String,
+    /// Price in integer minor units (cents).
+    pub price_minor: i64,
+    pub stock: i64,
+    pub low_stock_threshold: i64,
+    pub available: bool,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct ProductList {
+    pub items: Vec<Product>,
+    pub seq: i64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewProduct {
+    pub name: String,
+    pub price_minor: i64,
+    pub stock: i64,
+    #[serde(default)]
+    pub low_stock_threshold: i64,
+    #[serde(default = "default_true")]
+    pub available: bool,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// A partial update: only the fields given change.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ProductUpdate {
+    pub name: Option<String>,
+    pub price_minor: Option<i64>,
+    pub stock: Option<i64>,
+    pub low_stock_threshold: Option<i64>,
+    pub available: Option<bool>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct OrderItem {
+    pub product_id: i64,
+    /// Name and unit price as they were when the order was placed.
+    pub name: String,
+    pub unit_price_minor: i64,
+    pub quantity: i64,
+    pub line_total_minor: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct StatusChange {
+    pub status: OrderStatus,
+    pub change: OrderChange,
+    pub by_user_id: i64,
+    pub at: DateTime<Utc>,
+    pub note: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct Order {
+    pub id: i64,
+    pub shop_id: i64,
+    pub shop_name: String,
+    pub customer_id: i64,
+    pub customer_name: String,
+    pub items: Vec<OrderItem>,
+    pub total_minor: i64,
+    pub status: OrderStatus,
+    pub payment_status: PaymentStatus,
+    /// Increases by one with every change; clients keep the snapshot with the highest.
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Oldest first.
+    pub history: Vec<StatusChange>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct OrderList {
+    pub items: Vec<Order>,
+    pub page: u32,
+    pub per_page: u32,
+    pub total: i64,
+    /// The event sequence number this page is current as of: subscribe with `resume` from here.
+    pub seq: i64,
+}
+
+/// One response wrapping a single resource with the `seq` it is current as of.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct WithSeq<T> {
+    #[serde(flatten)]
+    pub item: T,
+    pub seq: i64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewOrder {
+    pub shop_id: i64,
+    pub items: Vec<NewOrderItem>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewOrderItem {
+    pub product_id: i64,
+    pub quantity: i64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct StatusUpdate {
+    pub status: OrderStatus,
+    pub note: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CancelRequest {
+    /// Why the order is cancelled; shown in the order's history.
+    pub reason: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(IntoParams))]
+pub struct OrderQuery {
+    /// Only orders with this status.
+    pub status: Option<OrderStatus>,
+    /// Only orders of this shop.
+    pub shop_id: Option<i64>,
+    /// 1-based page number (default 1).
+    pub page: Option<u32>,
+    /// Orders per page, 1 to 100 (default 20).
+    pub per_page: Option<u32>,
+}
+
+pub const DEFAULT_PER_PAGE: u32 = 20;
+pub const MAX_PER_PAGE: u32 = 100;
+
+/// Formats integer minor units as a price, e.g. `1250` → `"12.50"`.
+pub fn format_minor(minor: i64) -> String {
+    let sign = if minor < 0 { "-" } else { "" };
+    let abs = minor.unsigned_abs();
+    format!("{sign}{}.{:02}", abs / 100, abs % 100)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn minor_units_format_without_floats() {
+        assert_eq!(format_minor(0), "0.00");
+        assert_eq!(format_minor(5), "0.05");
+        assert_eq!(format_minor(1250), "12.50");
+        assert_eq!(format_minor(-199), "-1.99");
+        assert_eq!(format_minor(i64::MIN), "-92233720368547758.08");
+    }
+
+    #[test]
+    fn error_bodies_have_the_documented_shape() {
+        let body = ErrorBody {
+            error: ErrorDetail { code: ErrorCode::InvalidTransition, message: "no".into() },
+        };
+        assert_eq!(
+            serde_json::to_value(&body).unwrap(),
+            serde_json::json!({"error": {"code": "invalid_transition", "message": "no"}})
+        );
+    }
+
+    #[test]
+    fn every_transition_code_maps_to_a_conflict_or_forbidden() {
+        for code in ["order_final", "status_unchanged", "invalid_transition", "cancel_too_late", "already_paid", "order_cancelled"] {
+            assert_eq!(ErrorCode::from_transition_code(code).http_status(), 409, "{code}");
+        }
+        assert_eq!(ErrorCode::from_transition_code("forbidden").http_status(), 403);
+    }
+}

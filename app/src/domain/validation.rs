@@ -1,0 +1,119 @@
+//! Input limits, checked before anything touches the database.
+
+use thiserror::Error;
+
+pub const MAX_ITEMS_PER_ORDER: usize = 50;
+pub const MAX_QUANTITY: i64 = 1_000;
+pub const MAX_PRICE_MINOR: i64 = 100_000_000; // one million in major units
+pub const MAX_STOCK: i64 = 1_000_000;
+pub const MAX_NAME_LEN: usize = 200;
+pub const MAX_NOTE_LEN: usize = 500;
+
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum ValidationError {
+    #[error("an order needs at least one item")]
+    NoItems,
+    #[error("an order can have at most {MAX_ITEMS_PER_ORDER} items")]
+    TooManyItems,
+    #[error("product {0} appears more than once; give it once with the total quantity")]
+    DuplicateProduct(i64),
+    #[error("quantity must be between 1 and {MAX_QUANTITY}, got {0}")]
+    Quantity(i64),
+    #[error("price must be between 0 and {MAX_PRICE_MINOR} minor units, got {0}")]
+    Price(i64),
+    #[error("stock must be between 0 and {MAX_STOCK}, got {0}")]
+    Stock(i64),
+    #[error("low-stock threshold must be between 0 and {MAX_STOCK}, got {0}")]
+    Threshold(i64),
+    #[error("name must be 1 to {MAX_NAME_LEN} characters")]
+    Name,
+    #[error("note must be at most {MAX_NOTE_LEN} characters")]
+    Note,
+    #[error("nothing to change: give at least one field")]
+    EmptyUpdate,
+}
+
+/// Checks an order's lines: (product id, quantity).
+pub fn order_items(items: &[(i64, i64)]) -> Result<(), ValidationError> {
+    if items.is_empty() {
+        return Err(ValidationError::NoItems);
+    }
+    if items.len() > MAX_ITEMS_PER_ORDER {
+        return Err(ValidationError::TooManyItems);
+    }
+    let mut seen = std::collections::HashSet::new();
+    for &(product_id, quantity) in items {
+        if !(1..=MAX_QUANTITY).contains(&quantity) {
+            return Err(ValidationError::Quantity(quantity));
+        }
+        if !seen.insert(product_id) {
+            return Err(ValidationError::DuplicateProduct(product_id));
+        }
+    }
+    Ok(())
+}
+
+pub fn price(minor: i64) -> Result<(), ValidationError> {
+    (0..=MAX_PRICE_MINOR).contains(&minor).then_some(()).ok_or(ValidationError::Price(minor))
+}
+
+pub fn stock(n: i64) -> Result<(), ValidationError> {
+    (0..=MAX_STOCK).contains(&n).then_some(()).ok_or(ValidationError::Stock(n))
+}
+
+pub fn threshold(n: i64) -> Result<(), ValidationError> {
+    (0..=MAX_STOCK).contains(&n).then_some(()).ok_or(ValidationError::Threshold(n))
+}
+
+pub fn name(s: &str) -> Result<(), ValidationError> {
+    let len = s.trim().chars().count();
+    (1..=MAX_NAME_LEN).contains(&len).then_some(()).ok_or(ValidationError::Name)
+}
+
+pub fn note(s: &str) -> Result<(), ValidationError> {
+    (s.chars().count() <= MAX_NOTE_LEN).then_some(()).ok_or(ValidationError::Note)
+}
+
+/// Whether stock at `stock` is low for a product with this threshold.
+pub fn is_low_stock(stock: i64, threshold: i64) -> bool {
+    stock <= threshold
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn order_items_need_sane_quantities_and_no_repeats() {
+        assert_eq!(order_items(&[(1, 2), (2, 1)]), Ok(()));
+        assert_eq!(order_items(&[]), Err(ValidationError::NoItems));
+        assert_eq!(order_items(&[(1, 0)]), Err(ValidationError::Quantity(0)));
+        assert_eq!(order_items(&[(1, -3)]), Err(ValidationError::Quantity(-3)));
+        assert_eq!(order_items(&[(1, MAX_QUANTITY + 1)]), Err(ValidationError::Quantity(1001)));
+        assert_eq!(order_items(&[(1, i64::MAX)]), Err(ValidationError::Quantity(i64::MAX)));
+        assert_eq!(order_items(&[(1, 1), (1, 1)]), Err(ValidationError::DuplicateProduct(1)));
+        let many: Vec<_> = (0..=MAX_ITEMS_PER_ORDER as i64).map(|i| (i, 1)).collect();
+        assert_eq!(order_items(&many), Err(ValidationError::TooManyItems));
+    }
+
+    #[test]
+    fn prices_stock_and_names_have_bounds() {
+        assert_eq!(price(0), Ok(()));
+        assert_eq!(price(-1), Err(ValidationError::Price(-1)));
+        assert_eq!(price(MAX_PRICE_MINOR + 1), Err(ValidationError::Price(MAX_PRICE_MINOR + 1)));
+        assert_eq!(stock(MAX_STOCK), Ok(()));
+        assert_eq!(stock(-1), Err(ValidationError::Stock(-1)));
+        assert_eq!(threshold(-1), Err(ValidationError::Threshold(-1)));
+        assert_eq!(name("Bread"), Ok(()));
+        assert_eq!(name("   "), Err(ValidationError::Name));
+        assert_eq!(name(&"x".repeat(MAX_NAME_LEN + 1)), Err(ValidationError::Name));
+        assert_eq!(note(&"x".repeat(MAX_NOTE_LEN)), Ok(()));
+        assert_eq!(note(&"x".repeat(MAX_NOTE_LEN + 1)), Err(ValidationError::Note));
+    }
+
+    #[test]
+    fn stock_at_the_threshold_is_low() {
+        assert!(is_low_stock(5, 5));
+        assert!(!is_low_stock(6, 5));
+    }
+}

@@ -1,0 +1,36 @@
+import { test, expect } from "@playwright/test";
+
+test("a demo customer signs in and sees their orders after hydration", async ({ page }) => {
+  await page.goto("/login");
+  // Wait for hydration (the app marks <body> once its effects run), not for a fixed time.
+  await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+
+  await page.getByLabel("Email").fill("alice@ordercast.test");
+  await page.getByLabel("Password").fill("ordercast");
+  await page.getByRole("button", { name: "Sign in" }).click();
+
+  await expect(page).toHaveURL(/\/$/);
+  await expect(page.getByRole("heading", { name: "Orders" })).toBeVisible();
+  await expect(page.locator(".user-name")).toHaveText("Alice Customer");
+  const orders = page.locator("li.order");
+  await expect(orders).toHaveCount(3);
+  await expect(orders.first().locator(".shop")).toHaveText(/Corner Bakery|Green Grocer/);
+  // Alice sees only her own orders: Bob's never appear.
+  await expect(page.locator("li.order .status-cancelled")).toHaveCount(0);
+});
+
+test("a wrong password is refused with a message and no navigation", async ({ page }) => {
+  await page.goto("/login");
+  await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+  await page.getByLabel("Email").fill("alice@ordercast.test");
+  await page.getByLabel("Password").fill("not her password");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByRole("alert")).toHaveText("wrong email or password");
+  await expect(page).toHaveURL(/\/login$/);
+});
+
+test("the orders page sends a signed-out visitor to sign in", async ({ page }) => {
+  await page.goto("/");
+  await expect(page).toHaveURL(/\/login$/);
+  await expect(page.getByRole("heading", { name: "Sign in" })).toBeVisible();
+});

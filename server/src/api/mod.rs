@@ -1,0 +1,40 @@
+//! The REST API under `/api/v1`: one module per resource, each handler a thin wrapper around
+//! `service`. The OpenAPI document is served at `/api/v1/openapi.json`.
+
+pub mod auth;
+pub mod openapi;
+pub mod orders;
+pub mod shops;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use app::api::ErrorCode;
+use axum::routing::{get, patch, post};
+use axum::Router;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/auth/login", post(auth::login))
+        .route("/auth/logout", post(auth::logout))
+        .route("/auth/me", get(auth::me))
+        .route("/shops", get(shops::list))
+        .route("/shops/{id}", get(shops::get).patch(shops::update))
+        .route("/shops/{id}/products", get(shops::list_products).post(shops::create_product))
+        .route("/products/{id}", patch(shops::update_product))
+        .route("/orders", get(orders::list).post(orders::create))
+        .route("/orders/{id}", get(orders::get))
+        .route("/orders/{id}/status", patch(orders::set_status))
+        .route("/orders/{id}/cancel", post(orders::cancel))
+        .route("/orders/{id}/payment/verify", post(orders::verify_payment))
+        .route("/openapi.json", get(openapi::document))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(ErrorCode::NotFound, "no such API endpoint")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(ErrorCode::NotFound, "this endpoint does not support that method")
+}

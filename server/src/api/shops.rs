@@ -1,0 +1,67 @@
+//! Shops and their products.
+
+use crate::auth::Session;
+use crate::error::ApiResult;
+use crate::extract::{ApiJson, Id};
+use crate::service::catalog;
+use crate::state::AppState;
+use app::api::{ErrorBody, NewProduct, Product, ProductList, ProductUpdate, Shop, ShopList, ShopUpdate};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+
+/// All shops with their open/closed state.
+#[utoipa::path(get, path = "/shops", tag = "shops", responses((status = 200, body = ShopList), (status = 401, body = ErrorBody)))]
+pub async fn list(State(state): State<AppState>, _session: Session) -> ApiResult<Json<ShopList>> {
+    Ok(Json(catalog::list_shops(&state).await?))
+}
+
+/// One shop, with the `seq` it is current as of.
+#[utoipa::path(get, path = "/shops/{id}", tag = "shops", params(("id" = i64, Path)),
+    responses((status = 200, body = Shop), (status = 404, body = ErrorBody)))]
+pub async fn get(State(state): State<AppState>, _session: Session, Id(id): Id) -> ApiResult<Json<app::api::WithSeq<Shop>>> {
+    Ok(Json(catalog::get_shop(&state, id).await?))
+}
+
+/// Opens or closes a shop (its staff and admins).
+#[utoipa::path(patch, path = "/shops/{id}", tag = "shops", params(("id" = i64, Path)), request_body = ShopUpdate,
+    responses((status = 200, body = Shop), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn update(
+    State(state): State<AppState>,
+    session: Session,
+    Id(id): Id,
+    ApiJson(update): ApiJson<ShopUpdate>,
+) -> ApiResult<Json<Shop>> {
+    Ok(Json(catalog::set_shop_open(&state, &session, id, update.is_open).await?))
+}
+
+/// A shop's products, including unavailable ones.
+#[utoipa::path(get, path = "/shops/{id}/products", tag = "products", params(("id" = i64, Path)),
+    responses((status = 200, body = ProductList), (status = 404, body = ErrorBody)))]
+pub async fn list_products(State(state): State<AppState>, _session: Session, Id(id): Id) -> ApiResult<Json<ProductList>> {
+    Ok(Json(catalog::list_products(&state, id).await?))
+}
+
+/// Adds a product to a shop (its staff and admins).
+#[utoipa::path(post, path = "/shops/{id}/products", tag = "products", params(("id" = i64, Path)), request_body = NewProduct,
+    responses((status = 201, body = Product), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create_product(
+    State(state): State<AppState>,
+    session: Session,
+    Id(shop_id): Id,
+    ApiJson(new): ApiJson<NewProduct>,
+) -> ApiResult<(StatusCode, Json<Product>)> {
+    Ok((StatusCode::CREATED, Json(catalog::create_product(&state, &session, shop_id, new).await?)))
+}
+
+/// Changes a product's name, price, stock, low-stock threshold or availability.
+#[utoipa::path(patch, path = "/products/{id}", tag = "products", params(("id" = i64, Path)), request_body = ProductUpdate,
+    responses((status = 200, body = Product), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn update_product(
+    State(state): State<AppState>,
+    session: Session,
+    Id(id): Id,
+    ApiJson(update): ApiJson<ProductUpdate>,
+) -> ApiResult<Json<Product>> {
+    Ok(Json(catalog::update_product(&state, &session, id, update).await?))
+}

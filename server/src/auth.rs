@@ -1,0 +1,228 @@
+//! Authentication: password hashing, session tokens, the `Session` extractor, and throttling
+//! of failed sign-ins.
+//!
+//! A session token is 32 random bytes, given to the client once (as a cookie for browsers, in
+//! the login response for API clients). The database stores only a keyed SHA-256 of it, so a
+//! leaked database does not leak live sessions.
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::store;
+use app::api::{ErrorCode, User};
+use app::domain::Actor;
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use axum::extract::FromRequestParts;
+use axum::http::{header, request::Parts, HeaderMap};
+use chrono::Utc;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+pub const SESSION_COOKIE: &str = "ordercast_session";
+
+pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Error> {
+    let salt = SaltString::generate(&mut OsRng);
+    Ok(Argon2::default().hash_password(password.as_bytes(), &salt)?.to_string())
+}
+
+/// Verifies on a blocking thread: argon2 takes tens of milliseconds by design.
+pub async fn verify_password(password: String, hash: String) -> bool {
+    tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&hash)
+            .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+            .unwrap_or(false)
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// A hash of a password nobody has, verified against when the email is unknown so that an
+/// unknown email takes as long to refuse as a wrong password.
+pub fn decoy_hash() -> &'static str {
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DECOY.get_or_init(|| hash_password("decoy password that matches nothing").unwrap_or_default())
+}
+
+pub fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+pub fn token_hash(secret: &str, token: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(secret.as_bytes());
+    h.update([0u8]);
+    h.update(token.as_bytes());
+    hex::encode(h.finalize())
+}
+
+/// The token a request carries: `Authorization: Bearer …` first, then the session cookie.
+pub fn token_from_headers(headers: &HeaderMap) -> Option<String> {
+    if let Some(auth) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+        if let Some(token) = auth.strip_prefix("Bearer ").map(str::trim) {
+            return Some(token.to_owned()).filter(|t| !t.is_empty());
+        }
+    }
+    cookie_token(headers)
+}
+
+pub fn cookie_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value.to_owned())
+        .filter(|t| !t.is_empty())
+}
+
+pub fn session_cookie(token: &str, max_age_secs: i64, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{secure}")
+}
+
+pub fn clear_cookie(secure: bool) -> String {
+    session_cookie("", 0, secure)
+}
+
+/// A signed-in request: the user and what they may do.
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub user: User,
+    pub actor: Actor,
+}
+
+impl Session {
+    fn from_user(user: User) -> Self {
+        let actor = Actor { user_id: user.id, role: user.role, shop_ids: user.shop_ids.clone() };
+        Session { user, actor }
+    }
+}
+
+/// The session behind these headers, if any (expired sessions and disabled users have none).
+pub async fn session_from_headers(state: &AppState, headers: &HeaderMap) -> Result<Option<Session>, ApiError> {
+    let Some(token) = token_from_headers(headers) else { return Ok(None) };
+    let hash = token_hash(&state.config.secret, &token);
+    let mut conn = state.db.read.acquire().await?;
+    let Some(user_id) = store::sessions::user_id(&mut conn, &hash, Utc::now()).await? else {
+        return Ok(None);
+    };
+    Ok(store::users::get(&mut conn, user_id).await?.map(Session::from_user))
+}
+
+impl FromRequestParts<AppState> for Session {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        session_from_headers(state, &parts.headers).await?.ok_or_else(ApiError::unauthenticated)
+    }
+}
+
+/// Counts failed sign-ins per email and per client address in a fixed window, and refuses
+/// further attempts once either count reaches its limit, until the window ends.
+pub struct LoginThrottle {
+    per_email: u32,
+    per_ip: u32,
+    window: Duration,
+    failures: Mutex<HashMap<String, (u32, Instant)>>,
+}
+
+impl LoginThrottle {
+    pub fn new(per_email: u32, window: Duration) -> Self {
+        LoginThrottle {
+            per_email,
+            per_ip: per_email.saturating_mul(5),
+            window,
+            failures: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn keys(email: &str, ip: Option<IpAddr>) -> [(String, bool); 2] {
+        [
+            (format!("email:{}", email.trim().to_lowercase()), true),
+            (ip.map(|ip| format!("ip:{ip}")).unwrap_or_default(), false),
+        ]
+    }
+
+    /// `Err` with the seconds until the next attempt is allowed.
+    pub fn check(&self, email: &str, ip: Option<IpAddr>) -> Result<(), ApiError> {
+        let now = Instant::now();
+        let Ok(mut failures) = self.failures.lock() else { return Ok(()) };
+        failures.retain(|_, (_, start)| now.duration_since(*start) < self.window);
+        for (key, is_email) in Self::keys(email, ip) {
+            let limit = if is_email { self.per_email } else { self.per_ip };
+            if let Some((count, start)) = failures.get(&key) {
+                if *count >= limit {
+                    let wait = self.window.saturating_sub(now.duration_since(*start)).as_secs().max(1);
+                    let mut err = ApiError::new(
+                        ErrorCode::TooManyRequests,
+                        format!("too many failed sign-ins; try again in {wait} seconds"),
+                    );
+                    err.retry_after = Some(wait);
+                    return Err(err);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn record_failure(&self, email: &str, ip: Option<IpAddr>) {
+        let now = Instant::now();
+        let Ok(mut failures) = self.failures.lock() else { return };
+        for (key, _) in Self::keys(email, ip) {
+            if key.is_empty() {
+                continue;
+            }
+            failures.entry(key).or_insert((0, now)).0 += 1;
+        }
+    }
+
+    pub fn record_success(&self, email: &str) {
+        if let Ok(mut failures) = self.failures.lock() {
+            failures.remove(&format!("email:{}", email.trim().to_lowercase()));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_verify_only_against_their_own_hash() {
+        let hash = hash_password("correct horse").unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        assert!(rt.block_on(verify_password("correct horse".into(), hash.clone())));
+        assert!(!rt.block_on(verify_password("wrong".into(), hash)));
+        assert!(!rt.block_on(verify_password("x".into(), "not a hash".into())));
+    }
+
+    #[test]
+    fn bearer_tokens_win_over_cookies() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::COOKIE, "a=b; ordercast_session=fromcookie".parse().unwrap());
+        assert_eq!(token_from_headers(&headers).as_deref(), Some("fromcookie"));
+        headers.insert(header::AUTHORIZATION, "Bearer frombearer".parse().unwrap());
+        assert_eq!(token_from_headers(&headers).as_deref(), Some("frombearer"));
+    }
+
+    #[test]
+    fn the_throttle_locks_an_email_after_its_limit() {
+        let t = LoginThrottle::new(2, Duration::from_secs(60));
+        let ip: IpAddr = "127.0.0.1".parse().unwrap();
+        assert!(t.check("a@x", Some(ip)).is_ok());
+        t.record_failure("a@x", Some(ip));
+        t.record_failure("A@x ", Some(ip));
+        let err = t.check("a@x", Some(ip)).unwrap_err();
+        assert_eq!(err.code, ErrorCode::TooManyRequests);
+        assert!(err.retry_after.is_some());
+        assert!(t.check("b@x", Some(ip)).is_ok(), "another email from the same address is not locked yet");
+    }
+}

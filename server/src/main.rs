@@ -1,0 +1,16 @@
+use clap::Parser;
+use server::config::Config;
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info")))
+        .init();
+    let config = Config::parse();
+    if let Err(e) = server::run(config).await {
+        tracing::error!(error = %e, "ordercast stopped");
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}

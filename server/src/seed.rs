@@ -1,0 +1,115 @@
+//! Demo data for a first start: two shops with products, an admin, shopkeepers, customers, and
+//! orders in various states, all created through the same services as real traffic (so the
+//! outbox has their events too).
+
+use crate::auth::{hash_password, Session};
+use crate::error::ApiError;
+use crate::service;
+use crate::state::AppState;
+use crate::store;
+use app::api::{NewOrder, NewOrderItem, NewProduct, User};
+use app::domain::{Actor, OrderAction, OrderStatus, Role};
+use chrono::{Duration, Utc};
+
+pub const DEMO_PASSWORD: &str = "ordercast";
+
+/// The demo accounts: (email, name, role, shops by index).
+const USERS: &[(&str, &str, Role, &[usize])] = &[
+    ("admin@ordercast.test", "Ada Admin", Role::Admin, &[]),
+    ("baker@ordercast.test", "Bo Baker", Role::Shopkeeper, &[0]),
+    ("grocer@ordercast.test", "Gia Grocer", Role::Shopkeeper, &[1]),
+    ("alice@ordercast.test", "Alice Customer", Role::Customer, &[]),
+    ("bob@ordercast.test", "Bob Customer", Role::Customer, &[]),
+];
+
+const SHOPS: &[(&str, &[(&str, i64, i64, i64)])] = &[
+    (
+        "Corner Bakery",
+        &[("Sourdough loaf", 550, 40, 5), ("Croissant", 220, 60, 10), ("Rye bread", 480, 25, 5), ("Cinnamon bun", 320, 30, 5)],
+    ),
+    (
+        "Green Grocer",
+        &[("Apples (1 kg)", 399, 50, 8), ("Bananas (1 kg)", 249, 45, 8), ("Tomatoes (500 g)", 299, 30, 5), ("Oat milk (1 l)", 189, 6, 6)],
+    ),
+];
+
+/// Seeds the demo if the database has no users yet. Returns whether it did.
+pub async fn seed_if_empty(state: &AppState) -> Result<bool, ApiError> {
+    {
+        let mut conn = state.db.write.acquire().await?;
+        if store::users::count(&mut conn).await? > 0 {
+            return Ok(false);
+        }
+    }
+    // One hash for all demo accounts: hashing is slow by design, and these share a password.
+    let hash = hash_password(DEMO_PASSWORD).map_err(|_| ApiError::internal())?;
+    let now = Utc::now();
+
+    let mut tx = state.db.write.begin().await?;
+    let mut shop_ids = Vec::new();
+    for (name, _) in SHOPS {
+        shop_ids.push(store::shops::insert(&mut tx, name, true, now).await?);
+    }
+    let mut users = Vec::new();
+    for (email, name, role, shops) in USERS {
+        let id = store::users::insert(&mut tx, email, name, *role, &hash, now).await?;
+        for &i in *shops {
+            store::shops::add_staff(&mut tx, shop_ids[i], id).await?;
+        }
+        users.push(id);
+    }
+    tx.commit().await?;
+
+    let session = |i: usize| -> Session {
+        let (email, name, role, shops) = USERS[i];
+        let shop_ids: Vec<i64> = shops.iter().map(|&s| shop_ids[s]).collect();
+        Session {
+            user: User { id: users[i], email: email.into(), name: name.into(), role, shop_ids: shop_ids.clone() },
+            actor: Actor { user_id: users[i], role, shop_ids },
+        }
+    };
+    let admin = session(0);
+
+    let mut products = Vec::new();
+    for (s, (_, items)) in SHOPS.iter().enumerate() {
+        let mut ids = Vec::new();
+        for &(name, price_minor, stock, low_stock_threshold) in *items {
+            let new = NewProduct { name: name.into(), price_minor, stock, low_stock_threshold, available: true };
+            ids.push(service::catalog::create_product(state, &admin, shop_ids[s], new).await?.id);
+        }
+        products.push(ids);
+    }
+
+    // (customer, shop, [(product index, quantity)], how far along, minutes ago)
+    let orders: &[(usize, usize, &[(usize, i64)], &[OrderAction], i64)] = &[
+        (3, 0, &[(0, 1), (1, 4)], &[], 3),
+        (3, 1, &[(0, 2), (3, 1)], &[OrderAction::VerifyPayment, OrderAction::SetStatus(OrderStatus::Preparing)], 25),
+        (3, 0, &[(2, 1)], &[OrderAction::VerifyPayment, OrderAction::SetStatus(OrderStatus::Preparing), OrderAction::SetStatus(OrderStatus::Ready), OrderAction::SetStatus(OrderStatus::OutForDelivery), OrderAction::SetStatus(OrderStatus::Delivered)], 24 * 60),
+        (4, 0, &[(3, 2)], &[OrderAction::SetStatus(OrderStatus::Confirmed)], 12),
+        (4, 1, &[(1, 1), (2, 2)], &[OrderAction::Cancel], 90),
+    ];
+    for &(customer, shop, lines, steps, minutes_ago) in orders {
+        let new = NewOrder {
+            shop_id: shop_ids[shop],
+            items: lines.iter().map(|&(p, quantity)| NewOrderItem { product_id: products[shop][p], quantity }).collect(),
+        };
+        let order = service::orders::create(state, &session(customer), new).await?;
+        for &step in steps {
+            service::orders::act(state, &admin, order.id, step, None).await?;
+        }
+        let mut conn = state.db.write.acquire().await?;
+        store::orders::set_created_at(&mut conn, order.id, now - Duration::minutes(minutes_ago)).await?;
+    }
+    Ok(true)
+}
+
+/// The demo logins, for the start-up banner.
+pub fn banner() -> String {
+    let mut s = String::from("Demo data created. Sign in with any of these (password: ");
+    s.push_str(DEMO_PASSWORD);
+    s.push_str("):\n");
+    for (email, name, role, _) in USERS {
+        s.push_str(&format!("  {email:<24} {name} ({})\n", role.as_str()));
+    }
+    s
+}

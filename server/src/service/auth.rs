@@ -1,0 +1,51 @@
+//! Signing in and out.
+
+use crate::auth::{decoy_hash, new_token, token_hash, verify_password, Session};
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use crate::store;
+use app::api::{ErrorCode, LoginResponse};
+use chrono::{Duration, Utc};
+use std::net::IpAddr;
+
+pub async fn login(state: &AppState, email: &str, password: &str, ip: Option<IpAddr>) -> ApiResult<LoginResponse> {
+    state.throttle.check(email, ip)?;
+    let creds = {
+        let mut conn = state.db.read.acquire().await?;
+        store::users::credentials(&mut conn, email).await?
+    };
+    let (user_id, hash, enabled) = match creds {
+        Some(c) => (Some(c.id), c.password_hash, !c.disabled),
+        None => (None, decoy_hash().to_owned(), false),
+    };
+    let matches = verify_password(password.to_owned(), hash).await;
+    let user_id = match user_id {
+        Some(id) if matches && enabled => id,
+        _ => {
+            state.throttle.record_failure(email, ip);
+            return Err(ApiError::new(ErrorCode::InvalidCredentials, "wrong email or password"));
+        }
+    };
+    state.throttle.record_success(email);
+
+    let token = new_token();
+    let now = Utc::now();
+    let expires_at = now + Duration::hours(state.config.session_hours);
+    let mut tx = state.db.write.begin().await?;
+    store::sessions::insert(&mut tx, &token_hash(&state.config.secret, &token), user_id, now, expires_at).await?;
+    let user = store::users::get(&mut tx, user_id).await?.ok_or_else(ApiError::internal)?;
+    tx.commit().await?;
+    tracing::info!(user_id, "signed in");
+    Ok(LoginResponse { token, expires_at, user })
+}
+
+/// Ends the session of this token. Unknown tokens are fine: the result is the same.
+pub async fn logout(state: &AppState, token: &str) -> ApiResult<()> {
+    let mut conn = state.db.write.acquire().await?;
+    store::sessions::delete(&mut conn, &token_hash(&state.config.secret, token)).await?;
+    Ok(())
+}
+
+pub fn me(session: &Session) -> app::api::User {
+    session.user.clone()
+}

@@ -1,0 +1,189 @@
+//! Shops and products: reading the catalogue, opening and closing shops, editing products.
+
+use crate::auth::Session;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use crate::store;
+use crate::store::events::StoredEvent;
+use app::api::{NewProduct, Product, ProductList, ProductUpdate, Shop, ShopList, WithSeq};
+use app::domain::validation::{self, ValidationError};
+use app::domain::{EventType, Topic};
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use sqlx::SqliteConnection;
+
+pub async fn list_shops(state: &AppState) -> ApiResult<ShopList> {
+    let mut tx = state.db.read.begin().await?;
+    let seq = store::events::current_seq(&mut tx).await?;
+    let items = store::shops::list(&mut tx).await?;
+    Ok(ShopList { items, seq })
+}
+
+pub async fn get_shop(state: &AppState, id: i64) -> ApiResult<WithSeq<Shop>> {
+    let mut tx = state.db.read.begin().await?;
+    let seq = store::events::current_seq(&mut tx).await?;
+    let item = store::shops::get(&mut tx, id).await?.ok_or_else(|| ApiError::not_found("shop"))?;
+    Ok(WithSeq { item, seq })
+}
+
+fn require_staff(session: &Session, shop_id: i64) -> ApiResult<()> {
+    if session.actor.can_manage_shop(shop_id) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden("only this shop's staff or an admin can change it"))
+    }
+}
+
+/// Opens or closes a shop. Setting the state it already has changes nothing and writes no event.
+pub async fn set_shop_open(state: &AppState, session: &Session, id: i64, is_open: bool) -> ApiResult<Shop> {
+    let mut tx = state.db.write.begin().await?;
+    let shop = store::shops::get(&mut tx, id).await?.ok_or_else(|| ApiError::not_found("shop"))?;
+    require_staff(session, id)?;
+    if shop.is_open == is_open {
+        return Ok(shop);
+    }
+    let now = Utc::now();
+    store::shops::set_open(&mut tx, id, is_open, now).await?;
+    let shop = Shop { is_open, updated_at: now, ..shop };
+    store::events::append(
+        &mut tx,
+        EventType::StoreAvailabilityChanged,
+        &Topic::for_catalog(id),
+        &json!({ "shop": shop, "by_user_id": session.user.id }),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(shop)
+}
+
+pub async fn list_products(state: &AppState, shop_id: i64) -> ApiResult<ProductList> {
+    let mut tx = state.db.read.begin().await?;
+    let seq = store::events::current_seq(&mut tx).await?;
+    store::shops::get(&mut tx, shop_id).await?.ok_or_else(|| ApiError::not_found("shop"))?;
+    let items = store::products::list_for_shop(&mut tx, shop_id).await?;
+    Ok(ProductList { items, seq })
+}
+
+pub async fn create_product(state: &AppState, session: &Session, shop_id: i64, new: NewProduct) -> ApiResult<Product> {
+    validation::name(&new.name)?;
+    validation::price(new.price_minor)?;
+    validation::stock(new.stock)?;
+    validation::threshold(new.low_stock_threshold)?;
+
+    let mut tx = state.db.write.begin().await?;
+    store::shops::get(&mut tx, shop_id).await?.ok_or_else(|| ApiError::not_found("shop"))?;
+    require_staff(session, shop_id)?;
+    let now = Utc::now();
+    let product = store::products::insert(&mut tx, shop_id, &new, now).await?;
+    store::events::append(
+        &mut tx,
+        EventType::ProductUpdated,
+        &Topic::for_catalog(shop_id),
+        &json!({ "change": "created", "product": product }),
+        now,
+    )
+    .await?;
+    if validation::is_low_stock(product.stock, product.low_stock_threshold) {
+        stock_low(&mut tx, &product, now).await?;
+    }
+    tx.commit().await?;
+    Ok(product)
+}
+
+pub async fn update_product(state: &AppState, session: &Session, id: i64, update: ProductUpdate) -> ApiResult<Product> {
+    let ProductUpdate { name, price_minor, stock, low_stock_threshold, available } = update;
+    if name.is_none() && price_minor.is_none() && stock.is_none() && low_stock_threshold.is_none() && available.is_none() {
+        return Err(ValidationError::EmptyUpdate.into());
+    }
+    if let Some(n) = &name {
+        validation::name(n)?;
+    }
+    if let Some(p) = price_minor {
+        validation::price(p)?;
+    }
+    if let Some(s) = stock {
+        validation::stock(s)?;
+    }
+    if let Some(t) = low_stock_threshold {
+        validation::threshold(t)?;
+    }
+
+    let mut tx = state.db.write.begin().await?;
+    let before = store::products::get(&mut tx, id).await?.ok_or_else(|| ApiError::not_found("product"))?;
+    require_staff(session, before.shop_id)?;
+    let now = Utc::now();
+    let after = Product {
+        name: name.map(|n| n.trim().to_owned()).unwrap_or_else(|| before.name.clone()),
+        price_minor: price_minor.unwrap_or(before.price_minor),
+        stock: stock.unwrap_or(before.stock),
+        low_stock_threshold: low_stock_threshold.unwrap_or(before.low_stock_threshold),
+        available: available.unwrap_or(before.available),
+        updated_at: now,
+        ..before.clone()
+    };
+    if after == Product { updated_at: now, ..before.clone() } {
+        return Ok(before);
+    }
+    store::products::update(&mut tx, &after).await?;
+    product_events(&mut tx, &before, &after, now).await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+/// The events describing how a product changed from `before` to `after`.
+pub async fn product_events(
+    conn: &mut SqliteConnection,
+    before: &Product,
+    after: &Product,
+    now: DateTime<Utc>,
+) -> ApiResult<Vec<StoredEvent>> {
+    let topics = Topic::for_catalog(after.shop_id);
+    let mut events = Vec::new();
+    if before.name != after.name || before.price_minor != after.price_minor || before.low_stock_threshold != after.low_stock_threshold {
+        events.push(
+            store::events::append(conn, EventType::ProductUpdated, &topics, &json!({ "change": "updated", "product": after }), now)
+                .await?,
+        );
+    }
+    if before.available != after.available {
+        events.push(
+            store::events::append(
+                conn,
+                EventType::ProductAvailabilityChanged,
+                &topics,
+                &json!({ "product_id": after.id, "shop_id": after.shop_id, "available": after.available }),
+                now,
+            )
+            .await?,
+        );
+    }
+    if before.stock != after.stock {
+        events.push(
+            store::events::append(
+                conn,
+                EventType::InventoryUpdated,
+                &topics,
+                &json!({ "product_id": after.id, "shop_id": after.shop_id, "stock": after.stock, "previous_stock": before.stock }),
+                now,
+            )
+            .await?,
+        );
+    }
+    let was_low = validation::is_low_stock(before.stock, before.low_stock_threshold);
+    if !was_low && validation::is_low_stock(after.stock, after.low_stock_threshold) {
+        events.push(stock_low(conn, after, now).await?);
+    }
+    Ok(events)
+}
+
+async fn stock_low(conn: &mut SqliteConnection, p: &Product, now: DateTime<Utc>) -> ApiResult<StoredEvent> {
+    Ok(store::events::append(
+        conn,
+        EventType::StockLow,
+        &Topic::for_staff(p.shop_id),
+        &json!({ "product_id": p.id, "shop_id": p.shop_id, "name": p.name, "stock": p.stock, "threshold": p.low_stock_threshold }),
+        now,
+    )
+    .await?)
+}

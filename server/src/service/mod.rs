@@ -1,0 +1,9 @@
+//! The operations of the API: authorize, validate, then read or write in one transaction.
+//!
+//! Handlers (REST and pages) parse requests and call these; these call `store` for SQL and
+//! `app::domain` for the rules. Every write transaction appends its events to the outbox
+//! before it commits, so a change and its events are never seen apart.
+
+pub mod auth;
+pub mod catalog;
+pub mod orders;

@@ -1,0 +1,186 @@
+//! Placing orders, listing them by role, and moving them through the state machine.
+
+use crate::auth::Session;
+use crate::error::{ApiError, ApiResult};
+use crate::service::catalog::product_events;
+use crate::state::AppState;
+use crate::store;
+use crate::store::orders::Scope;
+use app::api::{
+    ErrorCode, NewOrder, Order, OrderItem, OrderList, OrderQuery, Product, StatusChange, WithSeq,
+    DEFAULT_PER_PAGE, MAX_PER_PAGE,
+};
+use app::domain::order::{apply, OrderChange, OrderState};
+use app::domain::validation::{self, ValidationError};
+use app::domain::{EventType, OrderAction, Role, Topic};
+use chrono::Utc;
+use serde_json::json;
+use sqlx::SqliteConnection;
+
+const NOT_FOUND: &str = "order";
+
+/// Places an order for the signed-in customer: checks the shop is open and every product is
+/// available with enough stock, takes the stock, and records the order, all in one transaction.
+pub async fn create(state: &AppState, session: &Session, new: NewOrder) -> ApiResult<Order> {
+    if session.user.role != Role::Customer {
+        return Err(ApiError::forbidden("only customers place orders"));
+    }
+    let lines: Vec<(i64, i64)> = new.items.iter().map(|i| (i.product_id, i.quantity)).collect();
+    validation::order_items(&lines)?;
+
+    let mut tx = state.db.write.begin().await?;
+    let shop = store::shops::get(&mut tx, new.shop_id).await?.ok_or_else(|| ApiError::not_found("shop"))?;
+    if !shop.is_open {
+        return Err(ApiError::new(ErrorCode::ShopClosed, format!("{} is closed and is not taking orders", shop.name)));
+    }
+
+    let now = Utc::now();
+    let mut items = Vec::with_capacity(lines.len());
+    let mut stock_changes: Vec<(Product, Product)> = Vec::with_capacity(lines.len());
+    let mut total: i64 = 0;
+    for &(product_id, quantity) in &lines {
+        let product = store::products::get(&mut tx, product_id)
+            .await?
+            .filter(|p| p.shop_id == shop.id)
+            .ok_or_else(|| {
+                ApiError::new(ErrorCode::ValidationFailed, format!("product {product_id} is not sold by {}", shop.name))
+            })?;
+        if !product.available {
+            return Err(ApiError::new(
+                ErrorCode::ProductUnavailable,
+                format!("{} is not available right now", product.name),
+            ));
+        }
+        if product.stock < quantity {
+            return Err(ApiError::new(
+                ErrorCode::InsufficientStock,
+                format!("only {} of {} left, {} asked for", product.stock, product.name, quantity),
+            ));
+        }
+        let line_total = product.price_minor.checked_mul(quantity).ok_or(ValidationError::Quantity(quantity))?;
+        total = total.checked_add(line_total).ok_or(ValidationError::Quantity(quantity))?;
+        items.push(OrderItem {
+            product_id,
+            name: product.name.clone(),
+            unit_price_minor: product.price_minor,
+            quantity,
+            line_total_minor: line_total,
+        });
+        let after = Product { stock: product.stock - quantity, updated_at: now, ..product.clone() };
+        stock_changes.push((product, after));
+    }
+
+    let order_id = store::orders::insert(&mut tx, shop.id, session.user.id, total, now).await?;
+    for (position, item) in items.iter().enumerate() {
+        store::orders::insert_item(&mut tx, order_id, position as i64, item).await?;
+    }
+    let created = StatusChange {
+        status: app::domain::OrderStatus::Pending,
+        change: OrderChange::Created,
+        by_user_id: session.user.id,
+        at: now,
+        note: None,
+    };
+    store::orders::insert_history(&mut tx, order_id, &created).await?;
+    let order = store::orders::get(&mut tx, order_id).await?.ok_or_else(ApiError::internal)?;
+    store::events::append(
+        &mut tx,
+        EventType::OrderCreated,
+        &Topic::for_order(order.id, order.customer_id, order.shop_id),
+        &json!({ "change": OrderChange::Created, "order": order }),
+        now,
+    )
+    .await?;
+    for (before, after) in &stock_changes {
+        store::products::update(&mut tx, after).await?;
+        product_events(&mut tx, before, after, now).await?;
+    }
+    tx.commit().await?;
+    tracing::info!(order_id, shop_id = shop.id, customer_id = session.user.id, total, "order placed");
+    Ok(order)
+}
+
+/// The orders this session may see, newest first, filtered and paginated.
+pub async fn list(state: &AppState, session: &Session, query: OrderQuery) -> ApiResult<OrderList> {
+    let per_page = query.per_page.unwrap_or(DEFAULT_PER_PAGE);
+    if !(1..=MAX_PER_PAGE).contains(&per_page) {
+        return Err(ApiError::new(ErrorCode::InvalidQuery, format!("per_page must be between 1 and {MAX_PER_PAGE}")));
+    }
+    let page = query.page.unwrap_or(1);
+    if page == 0 || page > 1_000_000 {
+        return Err(ApiError::new(ErrorCode::InvalidQuery, "page must be between 1 and 1000000"));
+    }
+
+    let actor = &session.actor;
+    let mut scope = Scope { status: query.status, ..Scope::default() };
+    match actor.role {
+        Role::Customer => {
+            scope.customer_id = Some(actor.user_id);
+            scope.shop_ids = query.shop_id.map(|id| vec![id]);
+        }
+        Role::Shopkeeper => {
+            scope.shop_ids = Some(match query.shop_id {
+                Some(id) if actor.can_manage_shop(id) => vec![id],
+                Some(_) => return Err(ApiError::forbidden("you are not staff of that shop")),
+                None => actor.shop_ids.clone(),
+            });
+        }
+        Role::Admin => scope.shop_ids = query.shop_id.map(|id| vec![id]),
+    }
+
+    let mut tx = state.db.read.begin().await?;
+    let seq = store::events::current_seq(&mut tx).await?;
+    let offset = i64::from(page - 1) * i64::from(per_page);
+    let (items, total) = store::orders::list(&mut tx, &scope, i64::from(per_page), offset).await?;
+    Ok(OrderList { items, page, per_page, total, seq })
+}
+
+/// Loads an order the session may see; an order it may not see does not exist for it.
+async fn visible(conn: &mut SqliteConnection, session: &Session, id: i64) -> ApiResult<Order> {
+    store::orders::get(conn, id)
+        .await?
+        .filter(|o| session.actor.can_view_order(o.customer_id, o.shop_id))
+        .ok_or_else(|| ApiError::not_found(NOT_FOUND))
+}
+
+pub async fn get(state: &AppState, session: &Session, id: i64) -> ApiResult<WithSeq<Order>> {
+    let mut tx = state.db.read.begin().await?;
+    let seq = store::events::current_seq(&mut tx).await?;
+    let item = visible(&mut tx, session, id).await?;
+    Ok(WithSeq { item, seq })
+}
+
+/// Applies a status change, cancellation or payment verification.
+pub async fn act(state: &AppState, session: &Session, id: i64, action: OrderAction, note: Option<String>) -> ApiResult<Order> {
+    let note = note.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
+    if let Some(n) = &note {
+        validation::note(n)?;
+    }
+
+    let mut tx = state.db.write.begin().await?;
+    let order = visible(&mut tx, session, id).await?;
+    let party = session
+        .actor
+        .party_to_order(order.customer_id, order.shop_id)
+        .ok_or_else(|| ApiError::not_found(NOT_FOUND))?;
+    let (next, change) = apply(OrderState { status: order.status, payment: order.payment_status }, action, party)?;
+
+    let now = Utc::now();
+    if !store::orders::update_state(&mut tx, id, order.version, next.status, next.payment, now).await? {
+        return Err(ApiError::new(ErrorCode::Conflict, "the order changed meanwhile; reload it and try again"));
+    }
+    let entry = StatusChange { status: next.status, change, by_user_id: session.user.id, at: now, note };
+    store::orders::insert_history(&mut tx, id, &entry).await?;
+    let order = store::orders::get(&mut tx, id).await?.ok_or_else(ApiError::internal)?;
+    store::events::append(
+        &mut tx,
+        EventType::OrderUpdated,
+        &Topic::for_order(order.id, order.customer_id, order.shop_id),
+        &json!({ "change": change, "order": order }),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::info!(order_id = id, status = %next.status, ?change, by = session.user.id, "order updated");
+    Ok(order)
+}

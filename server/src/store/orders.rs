@@ -1,0 +1,280 @@
+//! Orders, their lines and their status history.
+
+use super::corrupt;
+use app::api::{Order, OrderItem, StatusChange};
+use app::domain::order::OrderChange;
+use app::domain::{OrderStatus, PaymentStatus};
+use chrono::{DateTime, Utc};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+use std::collections::HashMap;
+
+#[derive(sqlx::FromRow)]
+struct OrderRow {
+    id: i64,
+    shop_id: i64,
+    shop_name: String,
+    customer_id: i64,
+    customer_name: String,
+    total_minor: i64,
+    status: String,
+    payment_status: String,
+    version: i64,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+#[derive(sqlx::FromRow)]
+struct ItemRow {
+    order_id: i64,
+    product_id: i64,
+    name: String,
+    unit_price_minor: i64,
+    quantity: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct HistoryRow {
+    order_id: i64,
+    status: String,
+    change: String,
+    by_user_id: i64,
+    note: Option<String>,
+    at: DateTime<Utc>,
+}
+
+const SELECT_ORDERS: &str = "SELECT o.id, o.shop_id, s.name AS shop_name, o.customer_id, u.name AS customer_name, \
+     o.total_minor, o.status, o.payment_status, o.version, o.created_at, o.updated_at \
+     FROM orders o JOIN shops s ON s.id = o.shop_id JOIN users u ON u.id = o.customer_id";
+
+fn parse_status(s: &str) -> sqlx::Result<OrderStatus> {
+    OrderStatus::parse(s).ok_or_else(|| corrupt("order status", s))
+}
+
+fn parse_change(s: &str) -> sqlx::Result<OrderChange> {
+    serde_json::from_value(serde_json::Value::String(s.to_owned())).map_err(|_| corrupt("order change", s))
+}
+
+pub fn change_name(change: OrderChange) -> &'static str {
+    match change {
+        OrderChange::Created => "created",
+        OrderChange::StatusChanged => "status_changed",
+        OrderChange::Cancelled => "cancelled",
+        OrderChange::PaymentVerified => "payment_verified",
+    }
+}
+
+/// Which orders a listing may include.
+#[derive(Debug, Default)]
+pub struct Scope {
+    pub customer_id: Option<i64>,
+    /// `Some(empty)` matches nothing.
+    pub shop_ids: Option<Vec<i64>>,
+    pub status: Option<OrderStatus>,
+}
+
+fn push_scope(qb: &mut QueryBuilder<'_, Sqlite>, scope: &Scope) {
+    qb.push(" WHERE 1 = 1");
+    if let Some(customer_id) = scope.customer_id {
+        qb.push(" AND o.customer_id = ").push_bind(customer_id);
+    }
+    if let Some(shop_ids) = &scope.shop_ids {
+        if shop_ids.is_empty() {
+            qb.push(" AND 1 = 0");
+        } else {
+            qb.push(" AND o.shop_id IN (");
+            let mut list = qb.separated(", ");
+            for id in shop_ids {
+                list.push_bind(*id);
+            }
+            list.push_unseparated(")");
+        }
+    }
+    if let Some(status) = scope.status {
+        qb.push(" AND o.status = ").push_bind(status.as_str());
+    }
+}
+
+/// One page of orders, newest first, with the total number matching.
+pub async fn list(conn: &mut SqliteConnection, scope: &Scope, limit: i64, offset: i64) -> sqlx::Result<(Vec<Order>, i64)> {
+    let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM orders o");
+    push_scope(&mut count, scope);
+    let total: i64 = count.build_query_scalar().fetch_one(&mut *conn).await?;
+
+    let mut qb = QueryBuilder::<Sqlite>::new(SELECT_ORDERS);
+    push_scope(&mut qb, scope);
+    qb.push(" ORDER BY o.id DESC LIMIT ").push_bind(limit).push(" OFFSET ").push_bind(offset);
+    let rows: Vec<OrderRow> = qb.build_query_as().fetch_all(&mut *conn).await?;
+    Ok((assemble(conn, rows).await?, total))
+}
+
+pub async fn get(conn: &mut SqliteConnection, id: i64) -> sqlx::Result<Option<Order>> {
+    let row: Option<OrderRow> = sqlx::query_as(&format!("{SELECT_ORDERS} WHERE o.id = $1"))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    match row {
+        Some(row) => Ok(assemble(conn, vec![row]).await?.pop()),
+        None => Ok(None),
+    }
+}
+
+/// Loads the items and history of `rows` in two queries and builds the orders.
+async fn assemble(conn: &mut SqliteConnection, rows: Vec<OrderRow>) -> sqlx::Result<Vec<Order>> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+
+    let mut qb = QueryBuilder::<Sqlite>::new(
+        "SELECT order_id, product_id, name, unit_price_minor, quantity FROM order_items WHERE order_id IN (",
+    );
+    let mut list = qb.separated(", ");
+    for id in &ids {
+        list.push_bind(*id);
+    }
+    list.push_unseparated(") ORDER BY order_id, position");
+    let items: Vec<ItemRow> = qb.build_query_as().fetch_all(&mut *conn).await?;
+
+    let mut qb = QueryBuilder::<Sqlite>::new(
+        "SELECT order_id, status, change, by_user_id, note, at FROM order_history WHERE order_id IN (",
+    );
+    let mut list = qb.separated(", ");
+    for id in &ids {
+        list.push_bind(*id);
+    }
+    list.push_unseparated(") ORDER BY order_id, id");
+    let history: Vec<HistoryRow> = qb.build_query_as().fetch_all(&mut *conn).await?;
+
+    let mut items_by: HashMap<i64, Vec<OrderItem>> = HashMap::new();
+    for i in items {
+        items_by.entry(i.order_id).or_default().push(OrderItem {
+            product_id: i.product_id,
+            line_total_minor: i.unit_price_minor * i.quantity,
+            name: i.name,
+            unit_price_minor: i.unit_price_minor,
+            quantity: i.quantity,
+        });
+    }
+    let mut history_by: HashMap<i64, Vec<StatusChange>> = HashMap::new();
+    for h in history {
+        history_by.entry(h.order_id).or_default().push(StatusChange {
+            status: parse_status(&h.status)?,
+            change: parse_change(&h.change)?,
+            by_user_id: h.by_user_id,
+            at: h.at,
+            note: h.note,
+        });
+    }
+
+    rows.into_iter()
+        .map(|r| {
+            Ok(Order {
+                items: items_by.remove(&r.id).unwrap_or_default(),
+                history: history_by.remove(&r.id).unwrap_or_default(),
+                status: parse_status(&r.status)?,
+                payment_status: PaymentStatus::parse(&r.payment_status)
+                    .ok_or_else(|| corrupt("payment status", &r.payment_status))?,
+                id: r.id,
+                shop_id: r.shop_id,
+                shop_name: r.shop_name,
+                customer_id: r.customer_id,
+                customer_name: r.customer_name,
+                total_minor: r.total_minor,
+                version: r.version,
+                created_at: r.created_at,
+                updated_at: r.updated_at,
+            })
+        })
+        .collect()
+}
+
+pub async fn insert(
+    conn: &mut SqliteConnection,
+    shop_id: i64,
+    customer_id: i64,
+    total_minor: i64,
+    now: DateTime<Utc>,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "INSERT INTO orders (shop_id, customer_id, total_minor, status, payment_status, version, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, 1, $6, $7) RETURNING id",
+    )
+    .bind(shop_id)
+    .bind(customer_id)
+    .bind(total_minor)
+    .bind(OrderStatus::Pending.as_str())
+    .bind(PaymentStatus::Unpaid.as_str())
+    .bind(now)
+    .bind(now)
+    .fetch_one(conn)
+    .await
+}
+
+pub async fn insert_item(
+    conn: &mut SqliteConnection,
+    order_id: i64,
+    position: i64,
+    item: &OrderItem,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO order_items (order_id, position, product_id, name, unit_price_minor, quantity) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(order_id)
+    .bind(position)
+    .bind(item.product_id)
+    .bind(&item.name)
+    .bind(item.unit_price_minor)
+    .bind(item.quantity)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn insert_history(
+    conn: &mut SqliteConnection,
+    order_id: i64,
+    entry: &StatusChange,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO order_history (order_id, status, change, by_user_id, note, at) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(order_id)
+    .bind(entry.status.as_str())
+    .bind(change_name(entry.change))
+    .bind(entry.by_user_id)
+    .bind(&entry.note)
+    .bind(entry.at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Writes a new state if the order is still at `expected_version`; false if it moved on.
+pub async fn update_state(
+    conn: &mut SqliteConnection,
+    id: i64,
+    expected_version: i64,
+    status: OrderStatus,
+    payment: PaymentStatus,
+    now: DateTime<Utc>,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE orders SET status = $1, payment_status = $2, version = version + 1, updated_at = $3 \
+         WHERE id = $4 AND version = $5",
+    )
+    .bind(status.as_str())
+    .bind(payment.as_str())
+    .bind(now)
+    .bind(id)
+    .bind(expected_version)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Seeding only: backdates an order so the demo shows a spread of ages.
+pub async fn set_created_at(conn: &mut SqliteConnection, id: i64, at: DateTime<Utc>) -> sqlx::Result<()> {
+    sqlx::query("UPDATE orders SET created_at = $1 WHERE id = $2").bind(at).bind(id).execute(conn).await?;
+    Ok(())
+}

@@ -1,0 +1,109 @@
+//! Bad input: each answered with the right 4xx and a stable code, and the data left as it was.
+
+use crate::common::*;
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+#[tokio::test]
+async fn bad_requests_get_clear_errors_and_change_nothing() {
+    let server = TestServer::start().await;
+    let alice = server.login(ALICE).await;
+    let baker = server.login(BAKER).await;
+    let bakery = shop_id(&server, &alice, "Corner Bakery").await;
+    let grocer_shop = shop_id(&server, &alice, "Green Grocer").await;
+    let loaf = product_id(&server, &alice, bakery, "Sourdough").await;
+    let apples = product_id(&server, &alice, grocer_shop, "Apples").await;
+    let (_, pending) = server.call(Method::POST, "/orders", Some(&alice), Some(json!({"shop_id": bakery, "items": [{"product_id": loaf, "quantity": 1}]}))).await;
+    let pending = pending["id"].as_i64().unwrap();
+
+    let before = server.fingerprint().await;
+    let item = |product_id: i64, quantity: serde_json::Value| json!({"shop_id": bakery, "items": [{"product_id": product_id, "quantity": quantity}]});
+
+    let json_cases: Vec<(Method, String, &str, serde_json::Value, u16, &str)> = vec![
+        (Method::POST, "/orders".into(), "alice", json!({"shop_id": "one", "items": []}), 422, "invalid_body"),
+        (Method::POST, "/orders".into(), "alice", json!({"shop_id": bakery}), 422, "invalid_body"),
+        (Method::POST, "/orders".into(), "alice", json!({"shop_id": bakery, "items": [], "coupon": "FREE"}), 422, "invalid_body"),
+        (Method::POST, "/orders".into(), "alice", json!({"shop_id": bakery, "items": []}), 422, "validation_failed"),
+        (Method::POST, "/orders".into(), "alice", item(loaf, json!(-1)), 422, "validation_failed"),
+        (Method::POST, "/orders".into(), "alice", item(loaf, json!(0)), 422, "validation_failed"),
+        (Method::POST, "/orders".into(), "alice", item(loaf, json!(1_000_000_000_000i64)), 422, "validation_failed"),
+        (Method::POST, "/orders".into(), "alice", item(loaf, json!(1e30)), 422, "invalid_body"),
+        (Method::POST, "/orders".into(), "alice", item(loaf, json!(1.5)), 422, "invalid_body"),
+        (Method::POST, "/orders".into(), "alice", item(loaf, json!(999)), 409, "insufficient_stock"),
+        (Method::POST, "/orders".into(), "alice", item(apples, json!(1)), 422, "validation_failed"),
+        (Method::POST, "/orders".into(), "alice", item(999_999, json!(1)), 422, "validation_failed"),
+        (Method::POST, "/orders".into(), "alice", json!({"shop_id": 999_999, "items": [{"product_id": loaf, "quantity": 1}]}), 404, "not_found"),
+        (Method::PATCH, format!("/orders/{pending}/status"), "baker", json!({"status": "ready"}), 409, "invalid_transition"),
+        (Method::PATCH, format!("/orders/{pending}/status"), "baker", json!({"status": "pending"}), 409, "status_unchanged"),
+        (Method::PATCH, format!("/orders/{pending}/status"), "baker", json!({"status": "shipped"}), 422, "invalid_body"),
+        (Method::PATCH, format!("/orders/{pending}/status"), "baker", json!({"status": "confirmed", "note": "x".repeat(501)}), 422, "validation_failed"),
+        (Method::PATCH, "/orders/999999/status".into(), "baker", json!({"status": "confirmed"}), 404, "not_found"),
+        (Method::PATCH, "/orders/abc/status".into(), "baker", json!({"status": "confirmed"}), 400, "invalid_path"),
+        (Method::PATCH, "/orders/-4/status".into(), "baker", json!({"status": "confirmed"}), 400, "invalid_path"),
+        (Method::PATCH, format!("/products/{loaf}"), "baker", json!({}), 422, "validation_failed"),
+        (Method::PATCH, format!("/products/{loaf}"), "baker", json!({"price_minor": -5}), 422, "validation_failed"),
+        (Method::PATCH, format!("/products/{loaf}"), "baker", json!({"stock": -1}), 422, "validation_failed"),
+        (Method::PATCH, format!("/products/{loaf}"), "baker", json!({"price_minor": 9.99}), 422, "invalid_body"),
+        (Method::PATCH, format!("/products/{loaf}"), "baker", json!({"name": "  "}), 422, "validation_failed"),
+        (Method::POST, format!("/shops/{bakery}/products"), "baker", json!({"name": "Free", "price_minor": 1, "stock": 1_000_001}), 422, "validation_failed"),
+        (Method::PATCH, format!("/shops/{bakery}"), "baker", json!({"is_open": "yes"}), 422, "invalid_body"),
+        (Method::GET, "/nope".into(), "alice", serde_json::Value::Null, 404, "not_found"),
+        (Method::GET, "/orders?per_page=0".into(), "alice", serde_json::Value::Null, 400, "invalid_query"),
+        (Method::GET, "/orders?per_page=101".into(), "alice", serde_json::Value::Null, 400, "invalid_query"),
+        (Method::GET, "/orders?status=lost".into(), "alice", serde_json::Value::Null, 400, "invalid_query"),
+        (Method::GET, "/orders?page=-1".into(), "alice", serde_json::Value::Null, 400, "invalid_query"),
+    ];
+    for (method, path, who, body, status, code) in json_cases {
+        let token = if who == "alice" { &alice } else { &baker };
+        let body = (!body.is_null()).then_some(body);
+        let (got, resp) = server.call(method.clone(), &path, Some(token), body.clone()).await;
+        assert_eq!(got.as_u16(), status, "{method} {path} {body:?}: {resp}");
+        assert_eq!(resp["error"]["code"], code, "{method} {path} {body:?}: {resp}");
+        assert!(resp["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
+    }
+
+    let raw_cases: Vec<(&str, &str, Vec<u8>, u16, &str)> = vec![
+        ("/orders", "application/json", b"{\"shop_id\": 1, \"items\": [".to_vec(), 400, "malformed_json"),
+        ("/orders", "application/json", b"not json at all".to_vec(), 400, "malformed_json"),
+        ("/orders", "text/plain", b"{\"shop_id\": 1, \"items\": []}".to_vec(), 415, "unsupported_media_type"),
+        ("/orders", "application/json", vec![], 400, "malformed_json"),
+        ("/orders", "application/json", format!("{{\"shop_id\": 1, \"items\": [], \"pad\": \"{}\"}}", "x".repeat(100 * 1024)).into_bytes(), 413, "payload_too_large"),
+        ("/orders", "application/json", [b"{\"shop_id\": 1, \"items\": [".as_slice(), &b"{\"product_id\": 1, \"quantity\": 1},".repeat(3000)].concat(), 413, "payload_too_large"),
+    ];
+    for (path, content_type, body, status, code) in raw_cases {
+        let len = body.len();
+        let (got, resp) = server.raw(Method::POST, path, Some(&alice), content_type, body).await;
+        assert_eq!(got.as_u16(), status, "{content_type} body of {len} bytes: {resp}");
+        assert_eq!(resp["error"]["code"], code, "{content_type} body of {len} bytes: {resp}");
+    }
+
+    assert_eq!(before, server.fingerprint().await, "no bad request may change data");
+}
+
+#[tokio::test]
+async fn unauthenticated_and_wrong_credentials_are_refused_and_repeated_failures_throttled() {
+    let server = TestServer::start_with(&["--login-attempts", "3"]).await;
+    let before = server.fingerprint().await;
+
+    let (status, err) = server.call(Method::GET, "/orders", Some("not-a-token"), None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(err["error"]["code"], "unauthenticated");
+
+    let wrong = json!({"email": BOB, "password": "guess"});
+    for _ in 0..3 {
+        let (status, err) = server.call(Method::POST, "/auth/login", None, Some(wrong.clone())).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(err["error"]["code"], "invalid_credentials");
+    }
+    let (status, err) = server.call(Method::POST, "/auth/login", None, Some(json!({"email": BOB, "password": PASSWORD}))).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "locked even with the right password: {err}");
+    assert_eq!(err["error"]["code"], "too_many_requests");
+
+    let (status, err) = server.call(Method::POST, "/auth/login", None, Some(json!({"email": "nobody@x.test", "password": "x"}))).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{err}");
+    assert_eq!(err["error"]["message"], "wrong email or password", "unknown emails are not revealed");
+
+    // Another account from the same address still signs in.
+    server.login(ALICE).await;
+    assert_eq!(before, server.fingerprint().await);
+}

@@ -1,0 +1,222 @@
+//! The whole life of orders, shops and products over HTTP, and the outbox row each change writes.
+
+use crate::common::*;
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+fn types(events: &[(i64, String, Vec<String>, serde_json::Value)]) -> Vec<&str> {
+    events.iter().map(|e| e.1.as_str()).collect()
+}
+
+#[tokio::test]
+async fn an_order_goes_from_placed_to_delivered_with_an_event_for_every_step() {
+    let server = TestServer::start().await;
+    let alice = server.login(ALICE).await;
+    let baker = server.login(BAKER).await;
+    let bakery = shop_id(&server, &alice, "Corner Bakery").await;
+    let loaf = product_id(&server, &alice, bakery, "Sourdough").await;
+    let bun = product_id(&server, &alice, bakery, "Cinnamon").await;
+    let stock_before = server.get(&format!("/shops/{bakery}/products"), &alice).await["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == loaf)
+        .unwrap()["stock"]
+        .as_i64()
+        .unwrap();
+    let seq0 = server.max_seq().await;
+
+    let (status, order) = server
+        .call(Method::POST, "/orders", Some(&alice), Some(json!({"shop_id": bakery, "items": [{"product_id": loaf, "quantity": 2}, {"product_id": bun, "quantity": 1}]})))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{order}");
+    assert_eq!(order["status"], "pending");
+    assert_eq!(order["payment_status"], "unpaid");
+    assert_eq!(order["version"], 1);
+    assert_eq!(order["total_minor"], 2 * 550 + 320);
+    assert_eq!(order["items"][0]["name"], "Sourdough loaf");
+    assert_eq!(order["items"][0]["unit_price_minor"], 550);
+    assert_eq!(order["items"][0]["line_total_minor"], 1100);
+    let id = order["id"].as_i64().unwrap();
+
+    let created = server.events_after(seq0).await;
+    assert_eq!(types(&created), ["order_created", "inventory_updated", "inventory_updated"]);
+    assert_eq!(created[0].3["order"]["id"], id);
+    let mut topics = created[0].2.clone();
+    topics.sort();
+    let mut want = vec![format!("user:{}", order["customer_id"]), format!("shop:{bakery}"), format!("order:{id}"), "admin".to_string()];
+    want.sort();
+    assert_eq!(topics, want);
+    assert_eq!(created[1].3["stock"], stock_before - 2);
+
+    // The price captured on the order does not follow later price changes.
+    let (status, _) = server.call(Method::PATCH, &format!("/products/{loaf}"), Some(&baker), Some(json!({"price_minor": 600}))).await;
+    assert_eq!(status, StatusCode::OK);
+
+    let seq1 = server.max_seq().await;
+    let (status, paid) = server.call(Method::POST, &format!("/orders/{id}/payment/verify"), Some(&baker), None).await;
+    assert_eq!(status, StatusCode::OK, "{paid}");
+    assert_eq!(paid["status"], "confirmed", "verifying payment confirms a pending order");
+    assert_eq!(paid["payment_status"], "paid");
+    assert_eq!(paid["version"], 2);
+
+    let mut version = 2;
+    for step in ["preparing", "ready", "out_for_delivery", "delivered"] {
+        let (status, o) = server
+            .call(Method::PATCH, &format!("/orders/{id}/status"), Some(&baker), Some(json!({"status": step, "note": format!("now {step}")})))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{step}: {o}");
+        version += 1;
+        assert_eq!(o["status"], step);
+        assert_eq!(o["version"], version);
+    }
+
+    let detail = server.get(&format!("/orders/{id}"), &alice).await;
+    assert_eq!(detail["status"], "delivered");
+    assert_eq!(detail["items"][0]["unit_price_minor"], 550);
+    let history: Vec<_> = detail["history"].as_array().unwrap().iter().map(|h| h["status"].as_str().unwrap()).collect();
+    assert_eq!(history, ["pending", "confirmed", "preparing", "ready", "out_for_delivery", "delivered"]);
+    assert_eq!(detail["history"][5]["note"], "now delivered");
+    assert!(detail["seq"].as_i64().unwrap() >= server.max_seq().await);
+
+    let updates = server.events_after(seq1).await;
+    assert_eq!(types(&updates), ["order_updated"; 5]);
+    let seqs: Vec<i64> = updates.iter().map(|e| e.0).collect();
+    assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "gap-free and in order: {seqs:?}");
+    let changes: Vec<_> = updates.iter().map(|e| e.3["change"].as_str().unwrap()).collect();
+    assert_eq!(changes, ["payment_verified", "status_changed", "status_changed", "status_changed", "status_changed"]);
+    let versions: Vec<_> = updates.iter().map(|e| e.3["order"]["version"].as_i64().unwrap()).collect();
+    assert_eq!(versions, [2, 3, 4, 5, 6]);
+
+    // Delivered is final.
+    let (status, err) = server.call(Method::POST, &format!("/orders/{id}/cancel"), Some(&baker), None).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(err["error"]["code"], "order_final");
+}
+
+#[tokio::test]
+async fn customers_cancel_early_orders_and_shops_close() {
+    let server = TestServer::start().await;
+    let alice = server.login(ALICE).await;
+    let baker = server.login(BAKER).await;
+    let bakery = shop_id(&server, &alice, "Corner Bakery").await;
+    let loaf = product_id(&server, &alice, bakery, "Sourdough").await;
+    let new_order = json!({"shop_id": bakery, "items": [{"product_id": loaf, "quantity": 1}]});
+
+    let (_, order) = server.call(Method::POST, "/orders", Some(&alice), Some(new_order.clone())).await;
+    let id = order["id"].as_i64().unwrap();
+    let seq = server.max_seq().await;
+    let (status, cancelled) = server
+        .call(Method::POST, &format!("/orders/{id}/cancel"), Some(&alice), Some(json!({"reason": "ordered twice"})))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{cancelled}");
+    assert_eq!(cancelled["status"], "cancelled");
+    assert_eq!(cancelled["history"][1]["note"], "ordered twice");
+    let events = server.events_after(seq).await;
+    assert_eq!(types(&events), ["order_updated"]);
+    assert_eq!(events[0].3["change"], "cancelled");
+
+    // Past confirmed, only staff can cancel.
+    let (_, order) = server.call(Method::POST, "/orders", Some(&alice), Some(new_order.clone())).await;
+    let id = order["id"].as_i64().unwrap();
+    for step in ["confirmed", "preparing"] {
+        let (status, _) = server.call(Method::PATCH, &format!("/orders/{id}/status"), Some(&baker), Some(json!({"status": step}))).await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    let (status, err) = server.call(Method::POST, &format!("/orders/{id}/cancel"), Some(&alice), None).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(err["error"]["code"], "cancel_too_late");
+    let (status, o) = server.call(Method::PATCH, &format!("/orders/{id}/status"), Some(&baker), Some(json!({"status": "cancelled", "note": "oven broke"}))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(o["status"], "cancelled");
+
+    // A closed shop takes no orders.
+    let seq = server.max_seq().await;
+    let (status, shop) = server.call(Method::PATCH, &format!("/shops/{bakery}"), Some(&baker), Some(json!({"is_open": false}))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(shop["is_open"], false);
+    let (status, err) = server.call(Method::POST, "/orders", Some(&alice), Some(new_order.clone())).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(err["error"]["code"], "shop_closed");
+    // Closing it again changes nothing and writes no event.
+    server.call(Method::PATCH, &format!("/shops/{bakery}"), Some(&baker), Some(json!({"is_open": false}))).await;
+    let (status, _) = server.call(Method::PATCH, &format!("/shops/{bakery}"), Some(&baker), Some(json!({"is_open": true}))).await;
+    assert_eq!(status, StatusCode::OK);
+    let events = server.events_after(seq).await;
+    assert_eq!(types(&events), ["store_availability_changed", "store_availability_changed"]);
+    assert_eq!(events[0].3["shop"]["is_open"], false);
+    assert!(events[0].2.contains(&format!("catalog:{bakery}")));
+}
+
+#[tokio::test]
+async fn product_changes_write_their_events_and_limit_orders() {
+    let server = TestServer::start().await;
+    let alice = server.login(ALICE).await;
+    let baker = server.login(BAKER).await;
+    let bakery = shop_id(&server, &alice, "Corner Bakery").await;
+    let croissant = product_id(&server, &alice, bakery, "Croissant").await;
+
+    let seq = server.max_seq().await;
+    let (status, p) = server
+        .call(Method::POST, &format!("/shops/{bakery}/products"), Some(&baker), Some(json!({"name": "Baguette", "price_minor": 290, "stock": 20, "low_stock_threshold": 3})))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{p}");
+    assert_eq!(p["available"], true);
+    let baguette = p["id"].as_i64().unwrap();
+
+    // Stock down to the threshold: an inventory update and a low-stock alert.
+    let (status, p) = server.call(Method::PATCH, &format!("/products/{croissant}"), Some(&baker), Some(json!({"stock": 2}))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(p["stock"], 2);
+    let (status, err) = server
+        .call(Method::POST, "/orders", Some(&alice), Some(json!({"shop_id": bakery, "items": [{"product_id": croissant, "quantity": 3}]})))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(err["error"]["code"], "insufficient_stock");
+
+    let (status, _) = server.call(Method::PATCH, &format!("/products/{croissant}"), Some(&baker), Some(json!({"available": false}))).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, err) = server
+        .call(Method::POST, "/orders", Some(&alice), Some(json!({"shop_id": bakery, "items": [{"product_id": croissant, "quantity": 1}]})))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(err["error"]["code"], "product_unavailable");
+
+    // Ordering the last units of a product takes its stock to zero and raises the alert once.
+    let (status, _) = server
+        .call(Method::POST, "/orders", Some(&alice), Some(json!({"shop_id": bakery, "items": [{"product_id": baguette, "quantity": 17}]})))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+
+    let events = server.events_after(seq).await;
+    assert_eq!(
+        types(&events),
+        ["product_updated", "inventory_updated", "stock_low", "product_availability_changed", "order_created", "inventory_updated", "stock_low"]
+    );
+    assert_eq!(events[0].3["change"], "created");
+    assert_eq!(events[2].3["product_id"], croissant);
+    assert!(!events[2].2.contains(&format!("catalog:{bakery}")), "stock alerts are for staff only");
+    assert_eq!(events[3].3["available"], false);
+    assert_eq!(events[5].3["stock"], 3);
+}
+
+#[tokio::test]
+async fn sessions_end_on_logout_and_the_server_stops_cleanly() {
+    let server = TestServer::start().await;
+    let token = server.login(ALICE).await;
+    let me = server.get("/auth/me", &token).await;
+    assert_eq!(me["email"], ALICE);
+    assert_eq!(me["role"], "customer");
+    let (status, _) = server.call(Method::POST, "/auth/logout", Some(&token), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, err) = server.call(Method::GET, "/auth/me", Some(&token), None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(err["error"]["code"], "unauthenticated");
+
+    let (status, doc) = server.call(Method::GET, "/openapi.json", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(doc["paths"]["/orders/{id}/status"]["patch"].is_object(), "{doc}");
+
+    let exit = server.stop().await;
+    assert!(exit.success(), "SIGTERM ends the server with success: {exit:?}");
+}

@@ -1,0 +1,6 @@
+//! Integration tests of the REST API against the real server binary.
+
+mod authz;
+mod bad_input;
+mod common;
+mod lifecycle;
