@@ -293,6 +293,37 @@ pub struct OrderQuery {
     pub per_page: Option<u32>,
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Info,
+    Warning,
+    Critical,
+}
+
+/// `POST /notifications` (admins).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewNotification {
+    /// The recipient (all of their devices); leave out to notify everyone.
+    pub user_id: Option<i64>,
+    pub severity: Severity,
+    pub text: String,
+}
+
+/// A notification as sent, and the `data` of a `notification` event.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct Notification {
+    pub user_id: Option<i64>,
+    pub severity: Severity,
+    pub text: String,
+    pub from_user_id: i64,
+    pub at: DateTime<Utc>,
+}
+
 pub const DEFAULT_PER_PAGE: u32 = 20;
 pub const MAX_PER_PAGE: u32 = 100;
 

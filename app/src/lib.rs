@@ -11,6 +11,7 @@ pub mod api;
 pub mod backend;
 pub mod domain;
 pub mod pages;
+pub mod protocol;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};

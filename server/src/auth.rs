@@ -108,8 +108,15 @@ impl Session {
 
 /// The session behind these headers, if any (expired sessions and disabled users have none).
 pub async fn session_from_headers(state: &AppState, headers: &HeaderMap) -> Result<Option<Session>, ApiError> {
-    let Some(token) = token_from_headers(headers) else { return Ok(None) };
-    let hash = token_hash(&state.config.secret, &token);
+    match token_from_headers(headers) {
+        Some(token) => session_from_token(state, &token).await,
+        None => Ok(None),
+    }
+}
+
+/// The session of a token, if it is live and its user enabled.
+pub async fn session_from_token(state: &AppState, token: &str) -> Result<Option<Session>, ApiError> {
+    let hash = token_hash(&state.config.secret, token);
     let mut conn = state.db.read.acquire().await?;
     let Some(user_id) = store::sessions::user_id(&mut conn, &hash, Utc::now()).await? else {
         return Ok(None);

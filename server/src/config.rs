@@ -40,4 +40,41 @@ pub struct Config {
     /// Length of the failed sign-in window, in seconds.
     #[arg(long, env = "ORDERCAST_LOGIN_WINDOW_SECS", default_value_t = 15 * 60)]
     pub login_window_secs: u64,
+
+    /// How long events are kept for `resume`, in hours. Older ones are pruned; a client that
+    /// asks for them gets `resync_required`.
+    #[arg(long, env = "ORDERCAST_EVENT_RETENTION_HOURS", default_value_t = 24)]
+    pub event_retention_hours: i64,
+
+    /// Seconds between server pings on each socket; a socket silent for twice this is closed.
+    #[arg(long = "ws-heartbeat-secs", env = "ORDERCAST_WS_HEARTBEAT_SECS", default_value = "30", value_parser = parse_secs)]
+    pub ws_heartbeat: std::time::Duration,
+
+    /// Events a socket may have queued before it counts as too slow and is closed (code 4008).
+    #[arg(long, env = "ORDERCAST_WS_QUEUE", default_value_t = 256)]
+    pub ws_queue: usize,
+
+    /// Open sockets allowed per user.
+    #[arg(long, env = "ORDERCAST_WS_MAX_CONNECTIONS_PER_USER", default_value_t = 20)]
+    pub ws_max_connections_per_user: usize,
+
+    /// Topic subscriptions allowed per socket (besides the automatic ones).
+    #[arg(long, env = "ORDERCAST_WS_MAX_SUBSCRIPTIONS", default_value_t = 100)]
+    pub ws_max_subscriptions: usize,
+
+    /// Read buffer per socket, in bytes (axum's default is 128 KiB, too much for many idle sockets).
+    #[arg(long, env = "ORDERCAST_WS_BUFFER_BYTES", default_value_t = 4096)]
+    pub ws_buffer_bytes: usize,
+
+    /// Extra origins allowed to open a socket with the session cookie (besides the site's own),
+    /// comma-separated, e.g. `https://orders.example.com`.
+    #[arg(long, env = "ORDERCAST_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
+}
+
+fn parse_secs(s: &str) -> Result<std::time::Duration, String> {
+    match s.parse::<u64>() {
+        Ok(n) if n > 0 => Ok(std::time::Duration::from_secs(n)),
+        _ => Err(format!("{s:?} is not a positive number of seconds")),
+    }
 }

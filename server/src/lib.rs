@@ -6,6 +6,7 @@
 //! - [`service`]: the operations (authorize, validate, transact, write events).
 //! - [`api`]: the REST API under `/api/v1`.
 //! - [`auth`]: passwords, sessions, sign-in throttling.
+//! - [`realtime`]: the outbox relay, the hub and the WebSocket at `/ws`.
 //! - [`pages`]: the pages' server functions' backend; SSR through leptos_axum.
 //! - [`seed`]: demo data for a first start.
 
@@ -16,6 +17,7 @@ pub mod db;
 pub mod error;
 pub mod extract;
 pub mod pages;
+pub mod realtime;
 pub mod seed;
 pub mod service;
 pub mod state;
@@ -26,7 +28,12 @@ use crate::config::Config;
 use crate::state::AppState;
 use app::backend::SharedBackend;
 use app::{shell, App};
-use axum::extract::DefaultBodyLimit;
+use crate::realtime::hub::HubLimits;
+use crate::realtime::{Bus, Hub};
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
 use axum::Router;
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
@@ -35,6 +42,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
 use tower_http::trace::TraceLayer;
 
 /// Largest request body accepted, in bytes.
@@ -65,6 +73,8 @@ pub fn router(state: AppState) -> Router {
     let options = state.leptos_options.clone();
     Router::new()
         .nest("/api/v1", api::router())
+        .route("/ws", get(realtime::socket::upgrade))
+        .route("/metrics", get(metrics))
         .leptos_routes_with_context(
             &state,
             routes,
@@ -82,38 +92,74 @@ pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let db = db::connect(&config.database_url).await?;
     let listener = TcpListener::bind(config.addr).await?;
     let addr = listener.local_addr()?;
+    let hub = Hub::new(HubLimits {
+        queue_capacity: config.ws_queue.max(1),
+        max_connections_per_user: config.ws_max_connections_per_user,
+        max_subscriptions: config.ws_max_subscriptions + 8,
+    });
     let state = AppState {
         db,
         throttle: Arc::new(LoginThrottle::new(config.login_attempts, Duration::from_secs(config.login_window_secs))),
         leptos_options: leptos_options(addr),
         config: Arc::new(config),
+        bus: Bus::new(),
+        hub: Arc::new(hub),
+        shutdown: CancellationToken::new(),
     };
 
+    // The relay starts after the newest event: seeding publishes to nobody, and clients that
+    // were connected before a restart catch up through `resume`.
     if state.config.demo && seed::seed_if_empty(&state).await.map_err(|e| e.message)? {
         println!("{}", seed::banner());
     }
-    tokio::spawn(prune_sessions(state.clone()));
+    let relay = tokio::spawn(realtime::relay::run(state.db.clone(), state.bus.clone(), state.hub.clone(), state.shutdown.clone()));
+    tokio::spawn(housekeeping(state.clone()));
 
     tracing::info!(%addr, "listening");
     // Tests and scripts read this line to find the port when started with port 0.
     println!("listening on http://{addr}");
+    let shutdown_token = state.shutdown.clone();
     axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown({
+            let token = shutdown_token.clone();
+            async move {
+                shutdown_signal().await;
+                // Sockets are upgraded connections that graceful shutdown does not wait for:
+                // tell them to close (1001) so clients reconnect and resume elsewhere.
+                token.cancel();
+            }
+        })
         .await?;
+    let _ = relay.await;
     tracing::info!("shut down");
     Ok(())
 }
 
-/// Deletes expired sessions once an hour.
-async fn prune_sessions(state: AppState) {
+/// `GET /metrics`: Prometheus text format.
+async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.hub.metrics.render())
+}
+
+/// Once an hour: delete expired sessions and events older than the retention.
+async fn housekeeping(state: AppState) {
     let mut every = tokio::time::interval(Duration::from_secs(3600));
     loop {
-        every.tick().await;
+        tokio::select! {
+            _ = every.tick() => {}
+            _ = state.shutdown.cancelled() => return,
+        }
+        let now = chrono::Utc::now();
         let Ok(mut conn) = state.db.write.acquire().await else { continue };
-        match store::sessions::delete_expired(&mut conn, chrono::Utc::now()).await {
+        match store::sessions::delete_expired(&mut conn, now).await {
             Ok(n) if n > 0 => tracing::info!(deleted = n, "pruned expired sessions"),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "pruning sessions failed"),
+        }
+        let before = now - chrono::Duration::hours(state.config.event_retention_hours);
+        match store::events::prune(&mut conn, before).await {
+            Ok(n) if n > 0 => tracing::info!(deleted = n, "pruned old events"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "pruning events failed"),
         }
     }
 }

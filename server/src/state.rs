@@ -3,6 +3,8 @@
 use crate::auth::LoginThrottle;
 use crate::config::Config;
 use crate::db::Db;
+use crate::realtime::{Bus, Hub};
+use tokio_util::sync::CancellationToken;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use std::sync::Arc;
@@ -13,6 +15,10 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub throttle: Arc<LoginThrottle>,
     pub leptos_options: LeptosOptions,
+    pub bus: Bus,
+    pub hub: Arc<Hub>,
+    /// Cancelled on SIGTERM/Ctrl-C: sockets close with 1001 and background tasks stop.
+    pub shutdown: CancellationToken,
 }
 
 impl FromRef<AppState> for LeptosOptions {

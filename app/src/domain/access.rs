@@ -3,6 +3,7 @@
 //! Every REST handler and every socket push asks these functions, so the rules live in one
 //! place and are tested here rather than rediscovered in each handler.
 
+use super::event::Topic;
 use super::order::Party;
 use super::user::Role;
 
@@ -42,6 +43,33 @@ impl Actor {
     pub fn can_view_order(&self, customer_id: i64, shop_id: i64) -> bool {
         self.party_to_order(customer_id, shop_id).is_some()
     }
+
+    /// Whether this actor may hear about events on `topic`. `order_owner` is the
+    /// (customer, shop) of the order an `order:` topic names; without it nobody may follow one.
+    ///
+    /// Asked when subscribing and again for every event at delivery, so a subscription never
+    /// outlives the right to it.
+    pub fn may_receive(&self, topic: Topic, order_owner: Option<(i64, i64)>) -> bool {
+        match topic {
+            Topic::User(id) => self.user_id == id,
+            Topic::Shop(id) => self.can_manage_shop(id),
+            Topic::Order(_) => order_owner.is_some_and(|(customer, shop)| self.can_view_order(customer, shop)),
+            Topic::Admin => self.is_admin(),
+            Topic::Catalog(_) | Topic::Broadcast => true,
+        }
+    }
+
+    /// The topics a connection of this actor joins without asking: their own (every device of
+    /// theirs), their shops' (staff), everything (admins), and broadcasts.
+    pub fn automatic_topics(&self) -> Vec<Topic> {
+        let mut topics = vec![Topic::User(self.user_id), Topic::Broadcast];
+        match self.role {
+            Role::Admin => topics.push(Topic::Admin),
+            Role::Shopkeeper => topics.extend(self.shop_ids.iter().map(|&id| Topic::Shop(id))),
+            Role::Customer => {}
+        }
+        topics
+    }
 }
 
 #[cfg(test)]
@@ -75,6 +103,47 @@ mod tests {
         // gives them nothing.
         let bob = actor(20, Role::Shopkeeper, &[1]);
         assert_eq!(bob.party_to_order(20, 2), None);
+    }
+
+    #[test]
+    fn events_reach_only_those_allowed_on_each_topic() {
+        let alice = actor(10, Role::Customer, &[]);
+        let bob = actor(11, Role::Customer, &[]);
+        let baker = actor(20, Role::Shopkeeper, &[1]);
+        let grocer = actor(21, Role::Shopkeeper, &[2]);
+        let root = actor(1, Role::Admin, &[]);
+        let alices_order = Some((10, 1));
+
+        assert!(alice.may_receive(Topic::User(10), None));
+        assert!(!bob.may_receive(Topic::User(10), None));
+        assert!(alice.may_receive(Topic::Order(5), alices_order));
+        assert!(!bob.may_receive(Topic::Order(5), alices_order));
+        assert!(baker.may_receive(Topic::Order(5), alices_order));
+        assert!(!grocer.may_receive(Topic::Order(5), alices_order));
+        assert!(root.may_receive(Topic::Order(5), alices_order));
+        assert!(!root.may_receive(Topic::Order(5), None), "an order topic without its owner is refused");
+        assert!(baker.may_receive(Topic::Shop(1), None));
+        assert!(!grocer.may_receive(Topic::Shop(1), None));
+        assert!(!alice.may_receive(Topic::Shop(1), None));
+        assert!(root.may_receive(Topic::Admin, None));
+        assert!(!baker.may_receive(Topic::Admin, None));
+        for who in [&alice, &baker, &root] {
+            assert!(who.may_receive(Topic::Catalog(1), None));
+            assert!(who.may_receive(Topic::Broadcast, None));
+        }
+    }
+
+    #[test]
+    fn connections_join_their_own_topics_automatically() {
+        assert_eq!(actor(10, Role::Customer, &[]).automatic_topics(), vec![Topic::User(10), Topic::Broadcast]);
+        assert_eq!(
+            actor(20, Role::Shopkeeper, &[1, 3]).automatic_topics(),
+            vec![Topic::User(20), Topic::Broadcast, Topic::Shop(1), Topic::Shop(3)]
+        );
+        assert_eq!(actor(1, Role::Admin, &[]).automatic_topics(), vec![Topic::User(1), Topic::Broadcast, Topic::Admin]);
+        for a in [actor(10, Role::Customer, &[]), actor(20, Role::Shopkeeper, &[1, 3]), actor(1, Role::Admin, &[])] {
+            assert!(a.automatic_topics().iter().all(|t| a.may_receive(*t, None)));
+        }
     }
 
     #[test]

@@ -8,20 +8,20 @@ use serde::{Deserialize, Serialize};
 use super::login::Logout;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct MyOrders {
+pub struct OrdersView {
     pub user: User,
     pub orders: OrderList,
 }
 
 /// The signed-in user and their most recent orders; `None` when nobody is signed in.
 #[server]
-pub async fn my_orders() -> Result<Option<MyOrders>, ServerFnError> {
+pub async fn my_orders() -> Result<Option<OrdersView>, ServerFnError> {
     use crate::backend::SharedBackend;
 
     let backend = expect_context::<SharedBackend>();
     let headers: http::HeaderMap = leptos_axum::extract().await?;
     match backend.my_orders(&headers).await {
-        Ok(found) => Ok(found.map(|(user, orders)| MyOrders { user, orders })),
+        Ok(found) => Ok(found.map(|(user, orders)| OrdersView { user, orders })),
         Err(body) => Err(ServerFnError::new(body.error.message)),
     }
 }
@@ -44,9 +44,9 @@ pub fn OrdersPage() -> impl IntoView {
 }
 
 #[component]
-fn OrderTable(mine: MyOrders) -> impl IntoView {
+fn OrderTable(mine: OrdersView) -> impl IntoView {
     let logout = ServerAction::<Logout>::new();
-    let MyOrders { user, orders } = mine;
+    let OrdersView { user, orders } = mine;
     let count = orders.total;
     let rows = orders
         .items

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod openapi;
 pub mod orders;
+pub mod realtime;
 pub mod shops;
 
 use crate::error::ApiError;
@@ -26,6 +27,8 @@ pub fn router() -> Router<AppState> {
         .route("/orders/{id}/status", patch(orders::set_status))
         .route("/orders/{id}/cancel", post(orders::cancel))
         .route("/orders/{id}/payment/verify", post(orders::verify_payment))
+        .route("/notifications", post(realtime::notify))
+        .route("/ws/stats", get(realtime::stats))
         .route("/openapi.json", get(openapi::document))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -53,7 +53,7 @@ pub async fn set_shop_open(state: &AppState, session: &Session, id: i64, is_open
         now,
     )
     .await?;
-    tx.commit().await?;
+    super::commit(state, tx).await?;
     Ok(shop)
 }
 
@@ -87,7 +87,7 @@ pub async fn create_product(state: &AppState, session: &Session, shop_id: i64, n
     if validation::is_low_stock(product.stock, product.low_stock_threshold) {
         stock_low(&mut tx, &product, now).await?;
     }
-    tx.commit().await?;
+    super::commit(state, tx).await?;
     Ok(product)
 }
 
@@ -122,12 +122,12 @@ pub async fn update_product(state: &AppState, session: &Session, id: i64, update
         updated_at: now,
         ..before.clone()
     };
-    if after == Product { updated_at: now, ..before.clone() } {
+    if after == (Product { updated_at: now, ..before.clone() }) {
         return Ok(before);
     }
     store::products::update(&mut tx, &after).await?;
     product_events(&mut tx, &before, &after, now).await?;
-    tx.commit().await?;
+    super::commit(state, tx).await?;
     Ok(after)
 }
 

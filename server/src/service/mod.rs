@@ -6,4 +6,17 @@
 
 pub mod auth;
 pub mod catalog;
+pub mod notifications;
 pub mod orders;
+pub mod presence;
+
+use crate::error::ApiResult;
+use crate::state::AppState;
+use sqlx::{Sqlite, Transaction};
+
+/// Commits a write transaction and wakes the real-time relay to publish its events.
+pub async fn commit(state: &AppState, tx: Transaction<'static, Sqlite>) -> ApiResult<()> {
+    tx.commit().await?;
+    state.bus.committed();
+    Ok(())
+}

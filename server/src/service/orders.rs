@@ -95,7 +95,7 @@ pub async fn create(state: &AppState, session: &Session, new: NewOrder) -> ApiRe
         store::products::update(&mut tx, after).await?;
         product_events(&mut tx, before, after, now).await?;
     }
-    tx.commit().await?;
+    super::commit(state, tx).await?;
     tracing::info!(order_id, shop_id = shop.id, customer_id = session.user.id, total, "order placed");
     Ok(order)
 }
@@ -180,7 +180,7 @@ pub async fn act(state: &AppState, session: &Session, id: i64, action: OrderActi
         now,
     )
     .await?;
-    tx.commit().await?;
+    super::commit(state, tx).await?;
     tracing::info!(order_id = id, status = %next.status, ?change, by = session.user.id, "order updated");
     Ok(order)
 }

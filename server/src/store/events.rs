@@ -71,3 +71,23 @@ pub async fn since(conn: &mut SqliteConnection, after: i64, limit: i64) -> sqlx:
     .await?;
     rows.into_iter().map(StoredEvent::try_from).collect()
 }
+
+/// Events with `seq` at or below this have been pruned.
+pub async fn horizon(conn: &mut SqliteConnection) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT pruned_through FROM event_horizon WHERE id = 1").fetch_one(conn).await
+}
+
+/// Deletes events created before `before` and moves the horizon past them. Returns how many.
+pub async fn prune(conn: &mut SqliteConnection, before: DateTime<Utc>) -> sqlx::Result<u64> {
+    let through: Option<i64> = sqlx::query_scalar("SELECT MAX(seq) FROM events WHERE created_at < $1")
+        .bind(before)
+        .fetch_one(&mut *conn)
+        .await?;
+    let Some(through) = through else { return Ok(0) };
+    let done = sqlx::query("DELETE FROM events WHERE seq <= $1").bind(through).execute(&mut *conn).await?;
+    sqlx::query("UPDATE event_horizon SET pruned_through = MAX(pruned_through, $1) WHERE id = 1")
+        .bind(through)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected())
+}

@@ -278,3 +278,8 @@ pub async fn set_created_at(conn: &mut SqliteConnection, id: i64, at: DateTime<U
     sqlx::query("UPDATE orders SET created_at = $1 WHERE id = $2").bind(at).bind(id).execute(conn).await?;
     Ok(())
 }
+
+/// The (customer, shop) of an order.
+pub async fn owner(conn: &mut SqliteConnection, id: i64) -> sqlx::Result<Option<(i64, i64)>> {
+    sqlx::query_as("SELECT customer_id, shop_id FROM orders WHERE id = $1").bind(id).fetch_optional(conn).await
+}

@@ -94,9 +94,7 @@ async fn every_endpoint_answers_each_role_as_documented() {
 async fn order_lists_are_scoped_to_what_each_role_may_see() {
     let w = World::new().await;
     let ids = |v: &Value, field: &str| -> Vec<i64> { v["items"].as_array().unwrap().iter().map(|o| o[field].as_i64().unwrap()).collect() };
-    let me = |who: &str| async move { w.server.get("/auth/me", w.token(who).unwrap()).await["id"].as_i64().unwrap() };
-
-    let alice_id = me(ALICE).await;
+    let alice_id = w.server.get("/auth/me", w.token(ALICE).unwrap()).await["id"].as_i64().unwrap();
     let alice = w.server.get("/orders", w.token(ALICE).unwrap()).await;
     assert!(!ids(&alice, "customer_id").is_empty());
     assert!(ids(&alice, "customer_id").iter().all(|&c| c == alice_id), "{alice}");
@@ -113,7 +111,8 @@ async fn order_lists_are_scoped_to_what_each_role_may_see() {
     let admin = w.server.get("/orders", w.token(ADMIN).unwrap()).await;
     assert_eq!(admin["total"].as_i64().unwrap(), baker["total"].as_i64().unwrap() + grocer["total"].as_i64().unwrap());
 
-    // Filters and pagination.
+    // Filters and pagination (with at least two pending orders to page through).
+    w.alice_order().await;
     let pending = w.server.get("/orders?status=pending&per_page=1&page=1", w.token(ADMIN).unwrap()).await;
     assert_eq!(pending["items"].as_array().unwrap().len(), 1);
     assert_eq!(pending["items"][0]["status"], "pending");

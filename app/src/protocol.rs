@@ -1,0 +1,163 @@
+//! The WebSocket protocol at `GET /ws`: one enum for what clients send, one for what the
+//! server sends, shared by the server and the WASM client. JSON text frames, tagged by `type`.
+//! `docs/PROTOCOL.md` has an example of every message.
+
+use crate::domain::{EventType, Topic};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Client → server.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ClientMessage {
+    /// Follow an order (`order:<id>`) or a shop's public catalogue (`catalog:<id>`).
+    Subscribe { topic: Topic },
+    Unsubscribe { topic: Topic },
+    /// Answered with `pong` carrying the same `id`.
+    Ping {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<u64>,
+    },
+    /// Replay every event after `last_seq` for this connection's topics, then continue live.
+    /// Must be the first message of a connection; `last_seq: null` means "from now on".
+    Resume {
+        last_seq: Option<i64>,
+        /// Topics to follow before the replay, so their missed events are replayed too.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        topics: Vec<Topic>,
+    },
+}
+
+/// Server → client control messages. Events travel as [`EventEnvelope`]s.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ControlMessage {
+    /// Sent once when the connection opens: who it is for, its automatic topics, and the
+    /// newest `seq` at that moment.
+    Hello { user_id: i64, topics: Vec<Topic>, seq: i64 },
+    Pong {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<u64>,
+    },
+    Subscribed { topic: Topic },
+    Unsubscribed { topic: Topic, #[serde(default, skip_serializing_if = "Option::is_none")] reason: Option<String> },
+    /// The replay after `resume` is complete: everything up to `seq` has been sent.
+    Resumed { seq: i64, replayed: u64 },
+    /// The events after the client's `last_seq` are no longer kept: reload data over REST
+    /// (which gives a fresh `seq`) and resume from there.
+    ResyncRequired { oldest_seq: i64, seq: i64 },
+    Error { code: SocketErrorCode, message: String },
+}
+
+/// Stable codes of `error` messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SocketErrorCode {
+    /// The frame was not valid JSON or not a known message.
+    BadMessage,
+    /// The frame was binary; only JSON text frames are understood.
+    BinaryNotSupported,
+    /// Not allowed to follow that topic.
+    Forbidden,
+    /// No such order or shop.
+    NotFound,
+    TooManySubscriptions,
+    RateLimited,
+    /// `resume` came after other messages.
+    ResumeNotFirst,
+    Internal,
+}
+
+/// An event as delivered: `type` is the event type.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EventEnvelope {
+    #[serde(rename = "type")]
+    pub event_type: EventType,
+    pub seq: i64,
+    /// The topic through which this connection receives the event.
+    pub topic: Topic,
+    pub at: DateTime<Utc>,
+    pub data: serde_json::Value,
+}
+
+/// Anything the server sends.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ServerMessage {
+    Control(ControlMessage),
+    Event(EventEnvelope),
+}
+
+/// Close codes the server uses (4000–4999 are application codes).
+pub mod close {
+    /// The connection's outbound queue overflowed: reconnect and `resume`.
+    pub const SLOW_CONSUMER: u16 = 4008;
+    /// Nothing heard from the client for two heartbeat intervals.
+    pub const IDLE_TIMEOUT: u16 = 4000;
+    /// The session ended (signed out, disabled); reconnecting needs a new sign-in.
+    pub const SESSION_ENDED: u16 = 4001;
+    /// Too many protocol violations or messages.
+    pub const POLICY: u16 = 1008;
+    /// The server is shutting down; reconnect and `resume`.
+    pub const GOING_AWAY: u16 = 1001;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn client_messages_parse_from_their_documented_form() {
+        let cases = [
+            (json!({"type": "subscribe", "topic": "order:7"}), ClientMessage::Subscribe { topic: Topic::Order(7) }),
+            (json!({"type": "unsubscribe", "topic": "catalog:2"}), ClientMessage::Unsubscribe { topic: Topic::Catalog(2) }),
+            (json!({"type": "ping", "id": 3}), ClientMessage::Ping { id: Some(3) }),
+            (json!({"type": "ping"}), ClientMessage::Ping { id: None }),
+            (json!({"type": "resume", "last_seq": 41}), ClientMessage::Resume { last_seq: Some(41), topics: vec![] }),
+            (json!({"type": "resume", "last_seq": null}), ClientMessage::Resume { last_seq: None, topics: vec![] }),
+            (
+                json!({"type": "resume", "last_seq": 7, "topics": ["catalog:1"]}),
+                ClientMessage::Resume { last_seq: Some(7), topics: vec![Topic::Catalog(1)] },
+            ),
+        ];
+        for (wire, msg) in cases {
+            assert_eq!(serde_json::from_value::<ClientMessage>(wire.clone()).unwrap(), msg, "{wire}");
+            assert_eq!(serde_json::to_value(&msg).unwrap()["type"], wire["type"]);
+        }
+    }
+
+    #[test]
+    fn unknown_or_malformed_client_messages_are_refused() {
+        for bad in [
+            json!({"type": "shout"}),
+            json!({"type": "subscribe"}),
+            json!({"type": "subscribe", "topic": "order:x"}),
+            json!({"type": "subscribe", "topic": "order:1", "extra": true}),
+            json!({"topic": "order:1"}),
+            json!([1, 2]),
+        ] {
+            assert!(serde_json::from_value::<ClientMessage>(bad.clone()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn events_and_control_messages_are_told_apart_by_type() {
+        let event = ServerMessage::Event(EventEnvelope {
+            event_type: EventType::OrderUpdated,
+            seq: 9,
+            topic: Topic::User(3),
+            at: DateTime::parse_from_rfc3339("2026-11-24T10:00:00Z").unwrap().with_timezone(&Utc),
+            data: json!({"order": {"id": 1}}),
+        });
+        let wire = serde_json::to_value(&event).unwrap();
+        assert_eq!(wire["type"], "order_updated");
+        assert_eq!(wire["topic"], "user:3");
+        assert_eq!(serde_json::from_value::<ServerMessage>(wire).unwrap(), event);
+
+        let pong = ServerMessage::Control(ControlMessage::Pong { id: Some(1) });
+        let wire = serde_json::to_value(&pong).unwrap();
+        assert_eq!(wire, json!({"type": "pong", "id": 1}));
+        assert_eq!(serde_json::from_value::<ServerMessage>(wire).unwrap(), pong);
+    }
+}

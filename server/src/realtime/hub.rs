@@ -1,0 +1,268 @@
+//! The hub: which connections are open, which topics each follows, and fan-out of events.
+//!
+//! The relay is the only caller of [`Hub::deliver`]; connection tasks register, subscribe and
+//! leave. Delivery never waits on a client: each connection has a bounded queue, and a
+//! connection whose queue is full is dropped from the hub (its task then closes the socket
+//! with [`close::SLOW_CONSUMER`](app::protocol::close::SLOW_CONSUMER)); the client catches up
+//! with `resume`.
+
+use super::metrics::Metrics;
+use crate::store::events::StoredEvent;
+use app::domain::{Actor, Topic};
+use app::protocol::{EventEnvelope, ServerMessage};
+use axum::extract::ws::Utf8Bytes;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use tokio::sync::mpsc;
+
+pub type ConnId = u64;
+
+/// An encoded event on its way to one connection. The text is shared by all its recipients.
+#[derive(Clone, Debug)]
+pub struct Outbound {
+    pub seq: i64,
+    pub text: Utf8Bytes,
+    pub committed_at: DateTime<Utc>,
+}
+
+struct Conn {
+    actor: Arc<Actor>,
+    tx: mpsc::Sender<Outbound>,
+    topics: HashSet<Topic>,
+    overflowed: Arc<AtomicBool>,
+}
+
+#[derive(Default)]
+struct Inner {
+    conns: HashMap<ConnId, Conn>,
+    topics: HashMap<Topic, HashSet<ConnId>>,
+    per_user: HashMap<i64, usize>,
+}
+
+/// What [`Hub::register`] gives a new connection.
+pub struct Registration {
+    pub id: ConnId,
+    pub rx: mpsc::Receiver<Outbound>,
+    /// Set when the hub dropped the connection because its queue was full.
+    pub overflowed: Arc<AtomicBool>,
+    /// The user had no other connection.
+    pub first_for_user: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HubError {
+    #[error("too many connections for this user (at most {0})")]
+    TooManyConnections(usize),
+    #[error("too many subscriptions on this connection (at most {0})")]
+    TooManySubscriptions(usize),
+    #[error("connection is closed")]
+    Gone,
+}
+
+/// `GET /api/v1/ws/stats`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct WsStats {
+    pub connections: usize,
+    pub unique_users: usize,
+    /// Subscribers per topic.
+    pub topics: BTreeMap<String, usize>,
+}
+
+pub struct HubLimits {
+    pub queue_capacity: usize,
+    pub max_connections_per_user: usize,
+    pub max_subscriptions: usize,
+}
+
+pub struct Hub {
+    inner: RwLock<Inner>,
+    next_id: AtomicU64,
+    limits: HubLimits,
+    pub metrics: Metrics,
+}
+
+impl Hub {
+    pub fn new(limits: HubLimits) -> Self {
+        Hub { inner: RwLock::default(), next_id: AtomicU64::new(1), limits, metrics: Metrics::default() }
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Inner> {
+        // A panic while holding the lock cannot leave the maps half-updated in a way that matters
+        // more than losing every connection would, so recover the guard.
+        self.inner.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Inner> {
+        self.inner.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn register(&self, actor: Arc<Actor>, topics: &[Topic]) -> Result<Registration, HubError> {
+        let mut inner = self.write();
+        let count = inner.per_user.get(&actor.user_id).copied().unwrap_or(0);
+        if count >= self.limits.max_connections_per_user {
+            return Err(HubError::TooManyConnections(self.limits.max_connections_per_user));
+        }
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = mpsc::channel(self.limits.queue_capacity);
+        let overflowed = Arc::new(AtomicBool::new(false));
+        for topic in topics {
+            inner.topics.entry(*topic).or_default().insert(id);
+        }
+        *inner.per_user.entry(actor.user_id).or_default() += 1;
+        inner.conns.insert(
+            id,
+            Conn { actor, tx, topics: topics.iter().copied().collect(), overflowed: overflowed.clone() },
+        );
+        self.metrics.connections.inc();
+        self.metrics.subscriptions.inc_by(topics.len() as i64);
+        Ok(Registration { id, rx, overflowed, first_for_user: count == 0 })
+    }
+
+    /// Removes a connection. Returns the user id and whether it was their last connection
+    /// (`None` if the hub had already dropped it).
+    pub fn unregister(&self, id: ConnId) -> Option<(i64, bool)> {
+        let mut inner = self.write();
+        Self::remove(&mut inner, &self.metrics, id)
+    }
+
+    fn remove(inner: &mut Inner, metrics: &Metrics, id: ConnId) -> Option<(i64, bool)> {
+        let conn = inner.conns.remove(&id)?;
+        for topic in &conn.topics {
+            if let Some(set) = inner.topics.get_mut(topic) {
+                set.remove(&id);
+                if set.is_empty() {
+                    inner.topics.remove(topic);
+                }
+            }
+        }
+        metrics.connections.dec();
+        metrics.subscriptions.dec_by(conn.topics.len() as i64);
+        let user_id = conn.actor.user_id;
+        let last = match inner.per_user.get_mut(&user_id) {
+            Some(n) if *n > 1 => {
+                *n -= 1;
+                false
+            }
+            _ => {
+                inner.per_user.remove(&user_id);
+                true
+            }
+        };
+        Some((user_id, last))
+    }
+
+    /// Adds a topic. `Ok(false)` if the connection already followed it.
+    pub fn subscribe(&self, id: ConnId, topic: Topic) -> Result<bool, HubError> {
+        let mut inner = self.write();
+        let max = self.limits.max_subscriptions;
+        let conn = inner.conns.get_mut(&id).ok_or(HubError::Gone)?;
+        if conn.topics.contains(&topic) {
+            return Ok(false);
+        }
+        if conn.topics.len() >= max {
+            return Err(HubError::TooManySubscriptions(max));
+        }
+        conn.topics.insert(topic);
+        inner.topics.entry(topic).or_default().insert(id);
+        self.metrics.subscriptions.inc();
+        Ok(true)
+    }
+
+    /// Removes a topic. `false` if the connection did not follow it.
+    pub fn unsubscribe(&self, id: ConnId, topic: Topic) -> bool {
+        let mut inner = self.write();
+        let Some(conn) = inner.conns.get_mut(&id) else { return false };
+        if !conn.topics.remove(&topic) {
+            return false;
+        }
+        if let Some(set) = inner.topics.get_mut(&topic) {
+            set.remove(&id);
+            if set.is_empty() {
+                inner.topics.remove(&topic);
+            }
+        }
+        self.metrics.subscriptions.dec();
+        true
+    }
+
+    pub fn connections_of(&self, user_id: i64) -> usize {
+        self.read().per_user.get(&user_id).copied().unwrap_or(0)
+    }
+
+    pub fn topics_of(&self, id: ConnId) -> HashSet<Topic> {
+        self.read().conns.get(&id).map(|c| c.topics.clone()).unwrap_or_default()
+    }
+
+    /// Sends an event to every connection that follows one of its topics and may receive it,
+    /// at most once per connection.
+    pub fn deliver(&self, event: &StoredEvent) {
+        self.metrics.events_published.inc();
+        let owner = order_owner(event);
+        let mut slow = Vec::new();
+        {
+            let inner = self.read();
+            let mut sent: HashSet<ConnId> = HashSet::new();
+            for &topic in &event.topics {
+                let Some(subscribers) = inner.topics.get(&topic) else { continue };
+                let mut frame: Option<Outbound> = None;
+                for &id in subscribers {
+                    let Some(conn) = inner.conns.get(&id) else { continue };
+                    if sent.contains(&id) || !conn.actor.may_receive(topic, owner) {
+                        continue;
+                    }
+                    sent.insert(id);
+                    let out = frame.get_or_insert_with(|| encode(event, topic)).clone();
+                    match conn.tx.try_send(out) {
+                        Ok(()) => {}
+                        Err(mpsc::error::TrySendError::Full(_)) => slow.push(id),
+                        Err(mpsc::error::TrySendError::Closed(_)) => {}
+                    }
+                }
+            }
+        }
+        if !slow.is_empty() {
+            let mut inner = self.write();
+            for id in slow {
+                if let Some(conn) = inner.conns.get(&id) {
+                    conn.overflowed.store(true, Ordering::Release);
+                }
+                // Dropping the sender ends the connection's queue; its task sees why in `overflowed`.
+                if Self::remove(&mut inner, &self.metrics, id).is_some() {
+                    self.metrics.slow_client_closes.inc();
+                }
+            }
+        }
+    }
+
+    pub fn stats(&self) -> WsStats {
+        let inner = self.read();
+        WsStats {
+            connections: inner.conns.len(),
+            unique_users: inner.per_user.len(),
+            topics: inner.topics.iter().map(|(t, set)| (t.to_string(), set.len())).collect(),
+        }
+    }
+}
+
+/// The (customer, shop) of the order an event is about, from its payload.
+pub fn order_owner(event: &StoredEvent) -> Option<(i64, i64)> {
+    let order = event.payload.get("order")?;
+    Some((order.get("customer_id")?.as_i64()?, order.get("shop_id")?.as_i64()?))
+}
+
+/// The frame of `event` as received through `topic`.
+pub fn encode(event: &StoredEvent, topic: Topic) -> Outbound {
+    let envelope = ServerMessage::Event(EventEnvelope {
+        event_type: event.event_type,
+        seq: event.seq,
+        topic,
+        at: event.created_at,
+        data: event.payload.clone(),
+    });
+    // Serialising a Value-backed envelope cannot fail.
+    let text = serde_json::to_string(&envelope).unwrap_or_default();
+    Outbound { seq: event.seq, text: text.into(), committed_at: event.created_at }
+}

@@ -1,0 +1,35 @@
+//! Notifications: a message from an admin to one user (all their devices) or to everyone.
+
+use crate::auth::Session;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use crate::store;
+use app::api::{NewNotification, Notification};
+use app::domain::validation;
+use app::domain::{EventType, Topic};
+use chrono::Utc;
+
+pub async fn send(state: &AppState, session: &Session, new: NewNotification) -> ApiResult<Notification> {
+    if !session.actor.is_admin() {
+        return Err(ApiError::forbidden("only admins send notifications"));
+    }
+    let text = new.text.trim().to_owned();
+    if text.is_empty() {
+        return Err(validation::ValidationError::Note.into());
+    }
+    validation::note(&text)?;
+    let mut tx = state.db.write.begin().await?;
+    let topic = match new.user_id {
+        Some(user_id) => {
+            store::users::get(&mut tx, user_id).await?.ok_or_else(|| ApiError::not_found("user"))?;
+            Topic::User(user_id)
+        }
+        None => Topic::Broadcast,
+    };
+    let now = Utc::now();
+    let notification = Notification { user_id: new.user_id, severity: new.severity, text, from_user_id: session.user.id, at: now };
+    let event = store::events::append(&mut tx, EventType::Notification, &[topic], &serde_json::to_value(&notification)?, now).await?;
+    super::commit(state, tx).await?;
+    tracing::info!(seq = event.seq, %topic, "notification sent");
+    Ok(notification)
+}
