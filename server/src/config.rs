@@ -66,6 +66,12 @@ pub struct Config {
     #[arg(long, env = "ORDERCAST_WS_BUFFER_BYTES", default_value_t = 4096)]
     pub ws_buffer_bytes: usize,
 
+    /// Cap on the kernel send buffer of each connection, in bytes (unset: the OS default, which
+    /// grows to megabytes). Smaller caps bound memory per socket and make stuck clients
+    /// overflow their queue sooner.
+    #[arg(long, env = "ORDERCAST_TCP_SEND_BUFFER_BYTES")]
+    pub tcp_send_buffer_bytes: Option<usize>,
+
     /// Extra origins allowed to open a socket with the session cookie (besides the site's own),
     /// comma-separated, e.g. `https://orders.example.com`.
     #[arg(long, env = "ORDERCAST_ALLOWED_ORIGINS", value_delimiter = ',')]

@@ -34,6 +34,7 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use axum::Router;
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
@@ -105,6 +106,7 @@ pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         bus: Bus::new(),
         hub: Arc::new(hub),
         shutdown: CancellationToken::new(),
+        sockets: tokio_util::task::TaskTracker::new(),
     };
 
     // The relay starts after the newest event: seeding publishes to nobody, and clients that
@@ -113,12 +115,26 @@ pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         println!("{}", seed::banner());
     }
     let relay = tokio::spawn(realtime::relay::run(state.db.clone(), state.bus.clone(), state.hub.clone(), state.shutdown.clone()));
+    housekeep(&state).await;
     tokio::spawn(housekeeping(state.clone()));
 
     tracing::info!(%addr, "listening");
     // Tests and scripts read this line to find the port when started with port 0.
     println!("listening on http://{addr}");
     let shutdown_token = state.shutdown.clone();
+    let state_sockets = state.sockets.clone();
+    let send_buffer = state.config.tcp_send_buffer_bytes;
+    let listener = listener.tap_io(move |tcp| {
+        // Events are small frames that should leave at once, not wait for Nagle.
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "TCP_NODELAY failed");
+        }
+        if let Some(bytes) = send_buffer {
+            if let Err(e) = socket2::SockRef::from(&*tcp).set_send_buffer_size(bytes) {
+                tracing::debug!(error = %e, "SO_SNDBUF failed");
+            }
+        }
+    });
     axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown({
             let token = shutdown_token.clone();
@@ -130,6 +146,10 @@ pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
             }
         })
         .await?;
+    state_sockets.close();
+    if tokio::time::timeout(Duration::from_secs(5), state_sockets.wait()).await.is_err() {
+        tracing::warn!("some sockets did not close in time");
+    }
     let _ = relay.await;
     tracing::info!("shut down");
     Ok(())
@@ -140,27 +160,33 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.hub.metrics.render())
 }
 
-/// Once an hour: delete expired sessions and events older than the retention.
+/// Every hour after start-up: housekeeping.
 async fn housekeeping(state: AppState) {
-    let mut every = tokio::time::interval(Duration::from_secs(3600));
+    let period = Duration::from_secs(3600);
+    let mut every = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     loop {
         tokio::select! {
             _ = every.tick() => {}
             _ = state.shutdown.cancelled() => return,
         }
-        let now = chrono::Utc::now();
-        let Ok(mut conn) = state.db.write.acquire().await else { continue };
-        match store::sessions::delete_expired(&mut conn, now).await {
-            Ok(n) if n > 0 => tracing::info!(deleted = n, "pruned expired sessions"),
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "pruning sessions failed"),
-        }
-        let before = now - chrono::Duration::hours(state.config.event_retention_hours);
-        match store::events::prune(&mut conn, before).await {
-            Ok(n) if n > 0 => tracing::info!(deleted = n, "pruned old events"),
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "pruning events failed"),
-        }
+        housekeep(&state).await;
+    }
+}
+
+/// Deletes expired sessions and events older than the retention.
+async fn housekeep(state: &AppState) {
+    let now = chrono::Utc::now();
+    let Ok(mut conn) = state.db.write.acquire().await else { return };
+    match store::sessions::delete_expired(&mut conn, now).await {
+        Ok(n) if n > 0 => tracing::info!(deleted = n, "pruned expired sessions"),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "pruning sessions failed"),
+    }
+    let before = now - chrono::Duration::hours(state.config.event_retention_hours);
+    match store::events::prune(&mut conn, before).await {
+        Ok(n) if n > 0 => tracing::info!(deleted = n, "pruned old events"),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "pruning events failed"),
     }
 }
 

@@ -5,6 +5,7 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::realtime::{Bus, Hub};
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use std::sync::Arc;
@@ -19,6 +20,8 @@ pub struct AppState {
     pub hub: Arc<Hub>,
     /// Cancelled on SIGTERM/Ctrl-C: sockets close with 1001 and background tasks stop.
     pub shutdown: CancellationToken,
+    /// The socket tasks, so shutdown can wait for their close frames to go out.
+    pub sockets: TaskTracker,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -64,7 +64,10 @@ pub async fn upgrade(
                 .max_write_buffer_size(MAX_MESSAGE_BYTES * 4)
                 .max_message_size(MAX_MESSAGE_BYTES)
                 .max_frame_size(MAX_MESSAGE_BYTES)
-                .on_upgrade(move |socket| Connection::run(state, session, socket, query.last_seq))
+                .on_upgrade(move |socket| {
+                    let sockets = state.sockets.clone();
+                    sockets.track_future(Connection::run(state, session, socket, query.last_seq))
+                })
         }
         Err(e) => {
             state.hub.metrics.auth_failures.inc();

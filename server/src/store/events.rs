@@ -55,9 +55,14 @@ pub async fn append(
     Ok(StoredEvent { seq, event_type, topics: topics.to_vec(), payload: payload.clone(), created_at: now })
 }
 
-/// The highest sequence number written so far (0 when there are none).
+/// The highest sequence number written so far (0 when there are none), also when every event
+/// has been pruned.
 pub async fn current_seq(conn: &mut SqliteConnection) -> sqlx::Result<i64> {
-    sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM events").fetch_one(conn).await
+    sqlx::query_scalar(
+        "SELECT MAX(COALESCE((SELECT MAX(seq) FROM events), 0), (SELECT pruned_through FROM event_horizon WHERE id = 1))",
+    )
+    .fetch_one(conn)
+    .await
 }
 
 /// Events after `after`, oldest first, at most `limit`.

@@ -31,7 +31,17 @@ impl TestServer {
     }
 
     pub async fn start_with(extra_args: &[&str]) -> TestServer {
-        let dir = tempfile::tempdir().expect("temp dir");
+        Self::start_in(tempfile::tempdir().expect("temp dir"), extra_args).await
+    }
+
+    /// Stops the server (SIGTERM) and starts a new one on the same database file.
+    pub async fn restart(mut self) -> TestServer {
+        self.terminate().await;
+        let dir = std::mem::replace(&mut self._dir, tempfile::tempdir().expect("temp dir"));
+        Self::start_in(dir, &[]).await
+    }
+
+    async fn start_in(dir: tempfile::TempDir, extra_args: &[&str]) -> TestServer {
         let db_path = dir.path().join("ordercast.db");
         let mut child = Command::new(env!("CARGO_BIN_EXE_ordercast"))
             .args(["--addr", "127.0.0.1:0", "--database-url"])
@@ -156,10 +166,18 @@ impl TestServer {
 
     /// Stops the server with SIGTERM and waits for it to exit.
     pub async fn stop(mut self) -> std::process::ExitStatus {
+        self.terminate().await
+    }
+
+    async fn terminate(&mut self) -> std::process::ExitStatus {
         if let Some(pid) = self.child.id() {
             let _ = std::process::Command::new("kill").arg("-TERM").arg(pid.to_string()).status();
         }
         self.child.wait().await.expect("wait for server")
+    }
+
+    pub fn ws_url(&self) -> String {
+        format!("{}/ws", self.base.replacen("http://", "ws://", 1))
     }
 }
 

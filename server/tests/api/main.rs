@@ -4,3 +4,5 @@ mod authz;
 mod bad_input;
 mod common;
 mod lifecycle;
+mod realtime;
+mod ws;
