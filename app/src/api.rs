@@ -98,6 +98,21 @@ pub struct User {
     pub shop_ids: Vec<i64>,
 }
 
+/// `POST /users` (admins).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewUser {
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    /// At least 8 characters.
+    pub password: String,
+    /// The shops a shopkeeper works in (shopkeepers only).
+    #[serde(default)]
+    pub shop_ids: Vec<i64>,
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(ToSchema))]
 pub struct LoginRequest {

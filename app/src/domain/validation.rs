@@ -31,6 +31,27 @@ pub enum ValidationError {
     Note,
     #[error("nothing to change: give at least one field")]
     EmptyUpdate,
+    #[error("that is not an email address")]
+    Email,
+    #[error("passwords need {MIN_PASSWORD_LEN} to {MAX_PASSWORD_LEN} characters")]
+    Password,
+    #[error("only shopkeepers work in shops")]
+    ShopsForNonStaff,
+}
+
+pub const MIN_PASSWORD_LEN: usize = 8;
+pub const MAX_PASSWORD_LEN: usize = 256;
+
+pub fn email(s: &str) -> Result<(), ValidationError> {
+    let s = s.trim();
+    let ok = s.len() <= 254 && !s.contains(char::is_whitespace) && s.split_once('@').is_some_and(|(local, domain)| {
+        !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
+    });
+    ok.then_some(()).ok_or(ValidationError::Email)
+}
+
+pub fn password(s: &str) -> Result<(), ValidationError> {
+    (MIN_PASSWORD_LEN..=MAX_PASSWORD_LEN).contains(&s.chars().count()).then_some(()).ok_or(ValidationError::Password)
 }
 
 /// Checks an order's lines: (product id, quantity).
@@ -109,6 +130,17 @@ mod tests {
         assert_eq!(name(&"x".repeat(MAX_NAME_LEN + 1)), Err(ValidationError::Name));
         assert_eq!(note(&"x".repeat(MAX_NOTE_LEN)), Ok(()));
         assert_eq!(note(&"x".repeat(MAX_NOTE_LEN + 1)), Err(ValidationError::Note));
+    }
+
+    #[test]
+    fn emails_and_passwords_are_checked() {
+        assert_eq!(email("a@b.test"), Ok(()));
+        for bad in ["", "a", "a@", "@b.test", "a@b", "a b@c.test", "a@.test", "a@b."] {
+            assert_eq!(email(bad), Err(ValidationError::Email), "{bad}");
+        }
+        assert_eq!(password("12345678"), Ok(()));
+        assert_eq!(password("1234567"), Err(ValidationError::Password));
+        assert_eq!(password(&"x".repeat(MAX_PASSWORD_LEN + 1)), Err(ValidationError::Password));
     }
 
     #[test]

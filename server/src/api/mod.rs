@@ -6,6 +6,7 @@ pub mod openapi;
 pub mod orders;
 pub mod realtime;
 pub mod shops;
+pub mod users;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -27,6 +28,7 @@ pub fn router() -> Router<AppState> {
         .route("/orders/{id}/status", patch(orders::set_status))
         .route("/orders/{id}/cancel", post(orders::cancel))
         .route("/orders/{id}/payment/verify", post(orders::verify_payment))
+        .route("/users", post(users::create))
         .route("/notifications", post(realtime::notify))
         .route("/ws/stats", get(realtime::stats))
         .route("/openapi.json", get(openapi::document))

@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod notifications;
 pub mod orders;
 pub mod presence;
+pub mod users;
 
 use crate::error::ApiResult;
 use crate::state::AppState;

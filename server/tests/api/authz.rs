@@ -75,6 +75,15 @@ async fn every_endpoint_answers_each_role_as_documented() {
     w.check(M::POST, &format!("/shops/{b}/products"), Some(json!({"name": "Scone", "price_minor": 250, "stock": 5})), staff_only(201), false).await;
     w.check(M::PATCH, &format!("/products/{p}"), Some(json!({"stock": 30})), staff_only(200), false).await;
 
+    w.check(
+        M::POST,
+        "/users",
+        Some(json!({"email": "new@ordercast.test", "name": "New", "role": "customer", "password": "longenough"})),
+        [(ANON, 401), (ALICE, 403), (BOB, 403), (BAKER, 403), (GROCER, 403), (ADMIN, 201)],
+        false,
+    )
+    .await;
+
     // Orders: invisible ones do not exist for the caller (404), visible ones follow the state machine.
     w.check(M::GET, &format!("/orders/{order}"), None, [(ANON, 401), (ALICE, 200), (BOB, 404), (BAKER, 200), (GROCER, 404), (ADMIN, 200)], false).await;
     w.check(

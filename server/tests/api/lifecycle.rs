@@ -201,6 +201,41 @@ async fn product_changes_write_their_events_and_limit_orders() {
 }
 
 #[tokio::test]
+async fn admins_create_users_who_can_then_sign_in() {
+    let server = TestServer::start().await;
+    let admin = server.login(ADMIN).await;
+    let bakery = shop_id(&server, &admin, "Corner Bakery").await;
+    let new = json!({"email": "Carla@Ordercast.test", "name": "Carla Cook", "role": "shopkeeper", "password": "secret-pass", "shop_ids": [bakery]});
+    let (status, user) = server.call(Method::POST, "/users", Some(&admin), Some(new.clone())).await;
+    assert_eq!(status, StatusCode::CREATED, "{user}");
+    assert_eq!(user["email"], "carla@ordercast.test");
+    assert_eq!(user["shop_ids"], json!([bakery]));
+    let (status, err) = server.call(Method::POST, "/users", Some(&admin), Some(new)).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{err}");
+
+    let before = server.fingerprint().await;
+    for (body, code) in [
+        (json!({"email": "x", "name": "X", "role": "customer", "password": "secret-pass"}), "validation_failed"),
+        (json!({"email": "x@y.test", "name": "X", "role": "customer", "password": "short"}), "validation_failed"),
+        (json!({"email": "x@y.test", "name": "X", "role": "customer", "password": "secret-pass", "shop_ids": [bakery]}), "validation_failed"),
+        (json!({"email": "x@y.test", "name": "X", "role": "root", "password": "secret-pass"}), "invalid_body"),
+    ] {
+        let (status, err) = server.call(Method::POST, "/users", Some(&admin), Some(body)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{err}");
+        assert_eq!(err["error"]["code"], code);
+    }
+    assert_eq!(before, server.fingerprint().await);
+
+    let (status, res) = server
+        .call(Method::POST, "/auth/login", None, Some(json!({"email": "carla@ordercast.test", "password": "secret-pass"})))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{res}");
+    let carla = res["token"].as_str().unwrap();
+    let orders = server.get("/orders", carla).await;
+    assert!(orders["items"].as_array().unwrap().iter().all(|o| o["shop_id"] == bakery));
+}
+
+#[tokio::test]
 async fn sessions_end_on_logout_and_the_server_stops_cleanly() {
     let server = TestServer::start().await;
     let token = server.login(ALICE).await;
