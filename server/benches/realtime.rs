@@ -1,0 +1,499 @@
+//! The real-time benchmark: starts the release server on a fresh database, drives it over
+//! loopback with real WebSocket clients from this process, and writes `docs/BENCHMARKS.md`.
+//!
+//!     cargo bench -p server --bench realtime
+//!
+//! Scenarios (sizes can be lowered with environment variables for a quick run):
+//! - connection rate and idle memory: `BENCH_IDLE` sockets (default 18,000: the sandbox caps
+//!   open files at 20,000 per process, see the report);
+//! - fan-out: one event to `BENCH_FANOUT` (10,000) subscribers, `BENCH_FANOUT_ROUNDS` times;
+//! - end to end: `BENCH_CUSTOMERS` (2,000) customers × 5 sockets, status changes at
+//!   `BENCH_RATE` (200) per second for `BENCH_SECS` (20) seconds: PATCH sent → frame received;
+//! - the same with 1% more sockets that never read;
+//! - resume: 100 missed events replayed, `BENCH_RESUME_ROUNDS` (20) times.
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::process::Stdio;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::Message;
+
+const PASSWORD: &str = "ordercast";
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+struct Server {
+    child: Child,
+    base: String,
+    http: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    async fn start() -> Server {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ordercast"))
+            .args(["--addr", "127.0.0.1:0", "--database-url"])
+            .arg(format!("sqlite:{}", dir.path().join("bench.db").display()))
+            .args(["--ws-max-connections-per-user", "100000", "--ws-heartbeat-secs", "600", "--login-attempts", "100000"])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start the release server");
+        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let base = loop {
+            let line = lines.next_line().await.expect("read").expect("server exited");
+            if let Some(addr) = line.strip_prefix("listening on ") {
+                break addr.trim().to_owned();
+            }
+        };
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        let http = reqwest::Client::builder().pool_max_idle_per_host(256).build().expect("client");
+        Server { child, base, http, _dir: dir }
+    }
+
+    fn rss_kib(&self) -> u64 {
+        let pid = self.child.id().expect("pid");
+        std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .ok()
+            .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
+            .unwrap_or(0)
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
+        let mut req = self.http.request(method, format!("{}/api/v1{}", self.base, path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.expect("request");
+        let status = res.status().as_u16();
+        let text = res.text().await.unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    async fn login(&self, email: &str) -> String {
+        let (status, body) = self.call(reqwest::Method::POST, "/auth/login", None, Some(json!({"email": email, "password": PASSWORD}))).await;
+        assert_eq!(status, 200, "login {email}: {body}");
+        body["token"].as_str().expect("token").to_owned()
+    }
+
+    async fn connections(&self, admin: &str) -> u64 {
+        self.call(reqwest::Method::GET, "/ws/stats", Some(admin), None).await.1["connections"].as_u64().unwrap_or(0)
+    }
+}
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Connects, reads `hello`, sends `resume` (with topics) and reads `resumed`.
+async fn connect(base: &str, token: &str, last_seq: Option<i64>, topics: &[String]) -> Socket {
+    let url = format!("{}/ws", base.replacen("http://", "ws://", 1));
+    let mut req = url.into_client_request().expect("request");
+    req.headers_mut().insert("authorization", HeaderValue::from_str(&format!("Bearer {token}")).expect("header"));
+    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.expect("upgrade");
+    next_text(&mut ws).await; // hello
+    ws.send(Message::text(json!({"type": "resume", "last_seq": last_seq, "topics": topics}).to_string())).await.expect("send");
+    loop {
+        let v: Value = serde_json::from_str(&next_text(&mut ws).await).expect("json");
+        if v["type"] == "resumed" {
+            return ws;
+        }
+        assert_ne!(v["type"], "error", "{v}");
+    }
+}
+
+async fn next_text(ws: &mut Socket) -> String {
+    loop {
+        match ws.next().await {
+            Some(Ok(Message::Text(t))) => return t.to_string(),
+            Some(Ok(_)) => continue,
+            other => panic!("socket ended: {other:?}"),
+        }
+    }
+}
+
+/// Opens `n` sockets with `concurrency` connects in flight; returns them and the elapsed time.
+async fn open_many(base: &str, tokens: &[String], n: usize, concurrency: usize, topics: Vec<String>) -> (Vec<Socket>, Duration) {
+    let started = Instant::now();
+    let sockets: Vec<Socket> = futures_util::stream::iter(0..n)
+        .map(|i| {
+            let token = tokens[i % tokens.len()].clone();
+            let base = base.to_owned();
+            let topics = topics.clone();
+            async move { connect(&base, &token, None, &topics).await }
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    (sockets, started.elapsed())
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx.min(sorted.len() - 1)]
+}
+
+struct Report {
+    md: String,
+}
+
+impl Report {
+    fn row(&mut self, what: &str, target: &str, measured: &str, met: Option<bool>) {
+        let verdict = match met {
+            Some(true) => "met",
+            Some(false) => "**missed**",
+            None => "not measurable here",
+        };
+        let _ = writeln!(self.md, "| {what} | {target} | {measured} | {verdict} |");
+        println!("{what}: {measured} (target {target}): {verdict}");
+    }
+}
+
+/// PATCH → frame latency with `customers` × 5 sockets, plus `stuck` sockets that never read.
+async fn end_to_end(server: &Server, baker: &str, customers: &[(String, i64)], rate: usize, secs: usize, stuck: usize) -> (Vec<f64>, usize, usize) {
+    // Readers: every socket reports (order id, version, when).
+    let (tx, mut rx) = mpsc::unbounded_channel::<(i64, i64, Instant)>();
+    let mut readers = Vec::new();
+    for (token, _) in customers {
+        for _ in 0..5 {
+            let mut ws = connect(&server.base, token, None, &[]).await;
+            let tx = tx.clone();
+            readers.push(tokio::spawn(async move {
+                while let Some(Ok(msg)) = ws.next().await {
+                    if let Message::Text(t) = msg {
+                        let at = Instant::now();
+                        if let Ok(v) = serde_json::from_str::<Value>(t.as_str()) {
+                            if v["type"] == "order_updated" {
+                                let order = &v["data"]["order"];
+                                let _ = tx.send((order["id"].as_i64().unwrap_or(0), order["version"].as_i64().unwrap_or(0), at));
+                            }
+                        }
+                    }
+                }
+            }));
+        }
+    }
+    drop(tx);
+    let mut stuck_sockets = Vec::new();
+    for i in 0..stuck {
+        stuck_sockets.push(connect(&server.base, &customers[i % customers.len()].0, None, &[]).await);
+    }
+
+    // Driver: one status change every 1/rate seconds, round-robin over the orders.
+    let steps = ["confirmed", "preparing", "ready", "out_for_delivery", "delivered"];
+    let mut next_step: HashMap<i64, usize> = HashMap::new();
+    let sent: Arc<std::sync::Mutex<HashMap<(i64, i64), Instant>>> = Arc::default();
+    let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / rate as f64));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let total = rate * secs;
+    let mut handles = Vec::with_capacity(total);
+    let orders: Vec<i64> = customers.iter().map(|c| c.1).collect();
+    let failures = Arc::new(AtomicUsize::new(0));
+    for i in 0..total {
+        ticker.tick().await;
+        let order = orders[i % orders.len()];
+        let step = next_step.entry(order).or_insert(0);
+        if *step >= steps.len() {
+            continue;
+        }
+        let status = steps[*step];
+        *step += 1;
+        let version = *step as i64 + 1;
+        let sent = sent.clone();
+        let http = server.http.clone();
+        let url = format!("{}/api/v1/orders/{order}/status", server.base);
+        let baker = baker.to_owned();
+        let failures = failures.clone();
+        handles.push(tokio::spawn(async move {
+            sent.lock().expect("lock").insert((order, version), Instant::now());
+            let ok = http.patch(url).bearer_auth(baker).json(&json!({"status": status})).send().await.map(|r| r.status().is_success()).unwrap_or(false);
+            if !ok {
+                failures.fetch_add(1, Ordering::Relaxed);
+            }
+        }));
+    }
+    for h in handles {
+        let _ = h.await;
+    }
+    let patches = sent.lock().expect("lock").len() - failures.load(Ordering::Relaxed);
+    // Every frame due: 5 per change. Wait for them (or give up after 10 s of silence: loss).
+    let expected = patches * 5;
+    let mut latencies = Vec::with_capacity(expected);
+    let sent = sent.lock().expect("lock").clone();
+    while latencies.len() < expected {
+        match tokio::time::timeout(Duration::from_secs(10), rx.recv()).await {
+            Ok(Some((order, version, at))) => {
+                if let Some(t0) = sent.get(&(order, version)) {
+                    latencies.push(at.duration_since(*t0).as_secs_f64() * 1000.0);
+                }
+            }
+            _ => break,
+        }
+    }
+    for r in readers {
+        r.abort();
+    }
+    drop(stuck_sockets);
+    latencies.sort_by(|a, b| a.total_cmp(b));
+    let received = latencies.len();
+    (latencies, expected, received)
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned()))
+        .unwrap_or_else(|| "unknown".into());
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| s.lines().next().map(|l| l.split_whitespace().nth(1).unwrap_or("0").parse::<u64>().unwrap_or(0) / 1024 / 1024))
+        .unwrap_or(0);
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    let nofile = std::process::Command::new("sh").args(["-c", "ulimit -Hn"]).output().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned()).unwrap_or_default();
+    format!(
+        "- CPU: {cpu}, {cores} cores (shared by the server and the load generator)\n- Memory: {mem} GiB\n- Kernel: Linux {}\n- Open-files hard limit per process: {nofile}\n- Server: release build, SQLite (WAL) on local disk, loopback network\n",
+        kernel.trim()
+    )
+}
+
+#[tokio::main]
+async fn main() {
+    let idle_n = env_usize("BENCH_IDLE", 18_000);
+    let fanout_n = env_usize("BENCH_FANOUT", 10_000);
+    let fanout_rounds = env_usize("BENCH_FANOUT_ROUNDS", 20);
+    let customers_n = env_usize("BENCH_CUSTOMERS", 2_000);
+    let rate = env_usize("BENCH_RATE", 200);
+    let secs = env_usize("BENCH_SECS", 20);
+    let resume_rounds = env_usize("BENCH_RESUME_ROUNDS", 20);
+
+    let server = Server::start().await;
+    let admin = server.login("admin@ordercast.test").await;
+    let baker = server.login("baker@ordercast.test").await;
+    let alice = server.login("alice@ordercast.test").await;
+    let mut report = Report { md: String::new() };
+    let started = chrono::Utc::now();
+
+    // --- Connection rate and idle memory.
+    let rss_before = server.rss_kib();
+    let (idle, elapsed) = open_many(&server.base, std::slice::from_ref(&alice), idle_n, 64, vec![]).await;
+    let rate_per_s = idle_n as f64 / elapsed.as_secs_f64();
+    let rss_after = server.rss_kib();
+    let per_socket = (rss_after.saturating_sub(rss_before)) as f64 / idle_n as f64;
+    let held = server.connections(&admin).await;
+    report.row(
+        &format!("idle sockets held (authenticated, resumed)"),
+        "50,000",
+        &format!("{held} held; 50,000 cannot be opened here (open-files hard limit 20,000 per process)"),
+        None,
+    );
+    report.row("server memory per idle socket", "≤ 8 KiB", &format!("{per_socket:.1} KiB ({idle_n} sockets, RSS {rss_before} → {rss_after} KiB)"), Some(per_socket <= 8.0));
+    report.row("new authenticated sockets per second", "≥ 5,000", &format!("{rate_per_s:.0}/s ({idle_n} in {:.2} s, 64 in flight)", elapsed.as_secs_f64()), Some(rate_per_s >= 5_000.0));
+    drop(idle);
+    while server.connections(&admin).await > 0 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // --- Fan-out: one event to many subscribers of a shop's catalogue.
+    let (code, shops) = server.call(reqwest::Method::GET, "/shops", Some(&admin), None).await;
+    assert_eq!(code, 200);
+    let bakery = shops["items"][0]["id"].as_i64().expect("shop");
+    let (code, product) = server
+        .call(reqwest::Method::POST, &format!("/shops/{bakery}/products"), Some(&admin), Some(json!({"name": "Bench bread", "price_minor": 100, "stock": 1_000_000})))
+        .await;
+    assert_eq!(code, 201, "{product}");
+    let product_id = product["id"].as_i64().expect("product");
+    let (subs, _) = open_many(&server.base, std::slice::from_ref(&alice), fanout_n, 64, vec![format!("catalog:{bakery}")]).await;
+    let (tx, mut rx) = mpsc::unbounded_channel::<(i64, Instant)>();
+    let mut readers = Vec::new();
+    for mut ws in subs {
+        let tx = tx.clone();
+        readers.push(tokio::spawn(async move {
+            while let Some(Ok(msg)) = ws.next().await {
+                if let Message::Text(t) = msg {
+                    if let Ok(v) = serde_json::from_str::<Value>(t.as_str()) {
+                        if v["type"] == "product_availability_changed" {
+                            let _ = tx.send((v["seq"].as_i64().unwrap_or(0), Instant::now()));
+                        }
+                    }
+                }
+            }
+        }));
+    }
+    drop(tx);
+    let mut fanout_ms = Vec::new();
+    for round in 0..fanout_rounds {
+        let t0 = Instant::now();
+        let (code, _) = server
+            .call(reqwest::Method::PATCH, &format!("/products/{product_id}"), Some(&admin), Some(json!({"available": round % 2 == 1})))
+            .await;
+        assert_eq!(code, 200);
+        let mut got = 0;
+        let mut last = t0;
+        while got < fanout_n {
+            match tokio::time::timeout(Duration::from_secs(10), rx.recv()).await {
+                Ok(Some((_, at))) => {
+                    got += 1;
+                    last = at;
+                }
+                _ => break,
+            }
+        }
+        assert_eq!(got, fanout_n, "round {round}: lost events");
+        fanout_ms.push(last.duration_since(t0).as_secs_f64() * 1000.0);
+    }
+    for r in readers {
+        r.abort();
+    }
+    server.call(reqwest::Method::PATCH, &format!("/products/{product_id}"), Some(&admin), Some(json!({"available": true}))).await;
+    fanout_ms.sort_by(|a, b| a.total_cmp(b));
+    let p99 = percentile(&fanout_ms, 0.99);
+    report.row(
+        &format!("fan-out: PATCH sent → last of {fanout_n} subscribers received"),
+        "≤ 50 ms (p99)",
+        &format!("p50 {:.1} ms, p99 {p99:.1} ms over {fanout_rounds} rounds", percentile(&fanout_ms, 0.5)),
+        Some(p99 <= 50.0),
+    );
+    while server.connections(&admin).await > 0 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // --- Resume: 100 missed events replayed in order.
+    let mut resume_ms = Vec::new();
+    let alice_id = server.call(reqwest::Method::GET, "/auth/me", Some(&alice), None).await.1["id"].as_i64().expect("id");
+    for _ in 0..resume_rounds {
+        let seq = server.call(reqwest::Method::GET, "/orders?per_page=1", Some(&alice), None).await.1["seq"].as_i64().expect("seq");
+        for i in 0..100 {
+            let (code, _) = server
+                .call(reqwest::Method::POST, "/notifications", Some(&admin), Some(json!({"user_id": alice_id, "severity": "info", "text": format!("missed {i}")})))
+                .await;
+            assert_eq!(code, 201);
+        }
+        let url = format!("{}/ws?last_seq={seq}", server.base.replacen("http://", "ws://", 1));
+        let mut req = url.into_client_request().expect("request");
+        req.headers_mut().insert("authorization", HeaderValue::from_str(&format!("Bearer {alice}")).expect("header"));
+        let (mut ws, _) = tokio_tungstenite::connect_async(req).await.expect("upgrade");
+        next_text(&mut ws).await; // hello: the replay starts now
+        let t0 = Instant::now();
+        let mut seqs = Vec::new();
+        loop {
+            let v: Value = serde_json::from_str(&next_text(&mut ws).await).expect("json");
+            if v["type"] == "resumed" {
+                break;
+            }
+            seqs.push(v["seq"].as_i64().unwrap_or(0));
+        }
+        resume_ms.push(t0.elapsed().as_secs_f64() * 1000.0);
+        assert_eq!(seqs.len(), 100, "replayed everything");
+        assert!(seqs.windows(2).all(|w| w[0] < w[1]), "in order");
+    }
+    resume_ms.sort_by(|a, b| a.total_cmp(b));
+    let p99 = percentile(&resume_ms, 0.99);
+    report.row(
+        "resume: 100 missed events replayed in order (hello → resumed)",
+        "≤ 50 ms",
+        &format!("p50 {:.1} ms, p99 {p99:.1} ms over {resume_rounds} rounds", percentile(&resume_ms, 0.5)),
+        Some(p99 <= 50.0),
+    );
+
+    // --- End to end: customers with 5 sockets each, one order each.
+    let setup = Instant::now();
+    let mut customers: Vec<(String, i64)> = Vec::with_capacity(customers_n);
+    let created: Vec<(String, i64)> = futures_util::stream::iter(0..customers_n)
+        .map(|i| {
+            let server = &server;
+            let admin = admin.clone();
+            async move {
+                let email = format!("bench{i}@ordercast.test");
+                let (code, body) = server
+                    .call(reqwest::Method::POST, "/users", Some(&admin), Some(json!({"email": email, "name": format!("Bench {i}"), "role": "customer", "password": PASSWORD})))
+                    .await;
+                assert_eq!(code, 201, "{body}");
+                let token = server.login(&email).await;
+                let (code, order) = server
+                    .call(reqwest::Method::POST, "/orders", Some(&token), Some(json!({"shop_id": bakery, "items": [{"product_id": product_id, "quantity": 1}]})))
+                    .await;
+                assert_eq!(code, 201, "{order}");
+                (token, order["id"].as_i64().expect("order"))
+            }
+        })
+        .buffer_unordered(4)
+        .collect()
+        .await;
+    customers.extend(created);
+    println!("set up {customers_n} customers with an order each in {:.1} s", setup.elapsed().as_secs_f64());
+
+    let (baseline, expected, received) = end_to_end(&server, &baker, &customers, rate, secs, 0).await;
+    let (p50, p99) = (percentile(&baseline, 0.5), percentile(&baseline, 0.99));
+    report.row(
+        &format!("end to end: {} sockets, {rate} status changes/s for {secs} s, each to 5 sockets: PATCH sent → frame received", customers_n * 5),
+        "p50 ≤ 2 ms, p99 ≤ 10 ms, no loss",
+        &format!("p50 {p50:.2} ms, p99 {p99:.2} ms, {received} of {expected} frames"),
+        Some(p50 <= 2.0 && p99 <= 10.0 && received == expected),
+    );
+    while server.connections(&admin).await > 0 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Fresh orders for the second run.
+    let mut again = Vec::with_capacity(customers.len());
+    for (token, _) in &customers {
+        let (code, order) = server
+            .call(reqwest::Method::POST, "/orders", Some(token), Some(json!({"shop_id": bakery, "items": [{"product_id": product_id, "quantity": 1}]})))
+            .await;
+        assert_eq!(code, 201);
+        again.push((token.clone(), order["id"].as_i64().expect("order")));
+    }
+    let stuck = customers_n * 5 / 100;
+    let (slow, expected, received) = end_to_end(&server, &baker, &again, rate, secs, stuck).await;
+    let slow_p99 = percentile(&slow, 0.99);
+    let rise = (slow_p99 / p99 - 1.0) * 100.0;
+    report.row(
+        &format!("slow clients: {stuck} more sockets (1%) that never read"),
+        "others' p99 rises ≤ 10%",
+        &format!("p50 {:.2} ms, p99 {slow_p99:.2} ms ({rise:+.0}% against {p99:.2} ms), {received} of {expected} frames", percentile(&slow, 0.5)),
+        Some(rise <= 10.0 && received == expected),
+    );
+
+    let metrics = reqwest::get(format!("{}/metrics", server.base)).await.expect("metrics").text().await.unwrap_or_default();
+    let interesting: String = metrics
+        .lines()
+        .filter(|l| !l.starts_with('#') && (l.contains("_total") || l.contains("latency_seconds_count") || l.contains("latency_seconds_sum")))
+        .map(|l| format!("    {l}\n"))
+        .collect();
+
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        "# Benchmarks\n\nGenerated by `cargo bench -p server --bench realtime` on {} (UTC). The load generator runs in \
+         the same machine as the server and shares its cores.\n\n## Machine\n\n{}\n## Results\n\n| scenario | target | measured | verdict |\n|---|---|---|---|\n{}\n\
+         ## Server metrics at the end\n\n{}\n",
+        started.format("%Y-%m-%d %H:%M"),
+        machine(),
+        report.md,
+        interesting
+    );
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/BENCHMARKS.md");
+    let notes_path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/BENCHMARKS.notes.md");
+    if let Ok(notes) = std::fs::read_to_string(notes_path) {
+        out.push_str(&notes);
+    }
+    std::fs::write(path, out).expect("write docs/BENCHMARKS.md");
+    println!("wrote docs/BENCHMARKS.md");
+}
