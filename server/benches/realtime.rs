@@ -97,6 +97,12 @@ impl Server {
     }
 }
 
+/// Client sockets with a small read buffer: tungstenite's default (128 KiB, zeroed on use)
+/// made the load generator, not the server, the bottleneck.
+fn client_config() -> tokio_tungstenite::tungstenite::protocol::WebSocketConfig {
+    tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default().read_buffer_size(4096).write_buffer_size(0)
+}
+
 type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// Connects, reads `hello`, sends `resume` (with topics) and reads `resumed`.
@@ -104,7 +110,7 @@ async fn connect(base: &str, token: &str, last_seq: Option<i64>, topics: &[Strin
     let url = format!("{}/ws", base.replacen("http://", "ws://", 1));
     let mut req = url.into_client_request().expect("request");
     req.headers_mut().insert("authorization", HeaderValue::from_str(&format!("Bearer {token}")).expect("header"));
-    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.expect("upgrade");
+    let (mut ws, _) = tokio_tungstenite::connect_async_with_config(req, Some(client_config()), true).await.expect("upgrade");
     next_text(&mut ws).await; // hello
     ws.send(Message::text(json!({"type": "resume", "last_seq": last_seq, "topics": topics}).to_string())).await.expect("send");
     loop {
@@ -389,7 +395,7 @@ async fn main() {
         let url = format!("{}/ws?last_seq={seq}", server.base.replacen("http://", "ws://", 1));
         let mut req = url.into_client_request().expect("request");
         req.headers_mut().insert("authorization", HeaderValue::from_str(&format!("Bearer {alice}")).expect("header"));
-        let (mut ws, _) = tokio_tungstenite::connect_async(req).await.expect("upgrade");
+        let (mut ws, _) = tokio_tungstenite::connect_async_with_config(req, Some(client_config()), true).await.expect("upgrade");
         next_text(&mut ws).await; // hello: the replay starts now
         let t0 = Instant::now();
         let mut seqs = Vec::new();

@@ -62,8 +62,9 @@ pub struct Config {
     #[arg(long, env = "ORDERCAST_WS_MAX_SUBSCRIPTIONS", default_value_t = 100)]
     pub ws_max_subscriptions: usize,
 
-    /// Read buffer per socket, in bytes (axum's default is 128 KiB, too much for many idle sockets).
-    #[arg(long, env = "ORDERCAST_WS_BUFFER_BYTES", default_value_t = 4096)]
+    /// Read buffer per socket, in bytes. Client messages are small; axum's default (128 KiB) would
+    /// dominate the memory of many idle sockets.
+    #[arg(long, env = "ORDERCAST_WS_BUFFER_BYTES", default_value_t = 1024)]
     pub ws_buffer_bytes: usize,
 
     /// Cap on the kernel send buffer of each connection, in bytes (unset: the OS default, which
