@@ -82,21 +82,33 @@ pub async fn create(state: &AppState, session: &Session, new: NewOrder) -> ApiRe
         note: None,
     };
     store::orders::insert_history(&mut tx, order_id, &created).await?;
-    let order = store::orders::get(&mut tx, order_id).await?.ok_or_else(ApiError::internal)?;
-    store::events::append(
-        &mut tx,
-        EventType::OrderCreated,
-        &Topic::for_order(order.id, order.customer_id, order.shop_id),
-        &json!({ "change": OrderChange::Created, "order": order }),
-        now,
-    )
-    .await?;
+    let order = record_event(&mut tx, order_id, EventType::OrderCreated, OrderChange::Created, now).await?;
     for (before, after) in &stock_changes {
         store::products::update(&mut tx, after).await?;
         product_events(&mut tx, before, after, now).await?;
     }
     super::commit(state, tx).await?;
     tracing::info!(order_id, shop_id = shop.id, customer_id = session.user.id, total, "order placed");
+    Ok(order)
+}
+
+/// Reads the order as it now is and appends its event (the full snapshot) to the outbox.
+async fn record_event(
+    conn: &mut SqliteConnection,
+    id: i64,
+    event_type: EventType,
+    change: OrderChange,
+    now: chrono::DateTime<Utc>,
+) -> ApiResult<Order> {
+    let order = store::orders::get(conn, id).await?.ok_or_else(ApiError::internal)?;
+    store::events::append(
+        conn,
+        event_type,
+        &Topic::for_order(order.id, order.customer_id, order.shop_id),
+        &json!({ "change": change, "order": order }),
+        now,
+    )
+    .await?;
     Ok(order)
 }
 
@@ -171,15 +183,7 @@ pub async fn act(state: &AppState, session: &Session, id: i64, action: OrderActi
     }
     let entry = StatusChange { status: next.status, change, by_user_id: session.user.id, at: now, note };
     store::orders::insert_history(&mut tx, id, &entry).await?;
-    let order = store::orders::get(&mut tx, id).await?.ok_or_else(ApiError::internal)?;
-    store::events::append(
-        &mut tx,
-        EventType::OrderUpdated,
-        &Topic::for_order(order.id, order.customer_id, order.shop_id),
-        &json!({ "change": change, "order": order }),
-        now,
-    )
-    .await?;
+    let order = record_event(&mut tx, id, EventType::OrderUpdated, change, now).await?;
     super::commit(state, tx).await?;
     tracing::info!(order_id = id, status = %next.status, ?change, by = session.user.id, "order updated");
     Ok(order)

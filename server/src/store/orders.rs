@@ -81,17 +81,23 @@ fn push_scope(qb: &mut QueryBuilder<'_, Sqlite>, scope: &Scope) {
         if shop_ids.is_empty() {
             qb.push(" AND 1 = 0");
         } else {
-            qb.push(" AND o.shop_id IN (");
-            let mut list = qb.separated(", ");
-            for id in shop_ids {
-                list.push_bind(*id);
-            }
-            list.push_unseparated(")");
+            qb.push(" AND o.shop_id");
+            push_in(qb, shop_ids);
         }
     }
     if let Some(status) = scope.status {
         qb.push(" AND o.status = ").push_bind(status.as_str());
     }
+}
+
+/// Appends ` IN ($1, $2, …)` binding `ids` (which must not be empty).
+fn push_in(qb: &mut QueryBuilder<'_, Sqlite>, ids: &[i64]) {
+    qb.push(" IN (");
+    let mut list = qb.separated(", ");
+    for id in ids {
+        list.push_bind(*id);
+    }
+    list.push_unseparated(")");
 }
 
 /// One page of orders, newest first, with the total number matching.
@@ -126,23 +132,17 @@ async fn assemble(conn: &mut SqliteConnection, rows: Vec<OrderRow>) -> sqlx::Res
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
 
     let mut qb = QueryBuilder::<Sqlite>::new(
-        "SELECT order_id, product_id, name, unit_price_minor, quantity FROM order_items WHERE order_id IN (",
+        "SELECT order_id, product_id, name, unit_price_minor, quantity FROM order_items WHERE order_id",
     );
-    let mut list = qb.separated(", ");
-    for id in &ids {
-        list.push_bind(*id);
-    }
-    list.push_unseparated(") ORDER BY order_id, position");
+    push_in(&mut qb, &ids);
+    qb.push(" ORDER BY order_id, position");
     let items: Vec<ItemRow> = qb.build_query_as().fetch_all(&mut *conn).await?;
 
     let mut qb = QueryBuilder::<Sqlite>::new(
-        "SELECT order_id, status, change, by_user_id, note, at FROM order_history WHERE order_id IN (",
+        "SELECT order_id, status, change, by_user_id, note, at FROM order_history WHERE order_id",
     );
-    let mut list = qb.separated(", ");
-    for id in &ids {
-        list.push_bind(*id);
-    }
-    list.push_unseparated(") ORDER BY order_id, id");
+    push_in(&mut qb, &ids);
+    qb.push(" ORDER BY order_id, id");
     let history: Vec<HistoryRow> = qb.build_query_as().fetch_all(&mut *conn).await?;
 
     let mut items_by: HashMap<i64, Vec<OrderItem>> = HashMap::new();
