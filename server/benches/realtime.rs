@@ -305,7 +305,7 @@ async fn main() {
     let per_socket = (rss_after.saturating_sub(rss_before)) as f64 / idle_n as f64;
     let held = server.connections(&admin).await;
     report.row(
-        &format!("idle sockets held (authenticated, resumed)"),
+        "idle sockets held (authenticated, resumed)",
         "50,000",
         &format!("{held} held; 50,000 cannot be opened here (open-files hard limit 20,000 per process)"),
         None,

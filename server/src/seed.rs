@@ -22,7 +22,13 @@ const USERS: &[(&str, &str, Role, &[usize])] = &[
     ("bob@ordercast.test", "Bob Customer", Role::Customer, &[]),
 ];
 
-const SHOPS: &[(&str, &[(&str, i64, i64, i64)])] = &[
+/// (name, price in minor units, stock, low-stock threshold)
+type DemoProduct = (&'static str, i64, i64, i64);
+
+/// A demo order: (customer, shop, [(product index, quantity)], steps taken, minutes ago).
+type DemoOrder = (usize, usize, &'static [(usize, i64)], &'static [OrderAction], i64);
+
+const SHOPS: &[(&str, &[DemoProduct])] = &[
     (
         "Corner Bakery",
         &[("Sourdough loaf", 550, 40, 5), ("Croissant", 220, 60, 10), ("Rye bread", 480, 25, 5), ("Cinnamon bun", 320, 30, 5)],
@@ -80,8 +86,7 @@ pub async fn seed_if_empty(state: &AppState) -> Result<bool, ApiError> {
         products.push(ids);
     }
 
-    // (customer, shop, [(product index, quantity)], how far along, minutes ago)
-    let orders: &[(usize, usize, &[(usize, i64)], &[OrderAction], i64)] = &[
+    let orders: &[DemoOrder] = &[
         (3, 0, &[(0, 1), (1, 4)], &[], 3),
         (3, 1, &[(0, 2), (3, 1)], &[OrderAction::VerifyPayment, OrderAction::SetStatus(OrderStatus::Preparing)], 25),
         (3, 0, &[(2, 1)], &[OrderAction::VerifyPayment, OrderAction::SetStatus(OrderStatus::Preparing), OrderAction::SetStatus(OrderStatus::Ready), OrderAction::SetStatus(OrderStatus::OutForDelivery), OrderAction::SetStatus(OrderStatus::Delivered)], 24 * 60),
