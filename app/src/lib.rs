@@ -10,6 +10,7 @@ pub mod api;
 #[cfg(feature = "ssr")]
 pub mod backend;
 pub mod domain;
+pub mod live;
 pub mod pages;
 pub mod protocol;
 
@@ -51,12 +52,15 @@ pub fn App() -> impl IntoView {
         }
     });
 
+    let live = live::Live::provide();
+
     view! {
         <Stylesheet id="leptos" href="/pkg/ordercast.css"/>
         <Title text="Ordercast"/>
         <Router>
             <header class="topbar">
                 <a class="brand" href="/">"Ordercast"</a>
+                <live::LinkIndicator live/>
             </header>
             <main>
                 <Routes fallback=|| view! { <p class="empty">"Page not found."</p> }>

@@ -1,0 +1,67 @@
+import { test, expect, type Page, type APIRequestContext } from "@playwright/test";
+
+const PASSWORD = "ordercast";
+
+async function signIn(page: Page, email: string) {
+  await page.goto("/login");
+  await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByRole("heading", { name: "Orders" })).toBeVisible();
+  // The socket is up once the indicator says so.
+  await expect(page.locator(".conn")).toHaveAttribute("data-state", "live");
+  // Any full page load from here on would drop this marker.
+  await page.evaluate(() => ((window as any).__sameDocument = true));
+}
+
+async function token(request: APIRequestContext, email: string): Promise<string> {
+  const res = await request.post("/api/v1/auth/login", { data: { email, password: PASSWORD } });
+  expect(res.ok()).toBeTruthy();
+  return (await res.json()).token;
+}
+
+test("status changes and new orders reach every device of the customer without a reload", async ({ browser, request }) => {
+  // Bob on two devices.
+  const phone = await (await browser.newContext({ viewport: { width: 360, height: 740 } })).newPage();
+  const laptop = await (await browser.newContext()).newPage();
+  await signIn(phone, "bob@ordercast.test");
+  await signIn(laptop, "bob@ordercast.test");
+
+  const confirmed = phone.locator("li.order:has(.status-confirmed)").first();
+  const id = await confirmed.getAttribute("data-order-id");
+  expect(id).not.toBeNull();
+
+  // The shopkeeper moves it on, through the API.
+  const baker = await token(request, "baker@ordercast.test");
+  const res = await request.patch(`/api/v1/orders/${id}/status`, {
+    headers: { authorization: `Bearer ${baker}` },
+    data: { status: "preparing", note: "in the oven" },
+  });
+  expect(res.status()).toBe(200);
+
+  for (const page of [phone, laptop]) {
+    await expect(page.locator(`li.order[data-order-id="${id}"] .status`)).toHaveText("Preparing");
+    await expect(page.locator("[aria-live=polite]")).toHaveText(`Order #${id} is Preparing`);
+  }
+
+  // Bob orders from elsewhere (another client): the new order appears on top on both devices.
+  const bob = await token(request, "bob@ordercast.test");
+  const products = await (await request.get("/api/v1/shops/1/products", { headers: { authorization: `Bearer ${bob}` } })).json();
+  const placed = await request.post("/api/v1/orders", {
+    headers: { authorization: `Bearer ${bob}` },
+    data: { shop_id: 1, items: [{ product_id: products.items[0].id, quantity: 1 }] },
+  });
+  expect(placed.status()).toBe(201);
+  const order = await placed.json();
+  for (const page of [phone, laptop]) {
+    await expect(page.locator("li.order").first()).toHaveAttribute("data-order-id", String(order.id));
+    await expect(page.locator("li.order").first().locator(".status")).toHaveText("Pending");
+    expect(await page.evaluate(() => (window as any).__sameDocument)).toBe(true);
+  }
+
+  // The phone-sized view does not overflow horizontally.
+  const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  expect(overflow).toBeLessThanOrEqual(0);
+  await phone.screenshot({ path: test.info().outputPath("orders-360px.png"), fullPage: true });
+});
