@@ -114,7 +114,14 @@ pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     if state.config.demo && seed::seed_if_empty(&state).await.map_err(|e| e.message)? {
         println!("{}", seed::banner());
     }
-    let relay = tokio::spawn(realtime::relay::run(state.db.clone(), state.bus.clone(), state.hub.clone(), state.shutdown.clone()));
+    let start_seq = store::events::current_seq(&mut *state.db.read.acquire().await?).await?;
+    let relay = tokio::spawn(realtime::relay::run(
+        state.db.clone(),
+        state.bus.clone(),
+        state.hub.clone(),
+        state.shutdown.clone(),
+        start_seq,
+    ));
     housekeep(&state).await;
     tokio::spawn(housekeeping(state.clone()));
 

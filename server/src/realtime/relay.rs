@@ -11,19 +11,9 @@ use tokio_util::sync::CancellationToken;
 
 const BATCH: i64 = 512;
 
-/// Runs until `shutdown`. Starts after the newest event at start-up: older ones reach clients
-/// only through `resume`.
-pub async fn run(db: Db, bus: Bus, hub: Arc<Hub>, shutdown: CancellationToken) {
-    let mut last = loop {
-        match db.read.acquire().await {
-            Ok(mut conn) => match store::events::current_seq(&mut conn).await {
-                Ok(seq) => break seq,
-                Err(e) => tracing::error!(error = %e, "relay cannot read the outbox; retrying"),
-            },
-            Err(e) => tracing::error!(error = %e, "relay cannot open the database; retrying"),
-        }
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    };
+/// Runs until `shutdown`, publishing every event after `last` (the newest event when the server
+/// started, read before it accepts requests: older events reach clients only through `resume`).
+pub async fn run(db: Db, bus: Bus, hub: Arc<Hub>, shutdown: CancellationToken, mut last: i64) {
     loop {
         tokio::select! {
             _ = bus.wait() => {}

@@ -222,7 +222,10 @@ impl Connection {
                 incoming = self.socket.recv() => match incoming {
                     Some(Ok(msg)) => self.on_message(msg).await,
                     Some(Err(e)) => {
-                        let too_big = e.to_string().to_lowercase().contains("too long") || e.to_string().to_lowercase().contains("too big");
+                        // axum boxes tungstenite's error; its capacity error is recognisable
+                        // only by its text ("Message too long: … > 65536").
+                        let text = e.to_string().to_lowercase();
+                        let too_big = text.contains("too long") || text.contains("too big");
                         return Closing(too_big.then_some((1009, "message too big: the limit is 64 KiB")));
                     }
                     None => return Closing(None),
