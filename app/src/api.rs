@@ -113,6 +113,16 @@ pub struct NewUser {
     pub shop_ids: Vec<i64>,
 }
 
+/// `PATCH /users/{id}` (admins): disable a user, or change the shops a shopkeeper works in.
+/// Takes effect at once, also on the user's open sockets.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct UserUpdate {
+    pub disabled: Option<bool>,
+    pub shop_ids: Option<Vec<i64>>,
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(ToSchema))]
 pub struct LoginRequest {

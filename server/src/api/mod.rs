@@ -29,6 +29,7 @@ pub fn router() -> Router<AppState> {
         .route("/orders/{id}/cancel", post(orders::cancel))
         .route("/orders/{id}/payment/verify", post(orders::verify_payment))
         .route("/users", post(users::create))
+        .route("/users/{id}", patch(users::update))
         .route("/notifications", post(realtime::notify))
         .route("/ws/stats", get(realtime::stats))
         .route("/openapi.json", get(openapi::document))

@@ -14,7 +14,7 @@ use utoipa::{Modify, OpenApi};
         super::shops::list_products, super::shops::create_product, super::shops::update_product,
         super::orders::create, super::orders::list, super::orders::get,
         super::orders::set_status, super::orders::cancel, super::orders::verify_payment,
-        super::realtime::notify, super::realtime::stats, super::users::create,
+        super::realtime::notify, super::realtime::stats, super::users::create, super::users::update,
     ),
     modifiers(&Security),
     security(("bearer" = []), ("cookie" = [])),

@@ -16,7 +16,7 @@ use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Notify};
 
 pub type ConnId = u64;
 
@@ -33,6 +33,17 @@ struct Conn {
     tx: mpsc::Sender<Outbound>,
     topics: HashSet<Topic>,
     overflowed: Arc<AtomicBool>,
+    /// Woken when the user's rights changed; the task then takes its [`Revocation`].
+    changed: Arc<Notify>,
+}
+
+/// What changed for a connection when its user's rights did.
+#[derive(Debug)]
+pub struct Revocation {
+    /// The user's new rights, or `None` when the user was disabled.
+    pub actor: Option<Actor>,
+    /// Topics the connection no longer follows.
+    pub removed: Vec<Topic>,
 }
 
 #[derive(Default)]
@@ -40,6 +51,7 @@ struct Inner {
     conns: HashMap<ConnId, Conn>,
     topics: HashMap<Topic, HashSet<ConnId>>,
     per_user: HashMap<i64, usize>,
+    revocations: HashMap<ConnId, Revocation>,
 }
 
 /// What [`Hub::register`] gives a new connection.
@@ -50,6 +62,8 @@ pub struct Registration {
     pub overflowed: Arc<AtomicBool>,
     /// The user had no other connection.
     pub first_for_user: bool,
+    /// See [`Hub::update_user`].
+    pub changed: Arc<Notify>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -108,17 +122,24 @@ impl Hub {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = mpsc::channel(self.limits.queue_capacity);
         let overflowed = Arc::new(AtomicBool::new(false));
+        let changed = Arc::new(Notify::new());
         for topic in topics {
             inner.topics.entry(*topic).or_default().insert(id);
         }
         *inner.per_user.entry(actor.user_id).or_default() += 1;
         inner.conns.insert(
             id,
-            Conn { actor, tx, topics: topics.iter().copied().collect(), overflowed: overflowed.clone() },
+            Conn {
+                actor,
+                tx,
+                topics: topics.iter().copied().collect(),
+                overflowed: overflowed.clone(),
+                changed: changed.clone(),
+            },
         );
         self.metrics.connections.inc();
         self.metrics.subscriptions.inc_by(topics.len() as i64);
-        Ok(Registration { id, rx, overflowed, first_for_user: count == 0 })
+        Ok(Registration { id, rx, overflowed, first_for_user: count == 0, changed })
     }
 
     /// Removes a connection. Returns the user id and whether it was their last connection
@@ -129,6 +150,7 @@ impl Hub {
     }
 
     fn remove(inner: &mut Inner, metrics: &Metrics, id: ConnId) -> Option<(i64, bool)> {
+        inner.revocations.remove(&id);
         let conn = inner.conns.remove(&id)?;
         for topic in &conn.topics {
             if let Some(set) = inner.topics.get_mut(topic) {
@@ -186,6 +208,50 @@ impl Hub {
         }
         self.metrics.subscriptions.dec();
         true
+    }
+
+    /// Applies a change of a user's rights to their open connections at once: topics they may
+    /// no longer follow are dropped (a disabled user keeps none), and each connection's task is
+    /// woken to tell its client. Returns how many connections were affected.
+    pub fn update_user(&self, user_id: i64, actor: Option<Actor>) -> usize {
+        let mut inner = self.write();
+        let ids: Vec<ConnId> = inner.conns.iter().filter(|(_, c)| c.actor.user_id == user_id).map(|(id, _)| *id).collect();
+        for &id in &ids {
+            let Some(conn) = inner.conns.get_mut(&id) else { continue };
+            // Order topics are checked per event at delivery; the rest can be judged now.
+            let removed: Vec<Topic> = conn
+                .topics
+                .iter()
+                .copied()
+                .filter(|t| match &actor {
+                    None => true,
+                    Some(a) => !matches!(t, Topic::Order(_)) && !a.may_receive(*t, None),
+                })
+                .collect();
+            for t in &removed {
+                conn.topics.remove(t);
+            }
+            if let Some(a) = &actor {
+                conn.actor = Arc::new(a.clone());
+            }
+            conn.changed.notify_one();
+            for t in &removed {
+                if let Some(set) = inner.topics.get_mut(t) {
+                    set.remove(&id);
+                    if set.is_empty() {
+                        inner.topics.remove(t);
+                    }
+                }
+            }
+            self.metrics.subscriptions.dec_by(removed.len() as i64);
+            inner.revocations.insert(id, Revocation { actor: actor.clone(), removed });
+        }
+        ids.len()
+    }
+
+    /// The change [`Hub::update_user`] left for this connection, if any.
+    pub fn take_revocation(&self, id: ConnId) -> Option<Revocation> {
+        self.write().revocations.remove(&id)
     }
 
     pub fn connections_of(&self, user_id: i64) -> usize {

@@ -184,7 +184,7 @@ impl Connection {
             rate: RateLimit::new(),
             last_heard: Instant::now(),
         };
-        let closing = conn.serve(registration.rx, registration.overflowed, topics, resume_from).await;
+        let closing = conn.serve(registration.rx, registration.overflowed, registration.changed, topics, resume_from).await;
         if let Some((code, reason)) = closing.0 {
             let _ = tokio::time::timeout(WRITE_TIMEOUT, conn.socket.send(close_message(code, reason))).await;
         }
@@ -198,6 +198,7 @@ impl Connection {
         &mut self,
         mut rx: mpsc::Receiver<Outbound>,
         overflowed: Arc<std::sync::atomic::AtomicBool>,
+        changed: Arc<tokio::sync::Notify>,
         topics: Vec<Topic>,
         resume_from: Option<i64>,
     ) -> Closing {
@@ -243,12 +244,29 @@ impl Connection {
                     }
                     self.send(Message::Ping(Default::default())).await
                 },
+                _ = changed.notified() => self.on_rights_changed().await,
                 _ = shutdown.cancelled() => return Closing(Some((close::GOING_AWAY, "server shutting down"))),
             };
             if let Err(c) = step {
                 return c;
             }
         }
+    }
+
+    /// The user's rights changed: end the subscriptions they lost, or the whole connection if the
+    /// user was disabled.
+    async fn on_rights_changed(&mut self) -> Result<(), Closing> {
+        let Some(revocation) = self.state.hub.take_revocation(self.id) else { return Ok(()) };
+        let Some(actor) = revocation.actor else {
+            return Err(Closing(Some((close::SESSION_ENDED, "your account was disabled"))));
+        };
+        self.session.user.shop_ids = actor.shop_ids.clone();
+        self.session.actor = actor;
+        for topic in revocation.removed {
+            let reason = Some("access revoked".to_owned());
+            self.send_control(ControlMessage::Unsubscribed { topic, reason }).await?;
+        }
+        Ok(())
     }
 
     async fn on_message(&mut self, msg: Message) -> Result<(), Closing> {

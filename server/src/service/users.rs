@@ -4,7 +4,8 @@ use crate::auth::{hash_password, Session};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::store;
-use app::api::{ErrorCode, NewUser, User};
+use app::api::{ErrorCode, NewUser, User, UserUpdate};
+use app::domain::Actor;
 use app::domain::validation::{self, ValidationError};
 use app::domain::Role;
 use chrono::Utc;
@@ -37,5 +38,48 @@ pub async fn create(state: &AppState, session: &Session, new: NewUser) -> ApiRes
     let user = store::users::get(&mut tx, id).await?.ok_or_else(ApiError::internal)?;
     tx.commit().await?;
     tracing::info!(user_id = id, role = new.role.as_str(), by = session.user.id, "user created");
+    Ok(user)
+}
+
+/// Disables or re-enables a user, or changes a shopkeeper's shops, and applies the change to
+/// their open sockets at once. Returns the user as now stored.
+pub async fn update(state: &AppState, session: &Session, id: i64, update: UserUpdate) -> ApiResult<User> {
+    if !session.actor.is_admin() {
+        return Err(ApiError::forbidden("only admins change users"));
+    }
+    if update.disabled.is_none() && update.shop_ids.is_none() {
+        return Err(ValidationError::EmptyUpdate.into());
+    }
+    if id == session.user.id && update.disabled == Some(true) {
+        return Err(ApiError::new(ErrorCode::Conflict, "admins cannot disable themselves"));
+    }
+    let mut tx = state.db.write.begin().await?;
+    let (role, was_disabled) = store::users::role_of(&mut tx, id).await?.ok_or_else(|| ApiError::not_found("user"))?;
+    if let Some(shop_ids) = &update.shop_ids {
+        if role != Role::Shopkeeper {
+            return Err(ValidationError::ShopsForNonStaff.into());
+        }
+        store::users::clear_shops(&mut tx, id).await?;
+        let mut unique = shop_ids.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        for shop_id in unique {
+            store::shops::get(&mut tx, shop_id).await?.ok_or_else(|| ApiError::not_found("shop"))?;
+            store::shops::add_staff(&mut tx, shop_id, id).await?;
+        }
+    }
+    let disabled = update.disabled.unwrap_or(was_disabled);
+    if let Some(d) = update.disabled {
+        store::users::set_disabled(&mut tx, id, d).await?;
+        if d {
+            store::sessions::delete_for_user(&mut tx, id).await?;
+        }
+    }
+    let shop_ids = store::users::shop_ids(&mut tx, id).await?;
+    let user = store::users::get_any(&mut tx, id).await?.ok_or_else(ApiError::internal)?;
+    tx.commit().await?;
+    let actor = (!disabled).then(|| Actor { user_id: id, role, shop_ids });
+    let sockets = state.hub.update_user(id, actor);
+    tracing::info!(user_id = id, disabled, sockets, by = session.user.id, "user rights changed");
     Ok(user)
 }

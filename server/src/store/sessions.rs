@@ -38,3 +38,9 @@ pub async fn delete_expired(conn: &mut SqliteConnection, now: DateTime<Utc>) -> 
     let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(now).execute(conn).await?;
     Ok(done.rows_affected())
 }
+
+/// Signs a user out everywhere.
+pub async fn delete_for_user(conn: &mut SqliteConnection, user_id: i64) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(conn).await?;
+    Ok(())
+}

@@ -42,6 +42,18 @@ pub async fn get(conn: &mut SqliteConnection, id: i64) -> sqlx::Result<Option<Us
     Ok(Some(User { id: row.id, email: row.email, name: row.name, role, shop_ids }))
 }
 
+/// A user with their shops, enabled or not.
+pub async fn get_any(conn: &mut SqliteConnection, id: i64) -> sqlx::Result<Option<User>> {
+    let row: Option<UserRow> = sqlx::query_as("SELECT id, email, name, role FROM users WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let role = Role::parse(&row.role).ok_or_else(|| corrupt("role", &row.role))?;
+    let shop_ids = shop_ids(conn, id).await?;
+    Ok(Some(User { id: row.id, email: row.email, name: row.name, role, shop_ids }))
+}
+
 pub async fn shop_ids(conn: &mut SqliteConnection, user_id: i64) -> sqlx::Result<Vec<i64>> {
     sqlx::query_scalar("SELECT shop_id FROM shop_staff WHERE user_id = $1 ORDER BY shop_id")
         .bind(user_id)
@@ -71,4 +83,24 @@ pub async fn insert(
 
 pub async fn count(conn: &mut SqliteConnection) -> sqlx::Result<i64> {
     sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(conn).await
+}
+
+/// A user whether enabled or not: (role, disabled).
+pub async fn role_of(conn: &mut SqliteConnection, id: i64) -> sqlx::Result<Option<(Role, bool)>> {
+    let row: Option<(String, bool)> = sqlx::query_as("SELECT role, disabled FROM users WHERE id = $1")
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
+    row.map(|(role, disabled)| Ok((Role::parse(&role).ok_or_else(|| corrupt("role", &role))?, disabled)))
+        .transpose()
+}
+
+pub async fn set_disabled(conn: &mut SqliteConnection, id: i64, disabled: bool) -> sqlx::Result<()> {
+    sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2").bind(disabled).bind(id).execute(conn).await?;
+    Ok(())
+}
+
+pub async fn clear_shops(conn: &mut SqliteConnection, id: i64) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM shop_staff WHERE user_id = $1").bind(id).execute(conn).await?;
+    Ok(())
 }

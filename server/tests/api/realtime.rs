@@ -370,3 +370,50 @@ async fn upgrades_without_a_session_or_from_another_site_are_refused() {
     assert!(metrics.lines().any(|l| l.starts_with("ordercast_ws_auth_failures_total 4")), "{metrics}");
     assert!(metrics.contains("ordercast_ws_delivery_latency_seconds_bucket"));
 }
+
+#[tokio::test]
+async fn losing_access_ends_subscriptions_at_once_and_disabling_closes_the_sockets() {
+    let s = TestServer::start().await;
+    let alice = s.login(ALICE).await;
+    let baker = s.login(BAKER).await;
+    let admin = s.login(ADMIN).await;
+    let bakery = shop_id(&s, &alice, "Corner Bakery").await;
+    let loaf = product_id(&s, &alice, bakery, "Sourdough").await;
+    let baker_id = s.get("/auth/me", &baker).await["id"].as_i64().unwrap();
+    let alice_id = s.get("/auth/me", &alice).await["id"].as_i64().unwrap();
+
+    // The baker leaves the bakery: their socket stops following it at once, and says so.
+    let mut baker_ws = live(&s, &baker).await;
+    let (code, user) = s.call(Method::PATCH, &format!("/users/{baker_id}"), Some(&admin), Some(json!({"shop_ids": []}))).await;
+    assert_eq!(code, StatusCode::OK, "{user}");
+    assert_eq!(user["shop_ids"], json!([]));
+    let msg = loop {
+        let msg = baker_ws.next().await;
+        if msg["type"] == "unsubscribed" {
+            break msg;
+        }
+        assert_eq!(msg["type"], "user_connected", "{msg}");
+    };
+    assert_eq!(msg, json!({"type": "unsubscribed", "topic": format!("shop:{bakery}"), "reason": "access revoked"}));
+    place(&s, &alice, bakery, loaf).await;
+    barrier(&s, &admin, "after-leaving").await;
+    assert!(without_presence(baker_ws.events_until("after-leaving").await).is_empty());
+    // Nor may they subscribe to it again.
+    baker_ws.send(json!({"type": "subscribe", "topic": format!("shop:{bakery}")})).await;
+    assert_eq!(baker_ws.next().await["code"], "forbidden");
+    assert!(s.get("/orders", &baker).await["items"].as_array().unwrap().is_empty());
+
+    // A disabled user's sockets close with 4001 and their sessions end.
+    let mut alice_ws = live(&s, &alice).await;
+    let (code, _) = s.call(Method::PATCH, &format!("/users/{alice_id}"), Some(&admin), Some(json!({"disabled": true}))).await;
+    assert_eq!(code, StatusCode::OK);
+    let (close, _) = alice_ws.until_close().await;
+    assert_eq!(close, Some(CloseCode::Library(4001)));
+    let (code, _) = s.call(Method::GET, "/auth/me", Some(&alice), None).await;
+    assert_eq!(code, StatusCode::UNAUTHORIZED);
+    assert_eq!(try_connect(&s, Auth::Bearer(&alice), "").await.err(), Some(StatusCode::UNAUTHORIZED));
+
+    // Only admins change users.
+    let (code, _) = s.call(Method::PATCH, &format!("/users/{baker_id}"), Some(&baker), Some(json!({"disabled": true}))).await;
+    assert_eq!(code, StatusCode::FORBIDDEN);
+}
