@@ -78,7 +78,7 @@ pub async fn update(state: &AppState, session: &Session, id: i64, update: UserUp
     let shop_ids = store::users::shop_ids(&mut tx, id).await?;
     let user = store::users::get_any(&mut tx, id).await?.ok_or_else(ApiError::internal)?;
     tx.commit().await?;
-    let actor = (!disabled).then(|| Actor { user_id: id, role, shop_ids });
+    let actor = (!disabled).then_some(Actor { user_id: id, role, shop_ids });
     let sockets = state.hub.update_user(id, actor);
     tracing::info!(user_id = id, disabled, sockets, by = session.user.id, "user rights changed");
     Ok(user)
