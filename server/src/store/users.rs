@@ -31,23 +31,21 @@ pub async fn credentials(conn: &mut SqliteConnection, email: &str) -> sqlx::Resu
 
 /// An enabled user with their shops.
 pub async fn get(conn: &mut SqliteConnection, id: i64) -> sqlx::Result<Option<User>> {
-    let row: Option<UserRow> =
-        sqlx::query_as("SELECT id, email, name, role FROM users WHERE id = $1 AND disabled = 0")
-            .bind(id)
-            .fetch_optional(&mut *conn)
-            .await?;
-    let Some(row) = row else { return Ok(None) };
-    let role = Role::parse(&row.role).ok_or_else(|| corrupt("role", &row.role))?;
-    let shop_ids = shop_ids(conn, id).await?;
-    Ok(Some(User { id: row.id, email: row.email, name: row.name, role, shop_ids }))
+    load(conn, id, true).await
 }
 
 /// A user with their shops, enabled or not.
 pub async fn get_any(conn: &mut SqliteConnection, id: i64) -> sqlx::Result<Option<User>> {
-    let row: Option<UserRow> = sqlx::query_as("SELECT id, email, name, role FROM users WHERE id = $1")
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?;
+    load(conn, id, false).await
+}
+
+async fn load(conn: &mut SqliteConnection, id: i64, only_enabled: bool) -> sqlx::Result<Option<User>> {
+    let row: Option<UserRow> =
+        sqlx::query_as("SELECT id, email, name, role FROM users WHERE id = $1 AND (disabled = 0 OR NOT $2)")
+            .bind(id)
+            .bind(only_enabled)
+            .fetch_optional(&mut *conn)
+            .await?;
     let Some(row) = row else { return Ok(None) };
     let role = Role::parse(&row.role).ok_or_else(|| corrupt("role", &row.role))?;
     let shop_ids = shop_ids(conn, id).await?;
