@@ -98,6 +98,20 @@ pub struct User {
     pub shop_ids: Vec<i64>,
 }
 
+impl User {
+    /// The user as the access rules see them.
+    pub fn actor(&self) -> crate::domain::Actor {
+        crate::domain::Actor { user_id: self.id, role: self.role, shop_ids: self.shop_ids.clone() }
+    }
+}
+
+/// `GET /users` (admins): every enabled user, by name.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct UserList {
+    pub items: Vec<User>,
+}
+
 /// `POST /users` (admins).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(ToSchema))]
@@ -160,6 +174,24 @@ pub struct ShopList {
 #[cfg_attr(feature = "ssr", derive(ToSchema))]
 pub struct ShopUpdate {
     pub is_open: bool,
+}
+
+/// One of a shop's staff, and whether they are online (have a socket open) right now.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct StaffMember {
+    pub user_id: i64,
+    pub name: String,
+    pub online: bool,
+}
+
+/// `GET /shops/{id}/staff`: the shop's staff with their presence; `user_connected` and
+/// `user_disconnected` events after `seq` keep it current.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct StaffList {
+    pub items: Vec<StaffMember>,
+    pub seq: i64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -347,6 +379,16 @@ pub struct Notification {
     pub text: String,
     pub from_user_id: i64,
     pub at: DateTime<Utc>,
+}
+
+/// `GET /api/v1/ws/stats` (admins): this node's open sockets.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct WsStats {
+    pub connections: usize,
+    pub unique_users: usize,
+    /// Subscribers per topic.
+    pub topics: std::collections::BTreeMap<String, usize>,
 }
 
 pub const DEFAULT_PER_PAGE: u32 = 20;

@@ -5,7 +5,7 @@
 //! context; the server functions call it. This keeps SQL and sessions in one place (the server)
 //! while the pages stay here.
 
-use crate::api::{ErrorBody, OrderList, User};
+use crate::api::ErrorBody;
 use async_trait::async_trait;
 use http::HeaderMap;
 use std::net::IpAddr;
@@ -31,8 +31,10 @@ pub trait PageBackend: Send + Sync + 'static {
     /// Ends the session the request carries, if any, and returns the cookie that clears it.
     async fn logout(&self, headers: &HeaderMap) -> String;
 
-    /// The signed-in user and the first page of their orders, or `None` when not signed in.
-    async fn my_orders(&self, headers: &HeaderMap) -> Result<Option<(User, OrderList)>, ErrorBody>;
+    /// Answers `GET /api/v1{path}` in-process, with the credentials (cookie or bearer token)
+    /// in `headers`: server-rendered pages read through the REST API, so they see exactly
+    /// what the same user would see over HTTP. Returns the JSON body of a success.
+    async fn api_get(&self, path: &str, headers: &HeaderMap) -> Result<String, ErrorBody>;
 }
 
 pub type SharedBackend = Arc<dyn PageBackend>;

@@ -1,24 +1,33 @@
 //! Ordercast's shared crate.
 //!
 //! - [`domain`]: the order state machine, access rules, event topics and input limits (pure).
-//! - [`api`]: the REST API's JSON shapes.
+//! - [`api`] and [`protocol`]: the REST API's JSON shapes and the socket's messages.
+//! - [`patch`] and [`cart`]: how events change what a page shows, and the customer's cart (pure).
+//! - [`client`], [`session`], [`live`]: the pages' access to the API, who is signed in, and the
+//!   tab's one live connection.
 //! - [`pages`]: the Leptos pages, rendered on the server (`ssr`) and hydrated in the browser
-//!   (`hydrate`).
+//!   (`hydrate`), with [`toast`] and [`chime`].
 //! - [`backend`] (server only): the interface through which pages reach the server's data.
 
 pub mod api;
 #[cfg(feature = "ssr")]
 pub mod backend;
+pub mod cart;
+pub mod chime;
+pub mod client;
 pub mod domain;
 pub mod live;
 pub mod pages;
+pub mod patch;
 pub mod protocol;
+pub mod session;
+pub mod toast;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
-    StaticSegment,
+    path,
 };
 
 /// The HTML document around the app, rendered once per server response.
@@ -53,6 +62,29 @@ pub fn App() -> impl IntoView {
     });
 
     let live = live::Live::provide();
+    let session = session::Session::provide();
+    let toasts = toast::Toasts::provide();
+    pages::common::Clock::provide();
+
+    // The tab's socket starts once the session is known, from the `seq` it was rendered at.
+    Effect::new(move |_| {
+        if let Some(Ok(info)) = session.0.get() {
+            if info.user.is_some() {
+                live.start(info.seq, info.catalog_topics());
+            }
+        }
+    });
+    // Notifications from admins, and a customer's own order changes, on every page.
+    live.on_event(move |event| {
+        if let Some(n) = patch::notification_of(event) {
+            toasts.push(n.severity, n.text);
+        } else if let Some(order) = patch::order_of(event) {
+            let mine = session.user_untracked().is_some_and(|u| u.id == order.customer_id);
+            if mine && event.event_type == domain::EventType::OrderUpdated {
+                toasts.push(api::Severity::Info, format!("Order #{} is now {}", order.id, order.status.label().to_lowercase()));
+            }
+        }
+    });
 
     view! {
         <Stylesheet id="leptos" href="/pkg/ordercast.css"/>
@@ -60,14 +92,22 @@ pub fn App() -> impl IntoView {
         <Router>
             <header class="topbar">
                 <a class="brand" href="/">"Ordercast"</a>
+                <pages::nav::Nav/>
                 <live::LinkIndicator live/>
             </header>
             <main>
                 <Routes fallback=|| view! { <p class="empty">"Page not found."</p> }>
-                    <Route path=StaticSegment("") view=pages::orders::OrdersPage/>
-                    <Route path=StaticSegment("login") view=pages::login::LoginPage/>
+                    <Route path=path!("/") view=pages::nav::Home/>
+                    <Route path=path!("/login") view=pages::login::LoginPage/>
+                    <Route path=path!("/shops") view=pages::shops::ShopsPage/>
+                    <Route path=path!("/shops/:id") view=pages::shops::ShopPage/>
+                    <Route path=path!("/orders") view=pages::orders::OrdersPage/>
+                    <Route path=path!("/orders/:id") view=pages::orders::OrderPage/>
+                    <Route path=path!("/board") view=pages::board::BoardPage/>
+                    <Route path=path!("/admin") view=pages::admin::AdminPage/>
                 </Routes>
             </main>
+            <toast::Toaster/>
         </Router>
     }
 }

@@ -1,14 +1,27 @@
 //! The live connection of a browser tab: one WebSocket, shared by every page through context.
 //!
-//! It resumes from the last `seq` it applied (at first the `seq` the server rendered the page
-//! at), reconnects with exponential backoff and full jitter (1 s growing to a 30 s cap, reset
-//! after a connection that stayed up), retries at once when the browser comes back online or
-//! the tab becomes visible, and never gives up. Pages register handlers that patch their
-//! signals in place. On the server (SSR) the same type exists but never connects.
+//! It resumes from the last `seq` it applied (at first the lowest `seq` the server rendered the
+//! page's data at), reconnects with exponential backoff and full jitter (1 s growing to a 30 s
+//! cap, reset after a connection that stayed up), retries at once when the browser comes back
+//! online or the tab becomes visible, and never gives up. While it is down, pages refresh their
+//! data about every 60 s.
+//!
+//! Pages [`Live::follow`] it with the `seq` their data is current as of: they get every event
+//! after that `seq`, including ones the tab received before the page's data arrived (kept in a
+//! short replay buffer), so nothing falls between loading and listening. On the server (SSR)
+//! the same type exists but never connects.
 
+use crate::domain::Topic;
 use crate::protocol::EventEnvelope;
 use leptos::prelude::*;
+use std::collections::VecDeque;
 use std::sync::Arc;
+
+/// Events kept for pages that load their data after the events arrived.
+const REPLAY_BUFFER: usize = 1000;
+/// How often pages refresh their data while the socket is down.
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+const POLL_MS: u64 = 60_000;
 
 /// What the connection indicator shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,6 +37,7 @@ pub enum LinkState {
 }
 
 type Handler = Arc<dyn Fn(&EventEnvelope) + Send + Sync>;
+type Reload = Arc<dyn Fn() + Send + Sync>;
 
 #[derive(Clone, Copy)]
 pub struct Live {
@@ -33,7 +47,17 @@ pub struct Live {
     /// A screen-reader announcement of the latest change.
     pub announcement: RwSignal<String>,
     handlers: StoredValue<Vec<(u64, Handler)>>,
-    next_handler: StoredValue<u64>,
+    reloads: StoredValue<Vec<(u64, Reload)>>,
+    next_id: StoredValue<u64>,
+    /// Topics to follow besides the automatic ones (public shop catalogues).
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    topics: StoredValue<Vec<Topic>>,
+    /// The lowest `seq` a page followed from before the socket started.
+    lowest_followed: StoredValue<Option<i64>>,
+    /// The latest events applied, oldest first, and the `seq` after which the buffer is
+    /// complete (every event this tab received after it is in the buffer).
+    recent: StoredValue<VecDeque<EventEnvelope>>,
+    floor: StoredValue<i64>,
     /// Bumped on every (re)connect so stale retries and sockets are ignored (browser only).
     #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
     generation: StoredValue<u64>,
@@ -50,7 +74,12 @@ impl Live {
             last_seq: RwSignal::new(0),
             announcement: RwSignal::new(String::new()),
             handlers: StoredValue::new(Vec::new()),
-            next_handler: StoredValue::new(0),
+            reloads: StoredValue::new(Vec::new()),
+            next_id: StoredValue::new(0),
+            topics: StoredValue::new(Vec::new()),
+            lowest_followed: StoredValue::new(None),
+            recent: StoredValue::new(VecDeque::new()),
+            floor: StoredValue::new(0),
             generation: StoredValue::new(0),
             attempt: StoredValue::new(0),
         };
@@ -62,13 +91,59 @@ impl Live {
         expect_context::<Live>()
     }
 
-    /// Calls `handler` for every event applied while the calling component lives.
+    fn next_id(&self) -> u64 {
+        let id = self.next_id.get_value();
+        self.next_id.set_value(id + 1);
+        id
+    }
+
+    /// Calls `handler` for every event applied from now on while the calling component lives.
     pub fn on_event(&self, handler: impl Fn(&EventEnvelope) + Send + Sync + 'static) {
-        let id = self.next_handler.get_value();
-        self.next_handler.set_value(id + 1);
+        let id = self.next_id();
         self.handlers.update_value(|h| h.push((id, Arc::new(handler))));
         let handlers = self.handlers;
         on_cleanup(move || handlers.update_value(|h| h.retain(|(i, _)| *i != id)));
+    }
+
+    /// Follows the events after `seq` (the `seq` the calling page's data is current as of)
+    /// while the calling component lives: `on_event` gets every one of them, including those
+    /// that arrived before the page's data did. `reload` refetches the page's data; it is
+    /// called every 60 s while the socket is down, and at once if the replay buffer no longer
+    /// reaches back to `seq`. After a reload, call [`Live::replay_since`] with the fresh `seq`.
+    pub fn follow(
+        &self,
+        seq: i64,
+        on_event: impl Fn(&EventEnvelope) + Send + Sync + 'static,
+        reload: impl Fn() + Send + Sync + 'static,
+    ) {
+        let on_event: Handler = Arc::new(on_event);
+        let reload: Reload = Arc::new(reload);
+        let id = self.next_id();
+        self.handlers.update_value(|h| h.push((id, on_event.clone())));
+        self.reloads.update_value(|r| r.push((id, reload.clone())));
+        let (handlers, reloads) = (self.handlers, self.reloads);
+        on_cleanup(move || {
+            handlers.update_value(|h| h.retain(|(i, _)| *i != id));
+            reloads.update_value(|r| r.retain(|(i, _)| *i != id));
+        });
+
+        if self.state.get_untracked() == LinkState::Idle {
+            // The socket will resume from the lowest `seq` any page was rendered at.
+            self.lowest_followed.update_value(|low| *low = Some(low.map_or(seq, |l| l.min(seq))));
+        } else if seq < self.floor.get_value() {
+            reload();
+        } else {
+            self.replay_since(seq, &*on_event);
+        }
+    }
+
+    /// Hands `handler` the buffered events after `seq`, oldest first.
+    pub fn replay_since(&self, seq: i64, handler: &dyn Fn(&EventEnvelope)) {
+        let missed: Vec<EventEnvelope> =
+            self.recent.with_value(|r| r.iter().filter(|e| e.seq > seq).cloned().collect());
+        for event in &missed {
+            handler(event);
+        }
     }
 
     /// Applies an event once, in order: events at or below the last applied `seq` are skipped.
@@ -77,20 +152,39 @@ impl Live {
             return;
         }
         self.last_seq.set(event.seq);
+        self.recent.update_value(|r| {
+            r.push_back(event.clone());
+            if r.len() > REPLAY_BUFFER {
+                if let Some(dropped) = r.pop_front() {
+                    self.floor.set_value(dropped.seq);
+                }
+            }
+        });
         let handlers: Vec<Handler> = self.handlers.with_value(|h| h.iter().map(|(_, f)| f.clone()).collect());
         for handler in handlers {
             handler(event);
         }
     }
 
-    /// Starts the connection from `seq` (the page's rendered state) if it is not running yet.
-    pub fn start(&self, seq: i64) {
+    /// Asks every following page to refetch its data (the socket is down).
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    fn reload_all(&self) {
+        let reloads: Vec<Reload> = self.reloads.with_value(|r| r.iter().map(|(_, f)| f.clone()).collect());
+        for reload in reloads {
+            reload();
+        }
+    }
+
+    /// Starts the connection from `seq` (the session's rendered state, or a page's if lower)
+    /// with `topics` to follow besides the automatic ones, if it is not running yet.
+    pub fn start(&self, seq: i64, topics: Vec<Topic>) {
         if self.state.get_untracked() != LinkState::Idle {
             return;
         }
-        if seq > self.last_seq.get_untracked() {
-            self.last_seq.set(seq);
-        }
+        let from = self.lowest_followed.get_value().map_or(seq, |low| low.min(seq));
+        self.last_seq.set(from);
+        self.floor.set_value(from);
+        self.topics.set_value(topics);
         #[cfg(feature = "hydrate")]
         client::start(*self);
     }
@@ -141,7 +235,7 @@ pub fn LinkIndicator(live: Live) -> impl IntoView {
 #[cfg(feature = "hydrate")]
 mod client {
     use super::{backoff_ms, Live, LinkState};
-    use crate::protocol::{ControlMessage, ServerMessage};
+    use crate::protocol::{ClientMessage, ControlMessage, ServerMessage};
     use leptos::prelude::*;
     use wasm_bindgen::prelude::*;
     use wasm_bindgen::JsCast;
@@ -170,6 +264,15 @@ mod client {
         let cb = Closure::<dyn FnMut()>::new(move || live.state.set(LinkState::Offline));
         let _ = window().add_event_listener_with_callback("offline", cb.as_ref().unchecked_ref());
         cb.forget();
+        // While the socket is down, keep what is on screen fresh by polling.
+        let _ = set_interval_with_handle(
+            move || {
+                if !matches!(live.state.get_untracked(), LinkState::Live | LinkState::Idle) {
+                    live.reload_all();
+                }
+            },
+            std::time::Duration::from_millis(super::POLL_MS),
+        );
         connect(live);
     }
 
@@ -180,18 +283,29 @@ mod client {
         let location = window().location();
         let scheme = if location.protocol().ok().as_deref() == Some("https:") { "wss" } else { "ws" };
         let host = location.host().unwrap_or_default();
-        let url = format!("{scheme}://{host}/ws?last_seq={}", live.last_seq.get_untracked());
+        let url = format!("{scheme}://{host}/ws");
         let Ok(ws) = WebSocket::new(&url) else {
             schedule_retry(live, generation);
             return;
         };
         let opened_at = StoredValue::new(0.0f64);
 
+        let socket = ws.clone();
         let onopen = Closure::<dyn FnMut()>::new(move || {
-            if live.generation.get_value() == generation {
-                opened_at.set_value(js_sys::Date::now());
-                live.state.set(LinkState::Live);
+            if live.generation.get_value() != generation {
+                return;
             }
+            // First message: follow the extra topics and replay everything after the last
+            // applied `seq`, then go live.
+            let resume = ClientMessage::Resume {
+                last_seq: Some(live.last_seq.get_untracked()),
+                topics: live.topics.get_value(),
+            };
+            if let Ok(text) = serde_json::to_string(&resume) {
+                let _ = socket.send_with_str(&text);
+            }
+            opened_at.set_value(js_sys::Date::now());
+            live.state.set(LinkState::Live);
         });
         let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
             if live.generation.get_value() != generation {

@@ -1,32 +1,15 @@
-import { test, expect, type Page, type APIRequestContext } from "@playwright/test";
-
-const PASSWORD = "ordercast";
-
-async function signIn(page: Page, email: string) {
-  await page.goto("/login");
-  await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill(PASSWORD);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page.getByRole("heading", { name: "Orders" })).toBeVisible();
-  // The socket is up once the indicator says so.
-  await expect(page.locator(".conn")).toHaveAttribute("data-state", "live");
-  // Any full page load from here on would drop this marker.
-  await page.evaluate(() => ((window as any).__sameDocument = true));
-}
-
-async function token(request: APIRequestContext, email: string): Promise<string> {
-  const res = await request.post("/api/v1/auth/login", { data: { email, password: PASSWORD } });
-  expect(res.ok()).toBeTruthy();
-  return (await res.json()).token;
-}
+import { test, expect } from "@playwright/test";
+import { signIn, sameDocument, newPage, token, horizontalOverflow } from "./helpers";
 
 test("status changes and new orders reach every device of the customer without a reload", async ({ browser, request }) => {
   // Bob on two devices.
-  const phone = await (await browser.newContext({ viewport: { width: 360, height: 740 } })).newPage();
-  const laptop = await (await browser.newContext()).newPage();
-  await signIn(phone, "bob@ordercast.test");
-  await signIn(laptop, "bob@ordercast.test");
+  const phone = await newPage(browser, { width: 360, height: 740 });
+  const laptop = await newPage(browser);
+  for (const page of [phone, laptop]) {
+    await signIn(page, "bob@ordercast.test", /\/shops$/);
+    await page.getByRole("link", { name: "My orders" }).click();
+    await expect(page.getByRole("heading", { name: "Orders" })).toBeVisible();
+  }
 
   const confirmed = phone.locator("li.order:has(.status-confirmed)").first();
   const id = await confirmed.getAttribute("data-order-id");
@@ -57,11 +40,10 @@ test("status changes and new orders reach every device of the customer without a
   for (const page of [phone, laptop]) {
     await expect(page.locator("li.order").first()).toHaveAttribute("data-order-id", String(order.id));
     await expect(page.locator("li.order").first().locator(".status")).toHaveText("Pending");
-    expect(await page.evaluate(() => (window as any).__sameDocument)).toBe(true);
+    expect(await sameDocument(page)).toBe(true);
   }
 
   // The phone-sized view does not overflow horizontally.
-  const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-  expect(overflow).toBeLessThanOrEqual(0);
+  expect(await horizontalOverflow(phone)).toBeLessThanOrEqual(0);
   await phone.screenshot({ path: test.info().outputPath("orders-360px.png"), fullPage: true });
 });

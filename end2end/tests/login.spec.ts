@@ -9,9 +9,12 @@ test("a demo customer signs in and sees their orders after hydration", async ({ 
   await page.getByLabel("Password").fill("ordercast");
   await page.getByRole("button", { name: "Sign in" }).click();
 
-  await expect(page).toHaveURL(/\/$/);
-  await expect(page.getByRole("heading", { name: "Orders" })).toBeVisible();
+  // Customers land on the shops; their orders are one click away.
+  await expect(page).toHaveURL(/\/shops$/);
+  await expect(page.getByRole("heading", { name: "Shops" })).toBeVisible();
   await expect(page.locator(".user-name")).toHaveText("Alice Customer");
+  await page.getByRole("link", { name: "My orders" }).click();
+  await expect(page.getByRole("heading", { name: "Orders" })).toBeVisible();
   const orders = page.locator("li.order");
   await expect(orders).toHaveCount(3);
   await expect(orders.first().locator(".shop")).toHaveText(/Corner Bakery|Green Grocer/);
@@ -29,8 +32,24 @@ test("a wrong password is refused with a message and no navigation", async ({ pa
   await expect(page).toHaveURL(/\/login$/);
 });
 
-test("the orders page sends a signed-out visitor to sign in", async ({ page }) => {
-  await page.goto("/");
+test("every page sends a signed-out visitor to sign in", async ({ page }) => {
+  for (const path of ["/", "/orders", "/shops", "/board", "/admin", "/orders/1"]) {
+    await page.goto(path);
+    await expect(page).toHaveURL(/\/login$/);
+    await expect(page.getByRole("heading", { name: "Sign in" })).toBeVisible();
+  }
+});
+
+test("signing out ends the session and returns to sign-in", async ({ page }) => {
+  await page.goto("/login");
+  await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+  await page.getByLabel("Email").fill("bob@ordercast.test");
+  await page.getByLabel("Password").fill("ordercast");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page).toHaveURL(/\/shops$/);
+  await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+  await page.getByRole("button", { name: "Sign out" }).click();
   await expect(page).toHaveURL(/\/login$/);
-  await expect(page.getByRole("heading", { name: "Sign in" })).toBeVisible();
+  await page.goto("/orders");
+  await expect(page).toHaveURL(/\/login$/);
 });

@@ -54,6 +54,9 @@ test("a page shows it is reconnecting while the server is down and then the chan
     await page.getByLabel("Email").fill("alice@ordercast.test");
     await page.getByLabel("Password").fill("ordercast");
     await page.getByRole("button", { name: "Sign in" }).click();
+    await expect(page).toHaveURL(/\/shops$/);
+    await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+    await page.getByRole("link", { name: "My orders" }).click();
     await expect(page.locator(".conn")).toHaveAttribute("data-state", "live");
     await page.evaluate(() => ((window as any).__sameDocument = true));
     const pending = page.locator("li.order:has(.status-pending)").first();

@@ -101,7 +101,7 @@ pub struct Session {
 
 impl Session {
     fn from_user(user: User) -> Self {
-        let actor = Actor { user_id: user.id, role: user.role, shop_ids: user.shop_ids.clone() };
+        let actor = user.actor();
         Session { user, actor }
     }
 }

@@ -69,7 +69,7 @@ fn leptos_options(addr: SocketAddr) -> LeptosOptions {
 
 /// The whole application: API, pages, static files.
 pub fn router(state: AppState) -> Router {
-    let backend: SharedBackend = Arc::new(pages::Pages(state.clone()));
+    let backend: SharedBackend = Arc::new(pages::Pages::new(state.clone()));
     let routes = generate_route_list(App);
     let options = state.leptos_options.clone();
     Router::new()

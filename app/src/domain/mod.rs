@@ -11,5 +11,5 @@ pub mod validation;
 
 pub use access::Actor;
 pub use event::{EventType, Topic};
-pub use order::{OrderAction, OrderStatus, Party, PaymentStatus, TransitionError};
+pub use order::{allowed, Allowed, OrderAction, OrderState, OrderStatus, Party, PaymentStatus, TransitionError};
 pub use user::Role;

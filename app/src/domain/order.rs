@@ -265,6 +265,24 @@ pub fn apply(
     }
 }
 
+/// What a party may do to an order in a given state: the actions a page offers as buttons.
+/// Asked of [`apply`], so the buttons and the server can never disagree.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Allowed {
+    /// The next status, if this party may move the order there.
+    pub advance: Option<OrderStatus>,
+    pub cancel: bool,
+    pub verify_payment: bool,
+}
+
+pub fn allowed(state: OrderState, party: Party) -> Allowed {
+    Allowed {
+        advance: state.status.next().filter(|&next| apply(state, OrderAction::SetStatus(next), party).is_ok()),
+        cancel: apply(state, OrderAction::Cancel, party).is_ok(),
+        verify_payment: apply(state, OrderAction::VerifyPayment, party).is_ok(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -403,5 +421,24 @@ mod tests {
         for p in PAYMENTS {
             assert_eq!(PaymentStatus::parse(p.as_str()), Some(p));
         }
+    }
+
+    #[test]
+    fn allowed_actions_follow_the_state_machine() {
+        let at = |status, payment| OrderState { status, payment };
+        let pending = at(OrderStatus::Pending, PaymentStatus::Unpaid);
+        assert_eq!(allowed(pending, Party::Customer), Allowed { advance: None, cancel: true, verify_payment: false });
+        assert_eq!(
+            allowed(pending, Party::Staff),
+            Allowed { advance: Some(OrderStatus::Confirmed), cancel: true, verify_payment: true }
+        );
+        let preparing = at(OrderStatus::Preparing, PaymentStatus::Paid);
+        assert_eq!(allowed(preparing, Party::Customer), Allowed::default(), "too late for the customer to cancel");
+        assert_eq!(
+            allowed(preparing, Party::Admin),
+            Allowed { advance: Some(OrderStatus::Ready), cancel: true, verify_payment: false }
+        );
+        assert_eq!(allowed(at(OrderStatus::Delivered, PaymentStatus::Paid), Party::Staff), Allowed::default());
+        assert_eq!(allowed(at(OrderStatus::Cancelled, PaymentStatus::Unpaid), Party::Staff), Allowed::default());
     }
 }

@@ -48,6 +48,13 @@ pub async fn logout() -> Result<(), ServerFnError> {
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let login = ServerAction::<Login>::new();
+    // Signed in: load the app from scratch, so the session, the socket and the pages all
+    // start for the new user.
+    Effect::new(move |_| {
+        if matches!(login.value().get(), Some(Ok(None))) {
+            let _ = window().location().set_href("/");
+        }
+    });
     let error = move || match login.value().get() {
         Some(Ok(Some(message))) => Some(message),
         Some(Err(e)) => Some(e.to_string()),
@@ -73,7 +80,7 @@ pub fn LoginPage() -> impl IntoView {
             </Show>
             <p class="hint">
                 "Demo logins are printed by the server on first start. "
-                <A href="/">"Back to orders"</A>
+                <A href="/">"Home"</A>
             </p>
         </section>
     }

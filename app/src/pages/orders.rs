@@ -1,110 +1,64 @@
-//! The signed-in user's orders: a plain list for now, scoped by role like the REST API.
+//! Orders: the signed-in user's list (a customer's own, a shopkeeper's shops', everything for
+//! admins) and one order's detail with its live status timeline and the actions allowed.
 
-use crate::api::{format_minor, Order, OrderList, User};
-use crate::domain::EventType;
+use crate::api::{format_minor, Order, OrderList, WithSeq};
+use crate::client;
 use crate::live::Live;
+use crate::pages::common::{loaded, Clock, OrderActions, OrderItems, PaymentBadge, StatusBadge, Timeline};
+use crate::patch::{order_of, patch_orders};
+use crate::protocol::EventEnvelope;
+use crate::session::Session;
 use leptos::prelude::*;
-use leptos_router::components::Redirect;
-use serde::{Deserialize, Serialize};
+use leptos::task::spawn_local;
+use leptos_router::hooks::use_params_map;
 
-use super::login::Logout;
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct OrdersView {
-    pub user: User,
-    pub orders: OrderList,
-}
-
-/// The signed-in user and their most recent orders; `None` when nobody is signed in.
-#[server]
-pub async fn my_orders() -> Result<Option<OrdersView>, ServerFnError> {
-    use crate::backend::SharedBackend;
-
-    let backend = expect_context::<SharedBackend>();
-    let headers: http::HeaderMap = leptos_axum::extract().await?;
-    match backend.my_orders(&headers).await {
-        Ok(found) => Ok(found.map(|(user, orders)| OrdersView { user, orders })),
-        Err(body) => Err(ServerFnError::new(body.error.message)),
-    }
-}
+const LIST_PATH: &str = "/orders?per_page=50";
 
 #[component]
 pub fn OrdersPage() -> impl IntoView {
-    let data = Resource::new(|| (), |_| my_orders());
-
-    view! {
-        <Suspense fallback=|| view! { <p class="empty">"Loading orders…"</p> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(Some(mine)) => view! { <OrderTable mine/> }.into_any(),
-                    Ok(None) => view! { <Redirect path="/login"/> }.into_any(),
-                    Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
-                }
-            })}
-        </Suspense>
-    }
-}
-
-/// Applies an order snapshot from an event: newer versions replace the row in place, new
-/// orders go on top. Returns whether anything changed.
-pub fn patch_orders(rows: &mut Vec<Order>, order: Order) -> bool {
-    match rows.iter_mut().find(|o| o.id == order.id) {
-        Some(existing) if existing.version >= order.version => false,
-        Some(existing) => {
-            *existing = order;
-            true
-        }
-        None => {
-            rows.insert(0, order);
-            true
-        }
-    }
+    let data = Resource::new(|| (), |_| client::get::<OrderList>(LIST_PATH));
+    loaded(data, |list| view! { <OrderTable list/> })
 }
 
 #[component]
-fn OrderTable(mine: OrdersView) -> impl IntoView {
-    let logout = ServerAction::<Logout>::new();
-    let OrdersView { user, orders } = mine;
-    let total = RwSignal::new(orders.total);
-    let seq = orders.seq;
-    let rows = RwSignal::new(orders.items);
-
+fn OrderTable(list: OrderList) -> impl IntoView {
     let live = Live::use_context();
-    live.on_event(move |event| {
-        if !matches!(event.event_type, EventType::OrderCreated | EventType::OrderUpdated) {
-            return;
-        }
-        let Some(order) = event.data.get("order").cloned().and_then(|o| serde_json::from_value::<Order>(o).ok()) else {
-            return;
-        };
+    let total = RwSignal::new(list.total);
+    let rows = RwSignal::new(list.items);
+    let seq = list.seq;
+
+    let on_event = move |event: &EventEnvelope| {
+        let Some(order) = order_of(event) else { return };
         let announcement = format!("Order #{} is {}", order.id, order.status.label());
-        let created = event.event_type == EventType::OrderCreated;
         let mut changed = false;
         rows.update(|r| changed = patch_orders(r, order));
         if changed {
-            if created {
+            if event.event_type == crate::domain::EventType::OrderCreated {
                 total.update(|t| *t += 1);
             }
             live.announcement.set(announcement);
         }
-    });
-    // Effects run only in the browser: connect from the `seq` this page was rendered at, so no
-    // event falls between the render and the subscription.
-    Effect::new(move |_| live.start(seq));
+    };
+    let reload = move || {
+        spawn_local(async move {
+            if let Ok(fresh) = client::get::<OrderList>(LIST_PATH).await {
+                rows.set(fresh.items);
+                total.set(fresh.total);
+                live.replay_since(fresh.seq, &on_event);
+            }
+        })
+    };
+    live.follow(seq, on_event, reload);
 
     view! {
         <section class="card">
             <div class="page-head">
                 <h1>"Orders"</h1>
-                <div class="who">
-                    <span class="user-name">{user.name}</span>
-                    <span class="role">{user.role.as_str()}</span>
-                    <ActionForm action=logout>
-                        <button type="submit" class="link">"Sign out"</button>
-                    </ActionForm>
-                </div>
+                <p class="count">{move || total.get()} " orders"</p>
             </div>
-            <p class="count">{move || total.get()} " orders"</p>
+            <Show when=move || rows.with(|r| r.is_empty())>
+                <p class="empty">"No orders yet."</p>
+            </Show>
             <ul class="orders" data-seq=seq>
                 <For each=move || rows.get() key=|o| (o.id, o.version) children=order_row/>
             </ul>
@@ -113,59 +67,94 @@ fn OrderTable(mine: OrdersView) -> impl IntoView {
 }
 
 fn order_row(order: Order) -> impl IntoView {
+    let clock = Clock::use_context();
     let items = order.items.iter().map(|i| format!("{} × {}", i.quantity, i.name)).collect::<Vec<_>>().join(", ");
+    let created = order.created_at;
     view! {
         <li class="order" data-order-id=order.id data-version=order.version>
             <div class="order-head">
-                <span class="order-id">"#" {order.id}</span>
+                <a class="order-id" href=format!("/orders/{}", order.id)>"#" {order.id}</a>
                 <span class="shop">{order.shop_name}</span>
-                <span class=format!("status status-{}", order.status.as_str())>{order.status.label()}</span>
+                <StatusBadge status=order.status/>
             </div>
             <div class="order-body">
                 <span class="items">{items}</span>
                 <span class="total">{format_minor(order.total_minor)}</span>
             </div>
             <div class="order-meta">
-                <span class="payment">{order.payment_status.as_str()}</span>
-                <time datetime=order.created_at.to_rfc3339()>{order.created_at.format("%Y-%m-%d %H:%M UTC").to_string()}</time>
+                <PaymentBadge payment=order.payment_status/>
+                <time datetime=created.to_rfc3339()>{created.format("%Y-%m-%d %H:%M UTC").to_string()}</time>
+                <span class="age">{move || clock.age(created)}</span>
             </div>
         </li>
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::patch_orders;
-    use crate::api::Order;
-    use crate::domain::{OrderStatus, PaymentStatus};
-
-    fn order(id: i64, version: i64, status: OrderStatus) -> Order {
-        let at = chrono::DateTime::UNIX_EPOCH;
-        Order {
-            id,
-            shop_id: 1,
-            shop_name: "Shop".into(),
-            customer_id: 1,
-            customer_name: "C".into(),
-            items: vec![],
-            total_minor: 0,
-            status,
-            payment_status: PaymentStatus::Unpaid,
-            version,
-            created_at: at,
-            updated_at: at,
-            history: vec![],
+#[component]
+pub fn OrderPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.with(|p| p.get("id").and_then(|s| s.parse::<i64>().ok()));
+    let data = Resource::new(id, |id| async move {
+        match id {
+            Some(id) => client::get::<WithSeq<Order>>(&format!("/orders/{id}")).await,
+            None => Err(crate::api::ErrorDetail { code: crate::api::ErrorCode::NotFound, message: "No such order.".into() }),
         }
-    }
+    });
+    loaded(data, |found| view! { <OrderDetail found/> })
+}
 
-    #[test]
-    fn only_newer_versions_replace_a_row_and_new_orders_go_on_top() {
-        let mut rows = vec![order(2, 3, OrderStatus::Preparing), order(1, 1, OrderStatus::Pending)];
-        assert!(!patch_orders(&mut rows, order(2, 2, OrderStatus::Confirmed)), "older snapshot ignored");
-        assert!(!patch_orders(&mut rows, order(2, 3, OrderStatus::Preparing)), "same version ignored");
-        assert!(patch_orders(&mut rows, order(1, 2, OrderStatus::Confirmed)));
-        assert_eq!(rows[1].status, OrderStatus::Confirmed);
-        assert!(patch_orders(&mut rows, order(3, 1, OrderStatus::Pending)));
-        assert_eq!(rows.iter().map(|o| o.id).collect::<Vec<_>>(), [3, 2, 1]);
+#[component]
+fn OrderDetail(found: WithSeq<Order>) -> impl IntoView {
+    let live = Live::use_context();
+    let session = Session::use_context();
+    let WithSeq { item, seq } = found;
+    let id = item.id;
+    let order = RwSignal::new(item);
+
+    let on_event = move |event: &EventEnvelope| {
+        let Some(snapshot) = order_of(event).filter(|o| o.id == id) else { return };
+        if snapshot.version > order.with_untracked(|o| o.version) {
+            live.announcement.set(format!("Order #{} is {}", id, snapshot.status.label()));
+            order.set(snapshot);
+        }
+    };
+    let reload = move || {
+        spawn_local(async move {
+            if let Ok(fresh) = client::get::<WithSeq<Order>>(&format!("/orders/{id}")).await {
+                order.set(fresh.item);
+                live.replay_since(fresh.seq, &on_event);
+            }
+        })
+    };
+    live.follow(seq, on_event, reload);
+
+    let done = Callback::new(move |updated: crate::api::Order| {
+        if updated.version > order.with_untracked(|o| o.version) {
+            order.set(updated);
+        }
+    });
+    let actor = move || session.user_untracked().map(|u| u.actor());
+
+    view! {
+        <section class="card order-detail" data-order-id=id>
+            {move || {
+                let o = order.get();
+                view! {
+                    <div class="page-head">
+                        <h1>"Order #" {o.id}</h1>
+                        <StatusBadge status=o.status/>
+                    </div>
+                    <p class="order-meta">
+                        <span class="shop">{o.shop_name.clone()}</span>
+                        <span class="customer">{o.customer_name.clone()}</span>
+                        <PaymentBadge payment=o.payment_status/>
+                    </p>
+                    <OrderItems order=o.clone()/>
+                    {actor().map(|actor| view! { <OrderActions order=o.clone() actor done/> })}
+                    <h2>"Timeline"</h2>
+                    <Timeline order=o/>
+                }
+            }}
+        </section>
     }
 }

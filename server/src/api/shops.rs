@@ -5,7 +5,7 @@ use crate::error::ApiResult;
 use crate::extract::{ApiJson, Id};
 use crate::service::catalog;
 use crate::state::AppState;
-use app::api::{ErrorBody, NewProduct, Product, ProductList, ProductUpdate, Shop, ShopList, ShopUpdate};
+use app::api::{ErrorBody, NewProduct, Product, ProductList, ProductUpdate, Shop, ShopList, ShopUpdate, StaffList};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
@@ -33,6 +33,13 @@ pub async fn update(
     ApiJson(update): ApiJson<ShopUpdate>,
 ) -> ApiResult<Json<Shop>> {
     Ok(Json(catalog::set_shop_open(&state, &session, id, update.is_open).await?))
+}
+
+/// The shop's staff and who of them is online (its staff and admins).
+#[utoipa::path(get, path = "/shops/{id}/staff", tag = "shops", params(("id" = i64, Path)),
+    responses((status = 200, body = StaffList), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn staff(State(state): State<AppState>, session: Session, Id(id): Id) -> ApiResult<Json<StaffList>> {
+    Ok(Json(catalog::staff(&state, &session, id).await?))
 }
 
 /// A shop's products, including unavailable ones.

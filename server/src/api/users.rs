@@ -1,14 +1,20 @@
-//! `POST /users`.
+//! `GET /users`, `POST /users`, `PATCH /users/{id}` (admins).
 
 use crate::auth::Session;
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, Id};
 use crate::service;
 use crate::state::AppState;
-use app::api::{ErrorBody, NewUser, User, UserUpdate};
+use app::api::{ErrorBody, NewUser, User, UserList, UserUpdate};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
+
+/// Every enabled user (admins).
+#[utoipa::path(get, path = "/users", tag = "users", responses((status = 200, body = UserList), (status = 403, body = ErrorBody)))]
+pub async fn list(State(state): State<AppState>, session: Session) -> ApiResult<Json<UserList>> {
+    Ok(Json(UserList { items: service::users::list(&state, &session).await? }))
+}
 
 /// Creates a user (admins). Shopkeepers are given the shops they work in.
 #[utoipa::path(post, path = "/users", tag = "users", request_body = NewUser,

@@ -12,8 +12,7 @@ use app::domain::{Actor, Topic};
 use app::protocol::{EventEnvelope, ServerMessage};
 use axum::extract::ws::Utf8Bytes;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use tokio::sync::{mpsc, Notify};
@@ -76,14 +75,7 @@ pub enum HubError {
     Gone,
 }
 
-/// `GET /api/v1/ws/stats`.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct WsStats {
-    pub connections: usize,
-    pub unique_users: usize,
-    /// Subscribers per topic.
-    pub topics: BTreeMap<String, usize>,
-}
+pub use app::api::WsStats;
 
 pub struct HubLimits {
     pub queue_capacity: usize,

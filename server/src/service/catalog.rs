@@ -5,7 +5,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::store;
 use crate::store::events::StoredEvent;
-use app::api::{NewProduct, Product, ProductList, ProductUpdate, Shop, ShopList, WithSeq};
+use app::api::{NewProduct, Product, ProductList, ProductUpdate, Shop, ShopList, StaffList, StaffMember, WithSeq};
 use app::domain::validation::{self, ValidationError};
 use app::domain::{EventType, Topic};
 use chrono::{DateTime, Utc};
@@ -24,6 +24,20 @@ pub async fn get_shop(state: &AppState, id: i64) -> ApiResult<WithSeq<Shop>> {
     let seq = store::events::current_seq(&mut tx).await?;
     let item = store::shops::get(&mut tx, id).await?.ok_or_else(|| ApiError::not_found("shop"))?;
     Ok(WithSeq { item, seq })
+}
+
+/// A shop's staff and who of them is online on this node (its staff and admins).
+pub async fn staff(state: &AppState, session: &Session, shop_id: i64) -> ApiResult<StaffList> {
+    require_staff(session, shop_id)?;
+    let mut tx = state.db.read.begin().await?;
+    store::shops::get(&mut tx, shop_id).await?.ok_or_else(|| ApiError::not_found("shop"))?;
+    let seq = store::events::current_seq(&mut tx).await?;
+    let items = store::users::staff_of(&mut tx, shop_id)
+        .await?
+        .into_iter()
+        .map(|(user_id, name)| StaffMember { user_id, name, online: state.hub.connections_of(user_id) > 0 })
+        .collect();
+    Ok(StaffList { items, seq })
 }
 
 fn require_staff(session: &Session, shop_id: i64) -> ApiResult<()> {

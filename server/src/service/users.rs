@@ -1,4 +1,4 @@
-//! Creating users (admins).
+//! Listing, creating and changing users (admins).
 
 use crate::auth::{hash_password, Session};
 use crate::error::{ApiError, ApiResult};
@@ -9,6 +9,14 @@ use app::domain::Actor;
 use app::domain::validation::{self, ValidationError};
 use app::domain::Role;
 use chrono::Utc;
+
+/// Every enabled user (admins), e.g. to pick the recipient of a notification.
+pub async fn list(state: &AppState, session: &Session) -> ApiResult<Vec<User>> {
+    if !session.actor.is_admin() {
+        return Err(ApiError::forbidden("only admins list users"));
+    }
+    Ok(store::users::list(&mut *state.db.read.acquire().await?).await?)
+}
 
 pub async fn create(state: &AppState, session: &Session, new: NewUser) -> ApiResult<User> {
     if !session.actor.is_admin() {

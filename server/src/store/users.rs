@@ -102,3 +102,31 @@ pub async fn clear_shops(conn: &mut SqliteConnection, id: i64) -> sqlx::Result<(
     sqlx::query("DELETE FROM shop_staff WHERE user_id = $1").bind(id).execute(conn).await?;
     Ok(())
 }
+
+/// Every enabled user with their shops, by name.
+pub async fn list(conn: &mut SqliteConnection) -> sqlx::Result<Vec<User>> {
+    let rows: Vec<UserRow> = sqlx::query_as("SELECT id, email, name, role FROM users WHERE disabled = 0 ORDER BY name, id")
+        .fetch_all(&mut *conn)
+        .await?;
+    let memberships: Vec<(i64, i64)> = sqlx::query_as("SELECT user_id, shop_id FROM shop_staff ORDER BY shop_id")
+        .fetch_all(conn)
+        .await?;
+    rows.into_iter()
+        .map(|row| {
+            let role = Role::parse(&row.role).ok_or_else(|| corrupt("role", &row.role))?;
+            let shop_ids = memberships.iter().filter(|(user, _)| *user == row.id).map(|(_, shop)| *shop).collect();
+            Ok(User { id: row.id, email: row.email, name: row.name, role, shop_ids })
+        })
+        .collect()
+}
+
+/// The enabled staff of a shop: (id, name), by name.
+pub async fn staff_of(conn: &mut SqliteConnection, shop_id: i64) -> sqlx::Result<Vec<(i64, String)>> {
+    sqlx::query_as(
+        "SELECT u.id, u.name FROM users u JOIN shop_staff s ON s.user_id = u.id
+         WHERE s.shop_id = $1 AND u.disabled = 0 ORDER BY u.name, u.id",
+    )
+    .bind(shop_id)
+    .fetch_all(conn)
+    .await
+}

@@ -74,6 +74,8 @@ async fn every_endpoint_answers_each_role_as_documented() {
     w.check(M::PATCH, &format!("/shops/{b}"), Some(json!({"is_open": true})), staff_only(200), false).await;
     w.check(M::POST, &format!("/shops/{b}/products"), Some(json!({"name": "Scone", "price_minor": 250, "stock": 5})), staff_only(201), false).await;
     w.check(M::PATCH, &format!("/products/{p}"), Some(json!({"stock": 30})), staff_only(200), false).await;
+    w.check(M::GET, &format!("/shops/{b}/staff"), None, staff_only(200), false).await;
+    w.check(M::GET, "/users", None, [(ANON, 401), (ALICE, 403), (BOB, 403), (BAKER, 403), (GROCER, 403), (ADMIN, 200)], false).await;
 
     w.check(
         M::POST,

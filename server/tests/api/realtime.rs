@@ -418,3 +418,32 @@ async fn losing_access_ends_subscriptions_at_once_and_disabling_closes_the_socke
     let (code, _) = s.call(Method::PATCH, &format!("/users/{baker_id}"), Some(&baker), Some(json!({"disabled": true}))).await;
     assert_eq!(code, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn the_staff_list_shows_who_of_a_shops_staff_is_online() {
+    let s = TestServer::start().await;
+    let admin = s.login(ADMIN).await;
+    let baker = s.login(BAKER).await;
+    let (bakery, _) = bakery_loaf(&s, &admin).await;
+    let baker_id = s.get("/auth/me", &baker).await["id"].as_i64().unwrap();
+    let staff = s.get(&format!("/shops/{bakery}/staff"), &admin).await;
+    assert_eq!(staff["items"], json!([{"user_id": baker_id, "name": "Bo Baker", "online": false}]));
+
+    let mut admin_ws = live(&s, &admin).await;
+    let baker_ws = live(&s, &baker).await;
+    let staff = s.get(&format!("/shops/{bakery}/staff"), &baker).await;
+    assert_eq!(staff["items"][0]["online"], true, "{staff}");
+    assert!(staff["seq"].as_i64().unwrap() > 0);
+
+    // The last socket going away is announced; after that the list says offline.
+    drop(baker_ws);
+    loop {
+        let msg = admin_ws.next().await;
+        if msg["type"] == "user_disconnected" {
+            assert_eq!(msg["data"]["user_id"], baker_id, "{msg}");
+            break;
+        }
+    }
+    let staff = s.get(&format!("/shops/{bakery}/staff"), &admin).await;
+    assert_eq!(staff["items"][0]["online"], false, "{staff}");
+}

@@ -1,0 +1,95 @@
+//! The pages' access to the REST API, the same on both sides of hydration.
+//!
+//! On the server a page reads through [`crate::backend::PageBackend::api_get`], in-process and
+//! with the page request's credentials; in the browser it calls `/api/v1` with `fetch` and the
+//! session cookie. Either way a page sees exactly what the REST API shows that user, and the
+//! authorization rules stay in one place.
+
+use crate::api::{ErrorCode, ErrorDetail};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+/// Why an API call failed: the API's own error, or a stand-in for a network failure.
+pub type ApiFailure = ErrorDetail;
+
+fn failure(message: impl Into<String>) -> ApiFailure {
+    ErrorDetail { code: ErrorCode::Internal, message: message.into() }
+}
+
+/// Whether the failure means "sign in first".
+pub fn is_signed_out(e: &ApiFailure) -> bool {
+    e.code == ErrorCode::Unauthenticated
+}
+
+/// `GET /api/v1{path}`.
+pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiFailure> {
+    #[cfg(feature = "ssr")]
+    {
+        use crate::backend::SharedBackend;
+        let Some(backend) = leptos::prelude::use_context::<SharedBackend>() else {
+            return Err(failure("no page backend"));
+        };
+        let headers: http::HeaderMap = leptos_axum::extract().await.map_err(|e| failure(e.to_string()))?;
+        let body = backend.api_get(path, &headers).await.map_err(|b| b.error)?;
+        serde_json::from_str(&body).map_err(|e| failure(e.to_string()))
+    }
+    #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
+    {
+        // Browser futures are not `Send`, but resources want `Send` futures; the page's only
+        // thread is the browser's, so the wrapper's check never fires.
+        let request = gloo_net::http::Request::get(&format!("/api/v1{path}"));
+        send_wrapper::SendWrapper::new(async move { browser::finish(request.send().await).await }).await
+    }
+    #[cfg(not(any(feature = "ssr", feature = "hydrate")))]
+    {
+        let _ = path;
+        Err(failure("no API access in this build"))
+    }
+}
+
+/// Sends a change (`POST`, `PATCH`) with a JSON body and reads the JSON answer. Browser only:
+/// pages change data in response to clicks, never while rendering.
+pub async fn send<B: Serialize, T: DeserializeOwned>(method: Method, path: &str, body: &B) -> Result<T, ApiFailure> {
+    #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
+    {
+        let url = format!("/api/v1{path}");
+        let builder = match method {
+            Method::Post => gloo_net::http::Request::post(&url),
+            Method::Patch => gloo_net::http::Request::patch(&url),
+        };
+        let request = builder.json(body).map_err(|e| failure(e.to_string()))?;
+        send_wrapper::SendWrapper::new(async move { browser::finish(request.send().await).await }).await
+    }
+    #[cfg(not(all(feature = "hydrate", not(feature = "ssr"))))]
+    {
+        let _ = (method, path, serde_json::to_value(body));
+        Err(failure("changes are sent from the browser"))
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    Post,
+    Patch,
+}
+
+#[cfg(all(feature = "hydrate", not(feature = "ssr")))]
+mod browser {
+    use super::{failure, ApiFailure};
+    use crate::api::ErrorBody;
+    use serde::de::DeserializeOwned;
+
+    pub async fn finish<T: DeserializeOwned>(
+        sent: Result<gloo_net::http::Response, gloo_net::Error>,
+    ) -> Result<T, ApiFailure> {
+        let response = sent.map_err(|_| failure("the server cannot be reached"))?;
+        if response.ok() {
+            response.json::<T>().await.map_err(|e| failure(e.to_string()))
+        } else {
+            match response.json::<ErrorBody>().await {
+                Ok(body) => Err(body.error),
+                Err(_) => Err(failure(format!("the server answered {}", response.status()))),
+            }
+        }
+    }
+}

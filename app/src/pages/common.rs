@@ -1,0 +1,221 @@
+//! Pieces every page uses: loading a page's data with the signed-out redirect, the ticking
+//! clock for ages, status badges, an order's timeline and its action buttons.
+
+use crate::api::{format_minor, CancelRequest, Order, StatusUpdate};
+use crate::client::{self, ApiFailure, Method};
+use crate::domain::{allowed, Actor, OrderState, OrderStatus, PaymentStatus};
+use crate::patch::age;
+use crate::toast::Toasts;
+use chrono::{DateTime, Utc};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::components::Redirect;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+/// Renders a page's data once loaded: a redirect to sign-in when signed out, the error when
+/// loading failed, otherwise `view`.
+pub fn loaded<T, V>(
+    data: Resource<Result<T, ApiFailure>>,
+    view: impl Fn(T) -> V + Send + Sync + Copy + 'static,
+) -> impl IntoView
+where
+    T: Clone + Serialize + DeserializeOwned + Send + Sync + 'static,
+    V: IntoView + 'static,
+{
+    view! {
+        <Suspense fallback=|| view! { <p class="empty">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(value) => view(value).into_any(),
+                    Err(e) if client::is_signed_out(&e) => view! { <Redirect path="/login"/> }.into_any(),
+                    Err(e) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// The current time for ages, ticking every 20 s in the browser. `None` until hydrated, so
+/// the server-rendered page and the hydrating one agree.
+#[derive(Clone, Copy)]
+pub struct Clock(pub RwSignal<Option<DateTime<Utc>>>);
+
+impl Clock {
+    pub fn provide() -> Clock {
+        let clock = Clock(RwSignal::new(None));
+        provide_context(clock);
+        Effect::new(move |_| {
+            clock.0.set(Some(Utc::now()));
+            let _ = set_interval_with_handle(move || clock.0.set(Some(Utc::now())), std::time::Duration::from_secs(20));
+        });
+        clock
+    }
+
+    pub fn use_context() -> Clock {
+        expect_context::<Clock>()
+    }
+
+    /// "4 min" since `at`, or nothing before hydration.
+    pub fn age(&self, at: DateTime<Utc>) -> String {
+        self.0.get().map(|now| age(at, now)).unwrap_or_default()
+    }
+}
+
+pub fn format_time(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+}
+
+#[component]
+pub fn StatusBadge(status: OrderStatus) -> impl IntoView {
+    view! { <span class=format!("status status-{}", status.as_str())>{status.label()}</span> }
+}
+
+#[component]
+pub fn PaymentBadge(payment: PaymentStatus) -> impl IntoView {
+    let label = match payment {
+        PaymentStatus::Paid => "Paid",
+        PaymentStatus::Unpaid => "Unpaid",
+    };
+    view! { <span class=format!("payment payment-{}", payment.as_str())>{label}</span> }
+}
+
+/// An order's status history with times, oldest first.
+#[component]
+pub fn Timeline(order: Order) -> impl IntoView {
+    view! {
+        <ol class="timeline" aria-label="Status history">
+            {order
+                .history
+                .into_iter()
+                .map(|h| {
+                    let what = match h.change {
+                        crate::domain::order::OrderChange::Created => "Placed".to_string(),
+                        crate::domain::order::OrderChange::PaymentVerified => "Payment verified".to_string(),
+                        _ => h.status.label().to_string(),
+                    };
+                    view! {
+                        <li class=format!("step step-{}", h.status.as_str())>
+                            <span class="step-what">{what}</span>
+                            <time datetime=h.at.to_rfc3339()>{format_time(h.at)}</time>
+                            {h.note.map(|n| view! { <span class="step-note">"“" {n} "”"</span> })}
+                        </li>
+                    }
+                })
+                .collect_view()}
+        </ol>
+    }
+}
+
+/// The items of an order with their totals.
+#[component]
+pub fn OrderItems(order: Order) -> impl IntoView {
+    view! {
+        <table class="items">
+            <thead>
+                <tr><th scope="col">"Item"</th><th scope="col" class="num">"Qty"</th><th scope="col" class="num">"Price"</th><th scope="col" class="num">"Total"</th></tr>
+            </thead>
+            <tbody>
+                {order.items.iter().map(|i| view! {
+                    <tr>
+                        <td>{i.name.clone()}</td>
+                        <td class="num">{i.quantity}</td>
+                        <td class="num">{format_minor(i.unit_price_minor)}</td>
+                        <td class="num">{format_minor(i.line_total_minor)}</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+            <tfoot>
+                <tr><th scope="row" colspan="3">"Total"</th><td class="num total">{format_minor(order.total_minor)}</td></tr>
+            </tfoot>
+        </table>
+    }
+}
+
+/// Sends an action on an order and hands the updated order to `done`; a refusal becomes a
+/// toast (the server's message says why, e.g. the order moved on meanwhile).
+pub fn order_action(toasts: Toasts, id: i64, action: OrderRequest, done: impl Fn(Order) + 'static) {
+    spawn_local(async move {
+        let result = match &action {
+            OrderRequest::Advance(status) => {
+                let body = StatusUpdate { status: *status, note: None };
+                client::send::<_, Order>(Method::Patch, &format!("/orders/{id}/status"), &body).await
+            }
+            OrderRequest::Cancel(reason) => {
+                let body = CancelRequest { reason: reason.clone().filter(|r| !r.trim().is_empty()) };
+                client::send::<_, Order>(Method::Post, &format!("/orders/{id}/cancel"), &body).await
+            }
+            OrderRequest::VerifyPayment => {
+                client::send::<_, Order>(Method::Post, &format!("/orders/{id}/payment/verify"), &serde_json::json!({})).await
+            }
+        };
+        match result {
+            Ok(order) => done(order),
+            Err(e) => toasts.push(crate::api::Severity::Warning, format!("Order #{id}: {}", e.message)),
+        }
+    });
+}
+
+#[derive(Clone, Debug)]
+pub enum OrderRequest {
+    Advance(OrderStatus),
+    Cancel(Option<String>),
+    VerifyPayment,
+}
+
+/// The buttons for what `actor` may do to `order` now: advance, verify payment, cancel (with
+/// an optional reason). `done` receives the updated order.
+#[component]
+pub fn OrderActions(order: Order, actor: Actor, done: Callback<Order>) -> impl IntoView {
+    let Some(party) = actor.party_to_order(order.customer_id, order.shop_id) else {
+        return ().into_any();
+    };
+    let can = allowed(OrderState { status: order.status, payment: order.payment_status }, party);
+    let id = order.id;
+    let toasts = Toasts::use_context();
+    let cancelling = RwSignal::new(false);
+    let reason = RwSignal::new(String::new());
+    let busy = RwSignal::new(false);
+    let run = move |request: OrderRequest| {
+        busy.set(true);
+        order_action(toasts, id, request, move |o| {
+            busy.set(false);
+            done.run(o);
+        });
+    };
+    view! {
+        <div class="actions">
+            {can.advance.map(|next| view! {
+                <button type="button" class="advance" disabled=move || busy.get() on:click=move |_| run(OrderRequest::Advance(next))>
+                    {format!("Mark {}", next.label().to_lowercase())}
+                </button>
+            })}
+            {can.verify_payment.then(|| view! {
+                <button type="button" class="secondary verify" disabled=move || busy.get() on:click=move |_| run(OrderRequest::VerifyPayment)>
+                    "Verify payment"
+                </button>
+            })}
+            {can.cancel.then(|| view! {
+                <Show
+                    when=move || cancelling.get()
+                    fallback=move || view! {
+                        <button type="button" class="secondary danger cancel" on:click=move |_| cancelling.set(true)>"Cancel order"</button>
+                    }
+                >
+                    <form class="cancel-form" on:submit=move |ev| {
+                        ev.prevent_default();
+                        run(OrderRequest::Cancel(Some(reason.get_untracked())));
+                    }>
+                        <label>
+                            "Reason"
+                            <input type="text" name="reason" maxlength="500" placeholder="Optional" bind:value=reason/>
+                        </label>
+                        <button type="submit" class="danger" disabled=move || busy.get()>"Confirm cancel"</button>
+                        <button type="button" class="link" on:click=move |_| cancelling.set(false)>"Keep order"</button>
+                    </form>
+                </Show>
+            })}
+        </div>
+    }
+    .into_any()
+}

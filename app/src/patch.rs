@@ -1,0 +1,326 @@
+//! How events change what a page shows: pure functions from an event to a change of the
+//! page's data, unit-tested here. The pages only hold the signals and call these.
+//!
+//! Every event carries enough to patch in place (an order's full snapshot, a product's new
+//! stock, a shop's state), so a page never refetches a list because something in it changed.
+
+use crate::api::{Notification, Order, Product, Shop, StaffMember};
+use crate::domain::EventType;
+use crate::protocol::EventEnvelope;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+
+/// The order snapshot an `order_created` or `order_updated` event carries.
+pub fn order_of(event: &EventEnvelope) -> Option<Order> {
+    if !matches!(event.event_type, EventType::OrderCreated | EventType::OrderUpdated) {
+        return None;
+    }
+    serde_json::from_value(event.data.get("order")?.clone()).ok()
+}
+
+/// Applies an order snapshot: a newer `version` replaces the row in place, an unknown order
+/// goes on top. Returns whether anything changed.
+pub fn patch_orders(rows: &mut Vec<Order>, order: Order) -> bool {
+    match rows.iter_mut().find(|o| o.id == order.id) {
+        Some(existing) if existing.version >= order.version => false,
+        Some(existing) => {
+            *existing = order;
+            true
+        }
+        None => {
+            rows.insert(0, order);
+            true
+        }
+    }
+}
+
+/// A change to a shop or its catalogue, as the catalogue events describe it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum CatalogChange {
+    Shop(Shop),
+    Product(Product),
+    Availability { shop_id: i64, product_id: i64, available: bool },
+    Stock { shop_id: i64, product_id: i64, stock: i64 },
+}
+
+#[derive(Deserialize)]
+struct ShopData {
+    shop: Shop,
+}
+#[derive(Deserialize)]
+struct ProductData {
+    product: Product,
+}
+#[derive(Deserialize)]
+struct AvailabilityData {
+    shop_id: i64,
+    product_id: i64,
+    available: bool,
+}
+#[derive(Deserialize)]
+struct StockData {
+    shop_id: i64,
+    product_id: i64,
+    stock: i64,
+}
+
+pub fn catalog_change(event: &EventEnvelope) -> Option<CatalogChange> {
+    let data = event.data.clone();
+    match event.event_type {
+        EventType::StoreAvailabilityChanged | EventType::StoreUpdated => {
+            serde_json::from_value::<ShopData>(data).ok().map(|d| CatalogChange::Shop(d.shop))
+        }
+        EventType::ProductUpdated => serde_json::from_value::<ProductData>(data).ok().map(|d| CatalogChange::Product(d.product)),
+        EventType::ProductAvailabilityChanged => serde_json::from_value::<AvailabilityData>(data)
+            .ok()
+            .map(|d| CatalogChange::Availability { shop_id: d.shop_id, product_id: d.product_id, available: d.available }),
+        EventType::InventoryUpdated => serde_json::from_value::<StockData>(data)
+            .ok()
+            .map(|d| CatalogChange::Stock { shop_id: d.shop_id, product_id: d.product_id, stock: d.stock }),
+        _ => None,
+    }
+}
+
+/// Applies a catalogue change to one shop's product list. Returns whether anything changed.
+pub fn patch_products(products: &mut Vec<Product>, shop_id: i64, change: &CatalogChange) -> bool {
+    match change {
+        CatalogChange::Product(p) if p.shop_id == shop_id => match products.iter_mut().find(|x| x.id == p.id) {
+            Some(existing) if existing == p => false,
+            Some(existing) => {
+                *existing = p.clone();
+                true
+            }
+            None => {
+                products.push(p.clone());
+                true
+            }
+        },
+        CatalogChange::Availability { shop_id: s, product_id, available } if *s == shop_id => {
+            set_field(products, *product_id, |p| std::mem::replace(&mut p.available, *available) != *available)
+        }
+        CatalogChange::Stock { shop_id: s, product_id, stock } if *s == shop_id => {
+            set_field(products, *product_id, |p| std::mem::replace(&mut p.stock, *stock) != *stock)
+        }
+        _ => false,
+    }
+}
+
+fn set_field(products: &mut [Product], id: i64, f: impl FnOnce(&mut Product) -> bool) -> bool {
+    products.iter_mut().find(|p| p.id == id).is_some_and(f)
+}
+
+/// Applies a catalogue change to a list of shops. Returns whether anything changed.
+pub fn patch_shops(shops: &mut [Shop], change: &CatalogChange) -> bool {
+    let CatalogChange::Shop(shop) = change else { return false };
+    match shops.iter_mut().find(|s| s.id == shop.id) {
+        Some(existing) if existing != shop => {
+            *existing = shop.clone();
+            true
+        }
+        _ => false,
+    }
+}
+
+/// A `stock_low` alert.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct StockLow {
+    pub shop_id: i64,
+    pub product_id: i64,
+    pub name: String,
+    pub stock: i64,
+    pub threshold: i64,
+}
+
+pub fn stock_low_of(event: &EventEnvelope) -> Option<StockLow> {
+    (event.event_type == EventType::StockLow).then(|| serde_json::from_value(event.data.clone()).ok()).flatten()
+}
+
+pub fn notification_of(event: &EventEnvelope) -> Option<Notification> {
+    (event.event_type == EventType::Notification).then(|| serde_json::from_value(event.data.clone()).ok()).flatten()
+}
+
+#[derive(Deserialize)]
+struct PresenceData {
+    user_id: i64,
+    name: String,
+    shop_id: i64,
+    online: bool,
+}
+
+/// Applies a `user_connected` / `user_disconnected` event to a shop's staff list.
+pub fn patch_staff(staff: &mut Vec<StaffMember>, shop_id: i64, event: &EventEnvelope) -> bool {
+    if !matches!(event.event_type, EventType::UserConnected | EventType::UserDisconnected) {
+        return false;
+    }
+    let Ok(p) = serde_json::from_value::<PresenceData>(event.data.clone()) else { return false };
+    if p.shop_id != shop_id {
+        return false;
+    }
+    match staff.iter_mut().find(|m| m.user_id == p.user_id) {
+        Some(m) if m.online == p.online => false,
+        Some(m) => {
+            m.online = p.online;
+            true
+        }
+        None => {
+            staff.push(StaffMember { user_id: p.user_id, name: p.name, online: p.online });
+            true
+        }
+    }
+}
+
+/// How long ago `since` was, short enough for a card: "just now", "4 min", "2 h 5 min", "3 d".
+pub fn age(since: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let minutes = (now - since).num_minutes().max(0);
+    match minutes {
+        0 => "just now".into(),
+        1..=59 => format!("{minutes} min"),
+        60..=1439 if minutes % 60 == 0 => format!("{} h", minutes / 60),
+        60..=1439 => format!("{} h {} min", minutes / 60, minutes % 60),
+        _ => format!("{} d", minutes / 1440),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{OrderStatus, PaymentStatus, Topic};
+    use serde_json::json;
+
+    fn order(id: i64, version: i64, status: OrderStatus) -> Order {
+        let at = DateTime::UNIX_EPOCH;
+        Order {
+            id,
+            shop_id: 1,
+            shop_name: "Shop".into(),
+            customer_id: 1,
+            customer_name: "C".into(),
+            items: vec![],
+            total_minor: 0,
+            status,
+            payment_status: PaymentStatus::Unpaid,
+            version,
+            created_at: at,
+            updated_at: at,
+            history: vec![],
+        }
+    }
+
+    fn product(id: i64, shop_id: i64) -> Product {
+        Product {
+            id,
+            shop_id,
+            name: format!("P{id}"),
+            price_minor: 100,
+            stock: 10,
+            low_stock_threshold: 2,
+            available: true,
+            updated_at: DateTime::UNIX_EPOCH,
+        }
+    }
+
+    fn event(event_type: EventType, data: serde_json::Value) -> EventEnvelope {
+        EventEnvelope { event_type, seq: 1, topic: Topic::Admin, at: DateTime::UNIX_EPOCH, data }
+    }
+
+    #[test]
+    fn only_newer_versions_replace_a_row_and_new_orders_go_on_top() {
+        let mut rows = vec![order(2, 3, OrderStatus::Preparing), order(1, 1, OrderStatus::Pending)];
+        assert!(!patch_orders(&mut rows, order(2, 2, OrderStatus::Confirmed)), "older snapshot ignored");
+        assert!(!patch_orders(&mut rows, order(2, 3, OrderStatus::Preparing)), "same version ignored");
+        assert!(patch_orders(&mut rows, order(1, 2, OrderStatus::Confirmed)));
+        assert_eq!(rows[1].status, OrderStatus::Confirmed);
+        assert!(patch_orders(&mut rows, order(3, 1, OrderStatus::Pending)));
+        assert_eq!(rows.iter().map(|o| o.id).collect::<Vec<_>>(), [3, 2, 1]);
+    }
+
+    #[test]
+    fn order_events_carry_their_snapshot_and_others_do_not() {
+        let o = order(7, 2, OrderStatus::Ready);
+        let e = event(EventType::OrderUpdated, json!({ "change": "status_changed", "order": o }));
+        assert_eq!(order_of(&e), Some(o));
+        assert_eq!(order_of(&event(EventType::StockLow, json!({ "order": order(1, 1, OrderStatus::Pending) }))), None);
+        assert_eq!(order_of(&event(EventType::OrderCreated, json!({ "order": "garbage" }))), None);
+    }
+
+    #[test]
+    fn catalogue_events_patch_only_their_shops_products() {
+        let mut products = vec![product(1, 1), product(2, 1)];
+        let off = catalog_change(&event(
+            EventType::ProductAvailabilityChanged,
+            json!({ "product_id": 2, "shop_id": 1, "available": false }),
+        ))
+        .unwrap();
+        assert!(patch_products(&mut products, 1, &off));
+        assert!(!products[1].available);
+        assert!(!patch_products(&mut products, 1, &off), "applying it twice changes nothing");
+        assert!(!patch_products(&mut products, 2, &off), "another shop's page ignores it");
+
+        let stock = catalog_change(&event(
+            EventType::InventoryUpdated,
+            json!({ "product_id": 1, "shop_id": 1, "stock": 3, "previous_stock": 10 }),
+        ))
+        .unwrap();
+        assert!(patch_products(&mut products, 1, &stock));
+        assert_eq!(products[0].stock, 3);
+
+        let new = product(3, 1);
+        let created = catalog_change(&event(EventType::ProductUpdated, json!({ "change": "created", "product": new }))).unwrap();
+        assert!(patch_products(&mut products, 1, &created));
+        assert_eq!(products.len(), 3);
+        assert!(!patch_products(&mut products, 1, &created));
+    }
+
+    #[test]
+    fn shop_events_patch_the_shop_list() {
+        let at = DateTime::UNIX_EPOCH;
+        let mut shops = vec![Shop { id: 1, name: "A".into(), is_open: true, updated_at: at }];
+        let closed = Shop { is_open: false, ..shops[0].clone() };
+        let change = catalog_change(&event(EventType::StoreAvailabilityChanged, json!({ "shop": closed, "by_user_id": 2 }))).unwrap();
+        assert!(patch_shops(&mut shops, &change));
+        assert!(!shops[0].is_open);
+        assert!(!patch_shops(&mut shops, &change));
+        assert_eq!(catalog_change(&event(EventType::StoreAvailabilityChanged, json!({ "nope": 1 }))), None);
+    }
+
+    #[test]
+    fn presence_events_mark_staff_online_and_offline() {
+        let mut staff = vec![StaffMember { user_id: 5, name: "Bea".into(), online: false }];
+        let on = event(EventType::UserConnected, json!({ "user_id": 5, "name": "Bea", "shop_id": 1, "online": true }));
+        assert!(patch_staff(&mut staff, 1, &on));
+        assert!(staff[0].online);
+        assert!(!patch_staff(&mut staff, 2, &on), "another shop's presence");
+        let off = event(EventType::UserDisconnected, json!({ "user_id": 5, "name": "Bea", "shop_id": 1, "online": false }));
+        assert!(patch_staff(&mut staff, 1, &off));
+        assert!(!staff[0].online);
+    }
+
+    #[test]
+    fn alerts_and_notifications_parse_from_their_events() {
+        let low = stock_low_of(&event(
+            EventType::StockLow,
+            json!({ "product_id": 1, "shop_id": 1, "name": "Loaf", "stock": 1, "threshold": 2 }),
+        ))
+        .unwrap();
+        assert_eq!((low.name.as_str(), low.stock), ("Loaf", 1));
+        let n = notification_of(&event(
+            EventType::Notification,
+            json!({ "user_id": null, "severity": "warning", "text": "Closing early", "from_user_id": 1, "at": "2026-01-01T00:00:00Z" }),
+        ))
+        .unwrap();
+        assert_eq!(n.text, "Closing early");
+        assert_eq!(notification_of(&event(EventType::StockLow, json!({}))), None);
+    }
+
+    #[test]
+    fn ages_read_like_a_clock() {
+        let t0 = DateTime::UNIX_EPOCH;
+        let at = |mins: i64| t0 + chrono::Duration::minutes(mins);
+        assert_eq!(age(t0, at(0)), "just now");
+        assert_eq!(age(at(5), t0), "just now", "clock skew never shows a negative age");
+        assert_eq!(age(t0, at(4)), "4 min");
+        assert_eq!(age(t0, at(60)), "1 h");
+        assert_eq!(age(t0, at(125)), "2 h 5 min");
+        assert_eq!(age(t0, at(3 * 1440 + 7)), "3 d");
+    }
+}

@@ -1,0 +1,85 @@
+//! Toasts: short messages that slide in at the corner (notifications from admins, low-stock
+//! alerts, new orders). Shared through context; info toasts fade after a while, warnings and
+//! critical ones stay until dismissed.
+
+use crate::api::Severity;
+use leptos::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Toast {
+    pub id: u64,
+    pub severity: Severity,
+    pub text: String,
+}
+
+#[derive(Clone, Copy)]
+pub struct Toasts {
+    items: RwSignal<Vec<Toast>>,
+    next: StoredValue<u64>,
+}
+
+/// How long an info toast stays.
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+const INFO_MS: u64 = 8_000;
+/// Toasts on screen at most; the oldest go first.
+const MAX_TOASTS: usize = 5;
+
+impl Toasts {
+    pub fn provide() -> Toasts {
+        let toasts = Toasts { items: RwSignal::new(Vec::new()), next: StoredValue::new(0) };
+        provide_context(toasts);
+        toasts
+    }
+
+    pub fn use_context() -> Toasts {
+        expect_context::<Toasts>()
+    }
+
+    pub fn push(&self, severity: Severity, text: impl Into<String>) {
+        let id = self.next.get_value();
+        self.next.set_value(id + 1);
+        self.items.update(|items| {
+            items.push(Toast { id, severity, text: text.into() });
+            if items.len() > MAX_TOASTS {
+                items.remove(0);
+            }
+        });
+        #[cfg(feature = "hydrate")]
+        if severity == Severity::Info {
+            let toasts = *self;
+            set_timeout(move || toasts.dismiss(id), std::time::Duration::from_millis(INFO_MS));
+        }
+    }
+
+    pub fn dismiss(&self, id: u64) {
+        self.items.update(|items| items.retain(|t| t.id != id));
+    }
+}
+
+#[component]
+pub fn Toaster() -> impl IntoView {
+    let toasts = Toasts::use_context();
+    view! {
+        <div class="toasts" role="region" aria-label="Notifications">
+            <For each=move || toasts.items.get() key=|t| t.id let:toast>
+                <div
+                    class=format!("toast toast-{}", severity_name(toast.severity))
+                    role=if toast.severity == Severity::Critical { "alert" } else { "status" }
+                >
+                    <span class="toast-text">{toast.text.clone()}</span>
+                    <button type="button" class="toast-close" aria-label="Dismiss" on:click=move |_| toasts.dismiss(toast.id)>
+                        "×"
+                    </button>
+                </div>
+            </For>
+        </div>
+    }
+}
+
+pub fn severity_name(s: Severity) -> &'static str {
+    match s {
+        Severity::Info => "info",
+        Severity::Warning => "warning",
+        Severity::Critical => "critical",
+    }
+}

@@ -1,0 +1,135 @@
+import { test, expect } from "@playwright/test";
+import { signIn, sameDocument, newPage, token, horizontalOverflow } from "./helpers";
+
+test.setTimeout(60_000);
+
+test("an order placed by a customer reaches the shop board and the admin panel, and its progress reaches the customer, all without a reload", async ({ browser }) => {
+  const board = await newPage(browser);
+  const admin = await newPage(browser);
+  const phone = await newPage(browser, { width: 360, height: 740 });
+  await signIn(board, "baker@ordercast.test", /\/board$/);
+  await expect(board.getByRole("heading", { name: /Corner Bakery/ })).toBeVisible();
+  await signIn(admin, "admin@ordercast.test", /\/admin$/);
+  await signIn(phone, "bob@ordercast.test", /\/shops$/);
+
+  // The customer picks the bakery (client-side navigation), fills a cart and orders.
+  await phone.getByRole("link", { name: "Corner Bakery" }).click();
+  await expect(phone.getByRole("heading", { name: "Corner Bakery" })).toBeVisible();
+  await phone.getByRole("button", { name: "Add Croissant" }).click();
+  await phone.getByRole("button", { name: "Add Croissant" }).click();
+  await phone.getByRole("button", { name: "Add Cinnamon bun" }).click();
+  await expect(phone.locator(".cart-total strong")).toHaveText("7.60");
+  expect(await horizontalOverflow(phone)).toBeLessThanOrEqual(0);
+  await phone.screenshot({ path: test.info().outputPath("shop-360px.png"), fullPage: true });
+  await phone.getByRole("button", { name: "Place order" }).click();
+  await expect(phone).toHaveURL(/\/orders\/\d+$/);
+  const id = phone.url().split("/").pop()!;
+  const detail = phone.locator(`.order-detail[data-order-id="${id}"]`);
+  await expect(detail.locator(".page-head .status")).toHaveText("Pending");
+
+  // The board shows it as new, in the pending column, with the chime and the banner.
+  const card = board.locator(`.column[data-status="pending"] .order-card[data-order-id="${id}"]`);
+  await expect(card).toBeVisible();
+  await expect(card).toHaveClass(/new/);
+  await expect(board.locator(".new-orders")).toBeVisible();
+  await expect(board.locator(".toast").filter({ hasText: `New order #${id}` })).toBeVisible();
+  await expect.poll(async () => Number(await board.locator(".board-page").getAttribute("data-chimes"))).toBeGreaterThan(0);
+
+  // The admin sees it too, and the filters narrow the live list.
+  const row = admin.locator(`tr[data-order-id="${id}"]`);
+  await expect(row.locator(".status")).toHaveText("Pending");
+  await admin.getByLabel("Shop").selectOption({ label: "Green Grocer" });
+  await expect(row).toHaveCount(0);
+  await admin.getByLabel("Shop").selectOption({ label: "Corner Bakery" });
+  await admin.getByLabel("Status").selectOption("pending");
+  await expect(row).toBeVisible();
+
+  // Acknowledging stops the chime; one click moves the order on.
+  await card.getByRole("button", { name: "Acknowledge" }).click();
+  await expect(board.locator(".new-orders")).toHaveCount(0);
+  await card.getByRole("button", { name: "Mark confirmed" }).click();
+  await expect(board.locator(`.column[data-status="confirmed"] .order-card[data-order-id="${id}"]`)).toBeVisible();
+
+  // The customer's page follows, with the change in the timeline and announced.
+  await expect(detail.locator(".page-head .status")).toHaveText("Confirmed");
+  await expect(detail.locator(".timeline .step-confirmed")).toBeVisible();
+  await expect(phone.locator("[aria-live=polite]")).toHaveText(`Order #${id} is Confirmed`);
+  // The admin's filter on "pending" now hides it; on "confirmed" shows it.
+  await expect(row).toHaveCount(0);
+  await admin.getByLabel("Status").selectOption("confirmed");
+  await expect(row.locator(".status")).toHaveText("Confirmed");
+
+  // The customer cancels while that is still allowed; the board moves it to Done.
+  await detail.getByRole("button", { name: "Cancel order" }).click();
+  await detail.getByLabel("Reason").fill("ordered twice");
+  await detail.getByRole("button", { name: "Confirm cancel" }).click();
+  await expect(detail.locator(".page-head .status")).toHaveText("Cancelled");
+  await expect(detail.locator(".step-note")).toContainText("ordered twice");
+  await expect(board.locator(`.column[data-status="done"] .order-card[data-order-id="${id}"]`)).toBeVisible();
+  await expect(detail.getByRole("button", { name: "Cancel order" })).toHaveCount(0);
+
+  expect(await horizontalOverflow(phone)).toBeLessThanOrEqual(0);
+  await phone.screenshot({ path: test.info().outputPath("order-360px.png"), fullPage: true });
+  await board.screenshot({ path: test.info().outputPath("board.png"), fullPage: true });
+  await admin.screenshot({ path: test.info().outputPath("admin.png"), fullPage: true });
+  for (const page of [board, admin, phone]) expect(await sameDocument(page)).toBe(true);
+});
+
+test("a product the shopkeeper makes unavailable, low stock and a closing shop show live on the customer's pages", async ({ browser }) => {
+  const board = await newPage(browser);
+  const phone = await newPage(browser, { width: 360, height: 740 });
+  await signIn(board, "grocer@ordercast.test", /\/board$/);
+  await signIn(phone, "alice@ordercast.test", /\/shops$/);
+  await phone.getByRole("link", { name: "Green Grocer" }).click();
+  const bananas = phone.locator(".product").filter({ hasText: "Bananas" });
+  await expect(bananas.getByRole("button", { name: "Add Bananas" })).toBeEnabled();
+  await bananas.getByRole("button", { name: "Add Bananas" }).click();
+
+  // Unavailable: the customer can no longer add it, and the cart says why.
+  const editor = board.locator(".stock-table tr").filter({ hasText: "Bananas" });
+  await editor.getByRole("button", { name: "Available" }).click();
+  await expect(bananas).toHaveAttribute("data-available", "false");
+  await expect(bananas.getByRole("button", { name: "Add Bananas" })).toBeDisabled();
+  await expect(bananas.locator(".stock")).toHaveText("Unavailable");
+  await expect(phone.locator(".problems")).toContainText("Bananas (1 kg) is not available right now.");
+  await expect(phone.getByRole("button", { name: "Place order" })).toBeDisabled();
+  await board.locator(".stock-table tr").filter({ hasText: "Bananas" }).getByRole("button", { name: "Unavailable" }).click();
+  await expect(bananas.getByRole("button", { name: "Add Bananas" })).toBeEnabled();
+
+  // Stock down to the threshold: the board gets a low-stock alert, the customer the count.
+  const apples = board.locator(".stock-table tr").filter({ hasText: "Apples" });
+  await apples.getByLabel("Stock of Apples (1 kg)").fill("3");
+  await apples.getByRole("button", { name: "Save" }).click();
+  await expect(board.locator(".toast").filter({ hasText: "Low stock: Apples (1 kg) (3 left)" })).toBeVisible();
+  await expect(phone.locator(".product").filter({ hasText: "Apples" }).locator(".stock")).toHaveText("3 left");
+
+  // The shop closes: the shop list and the shop page say so; ordering is blocked.
+  await board.getByRole("button", { name: /click to close/ }).click();
+  await expect(phone.locator(".shop-front .open-badge")).toHaveText("Closed");
+  await expect(phone.getByRole("button", { name: "Place order" })).toBeDisabled();
+  await phone.getByRole("link", { name: "Shops" }).click();
+  await expect(phone.locator('.shop-card:has-text("Green Grocer") .open-badge')).toHaveText("Closed");
+  await board.getByRole("button", { name: /click to open/ }).click();
+  await expect(phone.locator('.shop-card:has-text("Green Grocer") .open-badge')).toHaveText("Open");
+  for (const page of [board, phone]) expect(await sameDocument(page)).toBe(true);
+});
+
+test("staff presence and an admin's notification arrive live", async ({ browser, request }) => {
+  const board = await newPage(browser);
+  await signIn(board, "baker@ordercast.test", /\/board$/);
+  await expect(board.locator('.person.online').filter({ hasText: "Bo Baker" })).toBeVisible();
+
+  const phone = await newPage(browser, { width: 360, height: 740 });
+  await signIn(phone, "alice@ordercast.test", /\/shops$/);
+  const admin = await token(request, "admin@ordercast.test");
+  const res = await request.post("/api/v1/notifications", {
+    headers: { authorization: `Bearer ${admin}` },
+    data: { severity: "warning", text: "The bakery closes at 6 today" },
+  });
+  expect(res.status()).toBe(201);
+  for (const page of [board, phone]) {
+    await expect(page.locator(".toast-warning")).toContainText("The bakery closes at 6 today");
+  }
+  await phone.locator(".toast-warning").getByRole("button", { name: "Dismiss" }).click();
+  await expect(phone.locator(".toast-warning")).toHaveCount(0);
+});
