@@ -9,6 +9,9 @@
 //!   (`hydrate`), with [`toast`] and [`chime`].
 //! - [`backend`] (server only): the interface through which pages reach the server's data.
 
+// Leptos views are deeply nested types; the larger pages need a deeper limit.
+#![recursion_limit = "256"]
+
 pub mod api;
 #[cfg(feature = "ssr")]
 pub mod backend;

@@ -10,6 +10,9 @@
 //! - [`pages`]: the pages' server functions' backend; SSR through leptos_axum.
 //! - [`seed`]: demo data for a first start.
 
+// Leptos views are deeply nested types; rendering them on the server needs a deeper limit.
+#![recursion_limit = "256"]
+
 pub mod api;
 pub mod auth;
 pub mod config;

@@ -175,6 +175,7 @@ fn Admin(data: AdminData) -> impl IntoView {
             </div>
         </div>
     }
+    .into_any()
 }
 
 #[component]

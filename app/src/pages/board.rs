@@ -244,6 +244,7 @@ fn Board(data: BoardData) -> impl IntoView {
             <Products shop_id products/>
         </section>
     }
+    .into_any()
 }
 
 #[component]

@@ -179,6 +179,7 @@ fn ShopFront(data: ShopData) -> impl IntoView {
             </Show>
         </section>
     }
+    .into_any()
 }
 
 #[component]
