@@ -166,7 +166,17 @@ impl Live {
         }
     }
 
-    /// Asks every following page to refetch its data (the socket is down).
+    /// Starts over from `seq` after the server said the events this tab missed are gone:
+    /// the buffer is emptied and every following page refetches its data.
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    fn resync(&self, seq: i64) {
+        self.last_seq.set(seq);
+        self.floor.set_value(seq);
+        self.recent.update_value(|r| r.clear());
+        self.reload_all();
+    }
+
+    /// Asks every following page to refetch its data (the socket is down, or resyncing).
     #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
     fn reload_all(&self) {
         let reloads: Vec<Reload> = self.reloads.with_value(|r| r.iter().map(|(_, f)| f.clone()).collect());
@@ -307,6 +317,7 @@ mod client {
             opened_at.set_value(js_sys::Date::now());
             live.state.set(LinkState::Live);
         });
+        let resync_socket = ws.clone();
         let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
             if live.generation.get_value() != generation {
                 return;
@@ -314,9 +325,15 @@ mod client {
             let Some(text) = e.data().as_string() else { return };
             match serde_json::from_str::<ServerMessage>(&text) {
                 Ok(ServerMessage::Event(event)) => live.apply(&event),
-                // The missed events are gone: reload, which renders fresh data and a fresh `seq`.
-                Ok(ServerMessage::Control(ControlMessage::ResyncRequired { .. })) => {
-                    let _ = window().location().reload();
+                // The missed events are gone: every page refetches its data over REST, and
+                // the socket resumes from the server's current `seq`, so the events that
+                // arrive while the pages reload are kept for them to replay.
+                Ok(ServerMessage::Control(ControlMessage::ResyncRequired { seq, .. })) => {
+                    live.resync(seq);
+                    let resume = ClientMessage::Resume { last_seq: Some(seq), topics: Vec::new() };
+                    if let Ok(text) = serde_json::to_string(&resume) {
+                        let _ = resync_socket.send_with_str(&text);
+                    }
                 }
                 _ => {}
             }
@@ -339,6 +356,22 @@ mod client {
         onclose.forget();
     }
 
+    /// Shows the seconds to the next try, ticking down until it starts.
+    fn count_down(live: Live, generation: u64, in_secs: u32) {
+        live.state.set(LinkState::Reconnecting { in_secs });
+        if in_secs > 1 {
+            set_timeout(
+                move || {
+                    let waiting = matches!(live.state.get_untracked(), LinkState::Reconnecting { .. });
+                    if live.generation.get_value() == generation && waiting {
+                        count_down(live, generation, in_secs - 1);
+                    }
+                },
+                std::time::Duration::from_secs(1),
+            );
+        }
+    }
+
     fn schedule_retry(live: Live, generation: u64) {
         if !window().navigator().on_line() {
             live.state.set(LinkState::Offline);
@@ -347,7 +380,7 @@ mod client {
         let attempt = live.attempt.get_value() + 1;
         live.attempt.set_value(attempt);
         let delay = backoff_ms(attempt, js_sys::Math::random());
-        live.state.set(LinkState::Reconnecting { in_secs: delay.div_ceil(1000) });
+        count_down(live, generation, delay.div_ceil(1000));
         set_timeout(
             move || {
                 if live.generation.get_value() == generation {

@@ -16,13 +16,14 @@ const MAX_BODY: usize = 8 << 20;
 
 pub struct Pages {
     state: AppState,
-    /// The REST API, answered in-process for server-side rendering.
+    /// The REST API, answered in-process for server-side rendering, at the same paths as over
+    /// HTTP.
     api: Router,
 }
 
 impl Pages {
     pub fn new(state: AppState) -> Self {
-        let api = crate::api::router().with_state(state.clone());
+        let api = Router::new().nest("/api/v1", crate::api::router()).with_state(state.clone());
         Pages { state, api }
     }
 }

@@ -132,9 +132,10 @@ pub fn OrderItems(order: Order) -> impl IntoView {
     }
 }
 
-/// Sends an action on an order and hands the updated order to `done`; a refusal becomes a
-/// toast (the server's message says why, e.g. the order moved on meanwhile).
-pub fn order_action(toasts: Toasts, id: i64, action: OrderRequest, done: impl Fn(Order) + 'static) {
+/// Sends an action on an order and hands `done` the updated order, or `None` when it was
+/// refused; a refusal becomes a toast (the server's message says why, e.g. the order moved on
+/// meanwhile).
+pub fn order_action(toasts: Toasts, id: i64, action: OrderRequest, done: impl FnOnce(Option<Order>) + 'static) {
     spawn_local(async move {
         let result = match &action {
             OrderRequest::Advance(status) => {
@@ -150,8 +151,11 @@ pub fn order_action(toasts: Toasts, id: i64, action: OrderRequest, done: impl Fn
             }
         };
         match result {
-            Ok(order) => done(order),
-            Err(e) => toasts.push(crate::api::Severity::Warning, format!("Order #{id}: {}", e.message)),
+            Ok(order) => done(Some(order)),
+            Err(e) => {
+                toasts.push(crate::api::Severity::Warning, format!("Order #{id}: {}", e.message));
+                done(None);
+            }
         }
     });
 }
@@ -178,9 +182,11 @@ pub fn OrderActions(order: Order, actor: Actor, done: Callback<Order>) -> impl I
     let busy = RwSignal::new(false);
     let run = move |request: OrderRequest| {
         busy.set(true);
-        order_action(toasts, id, request, move |o| {
+        order_action(toasts, id, request, move |updated| {
             busy.set(false);
-            done.run(o);
+            if let Some(o) = updated {
+                done.run(o);
+            }
         });
     };
     view! {

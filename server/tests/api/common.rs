@@ -176,6 +176,16 @@ impl TestServer {
         self.child.wait().await.expect("wait for server")
     }
 
+    /// A server-rendered page (not under `/api/v1`): its status and HTML.
+    pub async fn page(&self, path: &str, token: Option<&str>) -> (StatusCode, String) {
+        let mut req = self.http.get(format!("{}{}", self.base, path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let res = req.send().await.expect("request");
+        (res.status(), res.text().await.expect("body"))
+    }
+
     pub fn ws_url(&self) -> String {
         format!("{}/ws", self.base.replacen("http://", "ws://", 1))
     }

@@ -4,5 +4,6 @@ mod authz;
 mod bad_input;
 mod common;
 mod lifecycle;
+mod pages;
 mod realtime;
 mod ws;
