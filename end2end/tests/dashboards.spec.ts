@@ -38,10 +38,10 @@ test("an order placed by a customer reaches the shop board and the admin panel, 
   // The admin sees it too, and the filters narrow the live list.
   const row = admin.locator(`tr[data-order-id="${id}"]`);
   await expect(row.locator(".status")).toHaveText("Pending");
-  await admin.getByLabel("Shop").selectOption({ label: "Green Grocer" });
+  await admin.getByRole("combobox", { name: "Shop", exact: true }).selectOption({ label: "Green Grocer" });
   await expect(row).toHaveCount(0);
-  await admin.getByLabel("Shop").selectOption({ label: "Corner Bakery" });
-  await admin.getByLabel("Status").selectOption("pending");
+  await admin.getByRole("combobox", { name: "Shop", exact: true }).selectOption({ label: "Corner Bakery" });
+  await admin.getByRole("combobox", { name: "Status", exact: true }).selectOption("pending");
   await expect(row).toBeVisible();
 
   // Acknowledging stops the chime; one click moves the order on.
@@ -56,7 +56,7 @@ test("an order placed by a customer reaches the shop board and the admin panel, 
   await expect(phone.locator("[aria-live=polite]")).toHaveText(`Order #${id} is Confirmed`);
   // The admin's filter on "pending" now hides it; on "confirmed" shows it.
   await expect(row).toHaveCount(0);
-  await admin.getByLabel("Status").selectOption("confirmed");
+  await admin.getByRole("combobox", { name: "Status", exact: true }).selectOption("confirmed");
   await expect(row.locator(".status")).toHaveText("Confirmed");
 
   // The customer cancels while that is still allowed; the board moves it to Done.
