@@ -1,12 +1,12 @@
-import { test, expect } from "@playwright/test";
-import { signIn, sameDocument, newPage, token, horizontalOverflow } from "./helpers";
+import { expect } from "@playwright/test";
+import { test, signIn, sameDocument, token, horizontalOverflow } from "./helpers";
 
 test.setTimeout(60_000);
 
-test("an order placed by a customer reaches the shop board and the admin panel, and its progress reaches the customer, all without a reload", async ({ browser }) => {
-  const board = await newPage(browser);
-  const admin = await newPage(browser);
-  const phone = await newPage(browser, { width: 360, height: 740 });
+test("an order placed by a customer reaches the shop board and the admin panel, and its progress reaches the customer, all without a reload", async ({ device }) => {
+  const board = await device();
+  const admin = await device();
+  const phone = await device({ width: 360, height: 740 });
   await signIn(board, "baker@ordercast.test", /\/board$/);
   await expect(board.getByRole("heading", { name: /Corner Bakery/ })).toBeVisible();
   await signIn(admin, "admin@ordercast.test", /\/admin$/);
@@ -75,9 +75,9 @@ test("an order placed by a customer reaches the shop board and the admin panel, 
   for (const page of [board, admin, phone]) expect(await sameDocument(page)).toBe(true);
 });
 
-test("a product the shopkeeper makes unavailable, low stock and a closing shop show live on the customer's pages", async ({ browser }) => {
-  const board = await newPage(browser);
-  const phone = await newPage(browser, { width: 360, height: 740 });
+test("a product the shopkeeper makes unavailable, low stock and a closing shop show live on the customer's pages", async ({ device }) => {
+  const board = await device();
+  const phone = await device({ width: 360, height: 740 });
   await signIn(board, "grocer@ordercast.test", /\/board$/);
   await signIn(phone, "alice@ordercast.test", /\/shops$/);
   await phone.getByRole("link", { name: "Green Grocer" }).click();
@@ -114,12 +114,12 @@ test("a product the shopkeeper makes unavailable, low stock and a closing shop s
   for (const page of [board, phone]) expect(await sameDocument(page)).toBe(true);
 });
 
-test("staff presence and an admin's notification arrive live", async ({ browser, request }) => {
-  const board = await newPage(browser);
+test("staff presence and an admin's notification arrive live", async ({ device, request }) => {
+  const board = await device();
   await signIn(board, "baker@ordercast.test", /\/board$/);
   await expect(board.locator('.person.online').filter({ hasText: "Bo Baker" })).toBeVisible();
 
-  const phone = await newPage(browser, { width: 360, height: 740 });
+  const phone = await device({ width: 360, height: 740 });
   await signIn(phone, "alice@ordercast.test", /\/shops$/);
   const admin = await token(request, "admin@ordercast.test");
   const res = await request.post("/api/v1/notifications", {

@@ -1,4 +1,23 @@
-import { expect, type Page, type APIRequestContext, type Browser } from "@playwright/test";
+import { test as base, expect, type Page, type APIRequestContext, type BrowserContext } from "@playwright/test";
+
+type Viewport = { width: number; height: number };
+
+/**
+ * Playwright's `test` with `device`: opens a page in a browser context of its own (another
+ * user, or another device of the same user). The contexts close when the test ends, so no
+ * page of a finished test keeps a socket, timers or a chime running.
+ */
+export const test = base.extend<{ device: (viewport?: Viewport) => Promise<Page> }>({
+  device: async ({ browser }, use) => {
+    const contexts: BrowserContext[] = [];
+    await use(async (viewport) => {
+      const context = await browser.newContext(viewport ? { viewport } : {});
+      contexts.push(context);
+      return await context.newPage();
+    });
+    for (const context of contexts) await context.close();
+  },
+});
 
 export const PASSWORD = "ordercast";
 
@@ -19,11 +38,6 @@ export async function signIn(page: Page, email: string, landing: RegExp) {
 /** True while the page has not been reloaded since `signIn`. */
 export async function sameDocument(page: Page): Promise<boolean> {
   return await page.evaluate(() => (window as any).__sameDocument === true);
-}
-
-export async function newPage(browser: Browser, viewport?: { width: number; height: number }): Promise<Page> {
-  const context = await browser.newContext(viewport ? { viewport } : {});
-  return await context.newPage();
 }
 
 export async function token(request: APIRequestContext, email: string, base = ""): Promise<string> {

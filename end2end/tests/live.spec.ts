@@ -1,10 +1,10 @@
-import { test, expect } from "@playwright/test";
-import { signIn, sameDocument, newPage, token, horizontalOverflow } from "./helpers";
+import { expect } from "@playwright/test";
+import { test, signIn, sameDocument, token, horizontalOverflow } from "./helpers";
 
-test("status changes and new orders reach every device of the customer without a reload", async ({ browser, request }) => {
+test("status changes and new orders reach every device of the customer without a reload", async ({ device, request }) => {
   // Bob on two devices.
-  const phone = await newPage(browser, { width: 360, height: 740 });
-  const laptop = await newPage(browser);
+  const phone = await device({ width: 360, height: 740 });
+  const laptop = await device();
   for (const page of [phone, laptop]) {
     await signIn(page, "bob@ordercast.test", /\/shops$/);
     await page.getByRole("link", { name: "My orders" }).click();

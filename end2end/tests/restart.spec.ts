@@ -79,10 +79,13 @@ test("a page shows it is reconnecting while the server is down and then the chan
 
     // The page's server comes back; "Reconnect now" skips the rest of the backoff.
     server = await startServer(PORT_A);
-    // (A scheduled retry may have won the race already; then there is no button.)
+    // (The button shows only while waiting for the next try; a try may be under way, or a
+    // scheduled retry may have won the race already.)
     const retry = page.getByRole("button", { name: "Reconnect now" });
-    if (await retry.isVisible()) await retry.click().catch(() => {});
-    await expect(page.locator(".conn")).toHaveAttribute("data-state", "live", { timeout: 40_000 });
+    await expect(async () => {
+      if (await retry.isVisible()) await retry.click({ timeout: 1_000 }).catch(() => {});
+      await expect(page.locator(".conn")).toHaveAttribute("data-state", "live", { timeout: 1_000 });
+    }).toPass({ timeout: 40_000 });
     await expect(page.locator(`li.order[data-order-id="${id}"] .status`)).toHaveText("Confirmed");
     expect(await page.evaluate(() => (window as any).__sameDocument)).toBe(true);
   } finally {
