@@ -83,8 +83,11 @@ pub fn App() -> impl IntoView {
         if let Some(n) = patch::notification_of(event) {
             toasts.push(n.severity, n.text);
         } else if let Some(order) = patch::order_of(event) {
-            let mine = session.user_untracked().is_some_and(|u| u.id == order.customer_id);
-            if mine && event.event_type == domain::EventType::OrderUpdated {
+            let me = session.user_untracked().map(|u| u.id);
+            let mine = me == Some(order.customer_id);
+            // What the customer did themselves needs no toast; what the shop did does.
+            let by_me = order.history.last().is_some_and(|h| Some(h.by_user_id) == me);
+            if mine && !by_me && event.event_type == domain::EventType::OrderUpdated {
                 toasts.push(api::Severity::Info, format!("Order #{} is now {}", order.id, order.status.label().to_lowercase()));
             }
         }

@@ -247,6 +247,7 @@ mod client {
     use super::{backoff_ms, Live, LinkState};
     use crate::protocol::{ClientMessage, ControlMessage, ServerMessage};
     use leptos::prelude::*;
+    use std::cell::RefCell;
     use wasm_bindgen::prelude::*;
     use wasm_bindgen::JsCast;
     use web_sys::{CloseEvent, MessageEvent, WebSocket};
@@ -271,7 +272,12 @@ mod client {
             let _ = result;
             cb.forget(); // lives as long as the tab
         }
-        let cb = Closure::<dyn FnMut()>::new(move || live.state.set(LinkState::Offline));
+        // The browser lost the network: the socket is as good as dead, so drop it and wait
+        // for `online` rather than waiting out a timeout.
+        let cb = Closure::<dyn FnMut()>::new(move || {
+            drop_socket();
+            live.state.set(LinkState::Offline);
+        });
         let _ = window().add_event_listener_with_callback("offline", cb.as_ref().unchecked_ref());
         cb.forget();
         // While the socket is down, keep what is on screen fresh by polling.
@@ -286,9 +292,25 @@ mod client {
         connect(live);
     }
 
+    thread_local! {
+        /// The tab's current socket, closed when a new one replaces it.
+        static SOCKET: RefCell<Option<WebSocket>> = const { RefCell::new(None) };
+    }
+
+    /// Closes the current socket, if any, without it scheduling a retry.
+    fn drop_socket() {
+        if let Some(old) = SOCKET.with(|s| s.borrow_mut().take()) {
+            old.set_onclose(None);
+            old.set_onmessage(None);
+            old.set_onopen(None);
+            let _ = old.close();
+        }
+    }
+
     pub fn connect(live: Live) {
         let generation = live.generation.get_value() + 1;
         live.generation.set_value(generation);
+        drop_socket();
         live.state.set(LinkState::Connecting);
         let location = window().location();
         let scheme = if location.protocol().ok().as_deref() == Some("https:") { "wss" } else { "ws" };
@@ -347,6 +369,7 @@ mod client {
             }
             schedule_retry(live, generation);
         });
+        SOCKET.with(|s| *s.borrow_mut() = Some(ws.clone()));
         ws.set_onopen(Some(onopen.as_ref().unchecked_ref()));
         ws.set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
         ws.set_onclose(Some(onclose.as_ref().unchecked_ref()));

@@ -47,3 +47,30 @@ test("status changes and new orders reach every device of the customer without a
   expect(await horizontalOverflow(phone)).toBeLessThanOrEqual(0);
   await phone.screenshot({ path: test.info().outputPath("orders-360px.png"), fullPage: true });
 });
+
+test("a device that loses the network says so and catches up the moment it is back", async ({ device, request }) => {
+  const phone = await device({ width: 360, height: 740 });
+  await signIn(phone, "alice@ordercast.test", /\/shops$/);
+  await phone.getByRole("link", { name: "My orders" }).click();
+  const pending = phone.locator("li.order:has(.status-pending)").first();
+  const id = await pending.getAttribute("data-order-id");
+  expect(id).not.toBeNull();
+
+  await phone.context().setOffline(true);
+  await expect(phone.locator(".conn")).toHaveAttribute("data-state", "offline");
+  await expect(phone.locator(".conn-label")).toHaveText("Offline");
+
+  // The shop confirms the order while the phone is away.
+  const baker = await token(request, "baker@ordercast.test");
+  const res = await request.patch(`/api/v1/orders/${id}/status`, {
+    headers: { authorization: `Bearer ${baker}` },
+    data: { status: "confirmed" },
+  });
+  expect(res.status()).toBe(200);
+
+  // Back online: it reconnects at once (no backoff wait) and replays what it missed.
+  await phone.context().setOffline(false);
+  await expect(phone.locator(".conn")).toHaveAttribute("data-state", "live");
+  await expect(phone.locator(`li.order[data-order-id="${id}"] .status`)).toHaveText("Confirmed");
+  expect(await sameDocument(phone)).toBe(true);
+});
