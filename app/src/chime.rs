@@ -39,6 +39,13 @@ impl Chime {
                 chime.enabled.set(stored != "off");
             }
         });
+        // Browsers allow only a few audio contexts per page: give it back when the board goes.
+        #[cfg(feature = "hydrate")]
+        on_cleanup(move || {
+            if let Some(Some(ctx)) = chime.context.try_get_value() {
+                let _ = ctx.close();
+            }
+        });
         chime
     }
 

@@ -245,9 +245,10 @@ pub fn LinkIndicator(live: Live) -> impl IntoView {
 #[cfg(feature = "hydrate")]
 mod client {
     use super::{backoff_ms, Live, LinkState};
-    use crate::protocol::{ClientMessage, ControlMessage, ServerMessage};
+    use crate::protocol::{close, ClientMessage, ControlMessage, ServerMessage};
     use leptos::prelude::*;
-    use std::cell::RefCell;
+    use std::cell::{Cell, RefCell};
+    use std::rc::Rc;
     use wasm_bindgen::prelude::*;
     use wasm_bindgen::JsCast;
     use web_sys::{CloseEvent, MessageEvent, WebSocket};
@@ -275,6 +276,7 @@ mod client {
         // The browser lost the network: the socket is as good as dead, so drop it and wait
         // for `online` rather than waiting out a timeout.
         let cb = Closure::<dyn FnMut()>::new(move || {
+            live.generation.update_value(|g| *g += 1); // cancels a retry already scheduled
             drop_socket();
             live.state.set(LinkState::Offline);
         });
@@ -320,7 +322,9 @@ mod client {
             schedule_retry(live, generation);
             return;
         };
-        let opened_at = StoredValue::new(0.0f64);
+        // When this socket opened (0: not yet); shared by its handlers only.
+        let opened_at = Rc::new(Cell::new(0.0f64));
+        let opened = opened_at.clone();
 
         let socket = ws.clone();
         let onopen = Closure::<dyn FnMut()>::new(move || {
@@ -336,7 +340,7 @@ mod client {
             if let Ok(text) = serde_json::to_string(&resume) {
                 let _ = socket.send_with_str(&text);
             }
-            opened_at.set_value(js_sys::Date::now());
+            opened.set(js_sys::Date::now());
             live.state.set(LinkState::Live);
         });
         let resync_socket = ws.clone();
@@ -360,14 +364,24 @@ mod client {
                 _ => {}
             }
         });
-        let onclose = Closure::<dyn FnMut(CloseEvent)>::new(move |_e: CloseEvent| {
+        let onclose = Closure::<dyn FnMut(CloseEvent)>::new(move |e: CloseEvent| {
             if live.generation.get_value() != generation {
                 return;
             }
-            if js_sys::Date::now() - opened_at.get_value() > STABLE_MS && opened_at.get_value() > 0.0 {
+            // Signed out elsewhere or disabled: retrying cannot help, signing in can.
+            if e.code() == close::SESSION_ENDED {
+                let _ = window().location().set_href("/login");
+                return;
+            }
+            let since = opened_at.get();
+            if since > 0.0 && js_sys::Date::now() - since > STABLE_MS {
                 live.attempt.set_value(0);
             }
             schedule_retry(live, generation);
+            // Refused before it opened: the server may be down, or the session expired.
+            if since == 0.0 {
+                check_session();
+            }
         });
         SOCKET.with(|s| *s.borrow_mut() = Some(ws.clone()));
         ws.set_onopen(Some(onopen.as_ref().unchecked_ref()));
@@ -377,6 +391,18 @@ mod client {
         onopen.forget();
         onmessage.forget();
         onclose.forget();
+    }
+
+    /// Sends the tab to sign in if its session is gone (an upgrade refused with 401 looks like
+    /// any other failed connection to the browser).
+    fn check_session() {
+        leptos::task::spawn_local(async {
+            if let Err(e) = crate::client::get::<crate::api::User>("/auth/me").await {
+                if crate::client::is_signed_out(&e) {
+                    let _ = window().location().set_href("/login");
+                }
+            }
+        });
     }
 
     /// Shows the seconds to the next try, ticking down until it starts.

@@ -18,8 +18,9 @@ pub fn order_of(event: &EventEnvelope) -> Option<Order> {
     serde_json::from_value(event.data.get("order")?.clone()).ok()
 }
 
-/// Applies an order snapshot: a newer `version` replaces the row in place, an unknown order
-/// goes on top. Returns whether anything changed.
+/// Applies an order snapshot to a newest-first list: a newer `version` replaces the row in
+/// place, an unknown order goes where its creation time puts it (a new one on top, an older
+/// one that was not on the page below the newer ones). Returns whether anything changed.
 pub fn patch_orders(rows: &mut Vec<Order>, order: Order) -> bool {
     match rows.iter_mut().find(|o| o.id == order.id) {
         Some(existing) if existing.version >= order.version => false,
@@ -28,7 +29,9 @@ pub fn patch_orders(rows: &mut Vec<Order>, order: Order) -> bool {
             true
         }
         None => {
-            rows.insert(0, order);
+            let key = (order.created_at, order.id);
+            let at = rows.iter().position(|o| (o.created_at, o.id) < key).unwrap_or(rows.len());
+            rows.insert(at, order);
             true
         }
     }
@@ -232,6 +235,11 @@ mod tests {
         assert_eq!(rows[1].status, OrderStatus::Confirmed);
         assert!(patch_orders(&mut rows, order(3, 1, OrderStatus::Pending)));
         assert_eq!(rows.iter().map(|o| o.id).collect::<Vec<_>>(), [3, 2, 1]);
+        // An older order that was not on the page goes below the newer ones.
+        let mut old = order(0, 4, OrderStatus::Ready);
+        old.created_at -= chrono::Duration::hours(1);
+        assert!(patch_orders(&mut rows, old));
+        assert_eq!(rows.iter().map(|o| o.id).collect::<Vec<_>>(), [3, 2, 1, 0]);
     }
 
     #[test]

@@ -17,7 +17,31 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde::{Deserialize, Serialize};
 
-const ORDERS_PATH: &str = "/orders?per_page=100";
+/// The orders shown: the newest of those that match the filters, which the API applies, so
+/// a filter finds orders older than the newest page too.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+struct OrderFilter {
+    shop: Option<i64>,
+    status: Option<OrderStatus>,
+}
+
+impl OrderFilter {
+    fn path(&self) -> String {
+        let mut path = "/orders?per_page=100".to_string();
+        if let Some(shop) = self.shop {
+            path.push_str(&format!("&shop_id={shop}"));
+        }
+        if let Some(status) = self.status {
+            path.push_str(&format!("&status={}", status.as_str()));
+        }
+        path
+    }
+
+    /// Whether a (live) order belongs in the list.
+    fn matches(&self, order: &Order) -> bool {
+        self.shop.is_none_or(|s| order.shop_id == s) && self.status.is_none_or(|s| order.status == s)
+    }
+}
 /// How often the connection statistics refresh (they also refresh on presence events).
 #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
 const STATS_EVERY_SECS: u64 = 5;
@@ -31,8 +55,8 @@ pub struct AdminData {
     pub seq: i64,
 }
 
-async fn load_admin() -> Result<AdminData, ApiFailure> {
-    let orders: OrderList = client::get(ORDERS_PATH).await?;
+async fn load_admin(filter: OrderFilter) -> Result<AdminData, ApiFailure> {
+    let orders: OrderList = client::get(&filter.path()).await?;
     let shops: ShopList = client::get("/shops").await?;
     let users: UserList = client::get("/users").await?;
     let stats: WsStats = client::get("/ws/stats").await?;
@@ -41,7 +65,7 @@ async fn load_admin() -> Result<AdminData, ApiFailure> {
 
 #[component]
 pub fn AdminPage() -> impl IntoView {
-    let data = Resource::new(|| (), |_| load_admin());
+    let data = Resource::new(|| (), |_| load_admin(OrderFilter::default()));
     loaded(data, |data| view! { <Admin data/> })
 }
 
@@ -54,6 +78,12 @@ fn Admin(data: AdminData) -> impl IntoView {
     let users = data.users;
     let shop_filter = RwSignal::new(String::new());
     let status_filter = RwSignal::new(String::new());
+    let filter = move || OrderFilter {
+        shop: shop_filter.with_untracked(|s| s.parse::<i64>().ok()),
+        status: status_filter.with_untracked(|s| OrderStatus::parse(s)),
+    };
+    // Answers to older fetches (an earlier filter) are dropped.
+    let fetches = StoredValue::new(0u64);
 
     let refresh_stats = move || {
         spawn_local(async move {
@@ -76,8 +106,15 @@ fn Admin(data: AdminData) -> impl IntoView {
         }
     };
     let reload = move || {
+        let this = fetches.try_update_value(|n| {
+            *n += 1;
+            *n
+        });
         spawn_local(async move {
-            if let Ok(fresh) = load_admin().await {
+            if let Ok(fresh) = load_admin(filter()).await {
+                if this != fetches.try_get_value() {
+                    return;
+                }
                 orders.set(fresh.orders);
                 shops.set(fresh.shops);
                 stats.set(fresh.stats);
@@ -86,6 +123,14 @@ fn Admin(data: AdminData) -> impl IntoView {
         })
     };
     live.follow(data.seq, on_event, reload);
+    // A changed filter asks the API again (the page rendered with none).
+    Effect::new(move |first_run_done: Option<()>| {
+        shop_filter.track();
+        status_filter.track();
+        if first_run_done.is_some() {
+            reload();
+        }
+    });
     Effect::new(move |_| {
         let handle = set_interval_with_handle(refresh_stats, std::time::Duration::from_secs(STATS_EVERY_SECS));
         on_cleanup(move || {
@@ -96,14 +141,10 @@ fn Admin(data: AdminData) -> impl IntoView {
     });
 
     let filtered = move || {
-        let shop = shop_filter.get().parse::<i64>().ok();
-        let status = OrderStatus::parse(&status_filter.get());
-        orders.with(|o| {
-            o.iter()
-                .filter(|o| shop.is_none_or(|s| o.shop_id == s) && status.is_none_or(|s| o.status == s))
-                .cloned()
-                .collect::<Vec<_>>()
-        })
+        shop_filter.track();
+        status_filter.track();
+        let filter = filter();
+        orders.with(|o| o.iter().filter(|o| filter.matches(o)).cloned().collect::<Vec<_>>())
     };
     let clock = Clock::use_context();
 
@@ -115,9 +156,12 @@ fn Admin(data: AdminData) -> impl IntoView {
                     <div class="filters">
                         <label>
                             "Shop "
-                            <select name="shop" on:change=move |ev| shop_filter.set(event_target_value(&ev))>
+                            <select name="shop" prop:value=move || shop_filter.get() on:change=move |ev| shop_filter.set(event_target_value(&ev))>
                                 <option value="">"All shops"</option>
-                                {move || shops.get().into_iter().map(|s| view! { <option value=s.id.to_string()>{s.name}</option> }).collect_view()}
+                                // Keyed by id: a shop opening or closing keeps its option (and the selection).
+                                <For each=move || shops.get() key=|s| s.id let:s>
+                                    <option value=s.id.to_string()>{s.name}</option>
+                                </For>
                             </select>
                         </label>
                         <label>

@@ -24,6 +24,8 @@ const COLUMNS: [OrderStatus; 5] =
     [OrderStatus::Pending, OrderStatus::Confirmed, OrderStatus::Preparing, OrderStatus::Ready, OrderStatus::OutForDelivery];
 /// Finished orders shown in the last column.
 const DONE_SHOWN: usize = 10;
+/// The most orders a column of open orders loads (the API's page limit).
+const OPEN_SHOWN: usize = 100;
 /// How often an unacknowledged new order chimes again.
 #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
 const CHIME_EVERY_MS: u64 = 5_000;
@@ -40,11 +42,22 @@ pub struct BoardData {
 
 async fn load_board(shop_id: i64) -> Result<BoardData, ApiFailure> {
     let shop: WithSeq<Shop> = client::get(&format!("/shops/{shop_id}")).await?;
-    let orders: OrderList = client::get(&format!("/orders?shop_id={shop_id}&per_page=100")).await?;
+    let mut seq = shop.seq;
+    // Column by column, so an old open order never falls off a busy shop's board; the
+    // finished ones only as many as the last column shows.
+    let mut orders = Vec::new();
+    let columns = COLUMNS.iter().map(|s| (*s, OPEN_SHOWN)).chain([(OrderStatus::Delivered, DONE_SHOWN), (OrderStatus::Cancelled, DONE_SHOWN)]);
+    for (status, shown) in columns {
+        let path = format!("/orders?shop_id={shop_id}&status={}&per_page={shown}", status.as_str());
+        let list: OrderList = client::get(&path).await?;
+        seq = seq.min(list.seq);
+        orders.extend(list.items);
+    }
+    orders.sort_by_key(|o| std::cmp::Reverse((o.created_at, o.id)));
     let products: ProductList = client::get(&format!("/shops/{shop_id}/products")).await?;
     let staff: StaffList = client::get(&format!("/shops/{shop_id}/staff")).await?;
-    let seq = shop.seq.min(orders.seq).min(products.seq).min(staff.seq);
-    Ok(BoardData { shop: shop.item, orders: orders.items, products: products.items, staff: staff.items, seq })
+    let seq = seq.min(products.seq).min(staff.seq);
+    Ok(BoardData { shop: shop.item, orders, products: products.items, staff: staff.items, seq })
 }
 
 #[component]
@@ -82,6 +95,21 @@ fn Board(data: BoardData) -> impl IntoView {
     // New orders nobody has acknowledged yet; an order that moved on is acknowledged.
     let unacked = RwSignal::new(BTreeSet::<i64>::new());
 
+    // Every new order is announced once (toast, chime, waiting for acknowledgement), whether
+    // it arrives live or with a reload while the socket was down.
+    let announced = StoredValue::new(BTreeSet::<i64>::new());
+    let announce = move |id: i64, name: &str, total: i64| {
+        if !announced.try_update_value(|a| a.insert(id)).unwrap_or(false) {
+            return;
+        }
+        unacked.update(|u| {
+            u.insert(id);
+        });
+        toasts.push(Severity::Info, format!("New order #{id} from {name}: {}", format_minor(total)));
+        chime.ring();
+        live.announcement.set(format!("New order #{id} from {name}"));
+    };
+
     let on_event = move |event: &EventEnvelope| {
         if let Some(order) = order_of(event).filter(|o| o.shop_id == shop_id) {
             let (id, status, name, total) = (order.id, order.status, order.customer_name.clone(), order.total_minor);
@@ -91,12 +119,7 @@ fn Board(data: BoardData) -> impl IntoView {
                 return;
             }
             if event.event_type == EventType::OrderCreated && status == OrderStatus::Pending {
-                unacked.update(|u| {
-                    u.insert(id);
-                });
-                toasts.push(Severity::Info, format!("New order #{id} from {name}: {}", format_minor(total)));
-                chime.ring();
-                live.announcement.set(format!("New order #{id} from {name}"));
+                announce(id, &name, total);
             } else {
                 live.announcement.set(format!("Order #{id} is {}", status.label()));
             }
@@ -127,6 +150,10 @@ fn Board(data: BoardData) -> impl IntoView {
     let reload = move || {
         spawn_local(async move {
             if let Ok(fresh) = load_board(shop_id).await {
+                let known: BTreeSet<i64> = orders.try_with_untracked(|o| o.iter().map(|o| o.id).collect()).unwrap_or_default();
+                for o in fresh.orders.iter().filter(|o| o.status == OrderStatus::Pending && !known.contains(&o.id)) {
+                    announce(o.id, &o.customer_name, o.total_minor);
+                }
                 shop.set(fresh.shop);
                 orders.set(fresh.orders);
                 products.set(fresh.products);
@@ -208,7 +235,7 @@ fn Board(data: BoardData) -> impl IntoView {
                     .map(|status| {
                         let cards = move || {
                             let mut col: Vec<Order> = orders.with(|o| o.iter().filter(|o| o.status == status).cloned().collect());
-                            col.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+                            col.sort_by_key(|o| std::cmp::Reverse(o.created_at));
                             col
                         };
                         view! {
@@ -229,7 +256,7 @@ fn Board(data: BoardData) -> impl IntoView {
                         <For
                             each=move || {
                                 let mut done: Vec<Order> = orders.with(|o| o.iter().filter(|o| o.status.is_final()).cloned().collect());
-                                done.sort_by(|a, b| b.updated_at.cmp(&a.updated_at));
+                                done.sort_by_key(|o| std::cmp::Reverse(o.updated_at));
                                 done.truncate(DONE_SHOWN);
                                 done
                             }

@@ -5,6 +5,7 @@ use crate::api::{format_minor, CancelRequest, Order, StatusUpdate};
 use crate::client::{self, ApiFailure, Method};
 use crate::domain::{allowed, Actor, OrderState, OrderStatus, PaymentStatus};
 use crate::patch::age;
+use crate::session::Session;
 use crate::toast::Toasts;
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
@@ -14,7 +15,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 /// Renders a page's data once loaded: a redirect to sign-in when signed out, the error when
-/// loading failed, otherwise `view`.
+/// loading failed, otherwise `view`. The session is loaded first, so what a page shows for
+/// its user (the actions they may take) is the same on the server and when hydrating.
 pub fn loaded<T, V>(
     data: Resource<Result<T, ApiFailure>>,
     view: impl Fn(T) -> V + Send + Sync + Copy + 'static,
@@ -23,9 +25,11 @@ where
     T: Clone + Serialize + DeserializeOwned + Send + Sync + 'static,
     V: IntoView + 'static,
 {
+    let session = Session::use_context();
     view! {
         <Suspense fallback=|| view! { <p class="empty">"Loading…"</p> }>
             {move || Suspend::new(async move {
+                let _ = session.0.await;
                 match data.await {
                     Ok(value) => view(value).into_any(),
                     Err(e) if client::is_signed_out(&e) => view! { <Redirect path="/login"/> }.into_any(),
@@ -184,8 +188,9 @@ pub fn OrderActions(order: Order, actor: Actor, done: Callback<Order>) -> impl I
         busy.set(true);
         order_action(toasts, id, request, move |updated| {
             busy.set(false);
+            // The card may be gone by now (the live event re-rendered it first).
             if let Some(o) = updated {
-                done.run(o);
+                done.try_run(o);
             }
         });
     };

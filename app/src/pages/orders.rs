@@ -113,7 +113,8 @@ fn OrderDetail(found: WithSeq<Order>) -> impl IntoView {
 
     let on_event = move |event: &EventEnvelope| {
         let Some(snapshot) = order_of(event).filter(|o| o.id == id) else { return };
-        if snapshot.version > order.with_untracked(|o| o.version) {
+        // `try_`: a reload still in flight may deliver events after the page has gone.
+        if order.try_with_untracked(|o| o.version).is_some_and(|v| snapshot.version > v) {
             live.announcement.set(format!("Order #{} is {}", id, snapshot.status.label()));
             order.set(snapshot);
         }

@@ -97,7 +97,8 @@ fn ShopFront(data: ShopData) -> impl IntoView {
     let on_event = move |event: &EventEnvelope| {
         let Some(change) = catalog_change(event) else { return };
         if let crate::patch::CatalogChange::Shop(s) = &change {
-            if s.id == shop_id && *s != shop.get_untracked() {
+            // `try_`: a reload still in flight may deliver events after the page has gone.
+            if s.id == shop_id && shop.try_get_untracked().is_some_and(|current| current != *s) {
                 live.announcement.set(format!("{} is now {}", s.name, if s.is_open { "open" } else { "closed" }));
                 shop.set(s.clone());
             }
