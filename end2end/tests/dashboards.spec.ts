@@ -119,9 +119,25 @@ test("staff presence and an admin's notification arrive live", async ({ device, 
   await signIn(board, "baker@ordercast.test", /\/board$/);
   await expect(board.locator('.person.online').filter({ hasText: "Bo Baker" })).toBeVisible();
 
+  // The admin makes the grocer staff of the bakery too; the grocer comes online and goes
+  // again, and the baker's board follows both without a reload.
+  const admin = await token(request, "admin@ordercast.test");
+  const users = await (await request.get("/api/v1/users", { headers: { authorization: `Bearer ${admin}` } })).json();
+  const grocer = users.items.find((u: any) => u.email === "grocer@ordercast.test");
+  const made = await request.patch(`/api/v1/users/${grocer.id}`, {
+    headers: { authorization: `Bearer ${admin}` },
+    data: { shop_ids: [...grocer.shop_ids, 1] },
+  });
+  expect(made.status()).toBe(200);
+  const second = await device();
+  await signIn(second, "grocer@ordercast.test", /\/board$/);
+  const gia = board.locator(".person").filter({ hasText: "Gia Grocer" });
+  await expect(gia).toHaveClass(/online/);
+  await second.context().close();
+  await expect(gia).toHaveClass(/offline/);
+
   const phone = await device({ width: 360, height: 740 });
   await signIn(phone, "alice@ordercast.test", /\/shops$/);
-  const admin = await token(request, "admin@ordercast.test");
   const res = await request.post("/api/v1/notifications", {
     headers: { authorization: `Bearer ${admin}` },
     data: { severity: "warning", text: "The bakery closes at 6 today" },
