@@ -4,7 +4,9 @@
 //! page's data at), reconnects with exponential backoff and full jitter (1 s growing to a 30 s
 //! cap, reset after a connection that stayed up), retries at once when the browser comes back
 //! online or the tab becomes visible, and never gives up. While it is down, pages refresh their
-//! data about every 60 s.
+//! data about every 60 s; when the server no longer has the events the tab missed
+//! (`resync_required`), every page refetches its data in place. A socket closed because the
+//! session ended sends the tab to sign in.
 //!
 //! Pages [`Live::follow`] it with the `seq` their data is current as of: they get every event
 //! after that `seq`, including ones the tab received before the page's data arrived (kept in a
