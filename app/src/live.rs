@@ -48,7 +48,9 @@ pub struct Live {
     pub last_seq: RwSignal<i64>,
     /// A screen-reader announcement of the latest change.
     pub announcement: RwSignal<String>,
-    handlers: StoredValue<Vec<(u64, Handler)>>,
+    /// Who gets applied events: an id (for removal), the `seq` their data is current as of
+    /// (they get only events after it), and the handler.
+    handlers: StoredValue<Vec<(u64, i64, Handler)>>,
     reloads: StoredValue<Vec<(u64, Reload)>>,
     next_id: StoredValue<u64>,
     /// Topics to follow besides the automatic ones (public shop catalogues).
@@ -102,9 +104,9 @@ impl Live {
     /// Calls `handler` for every event applied from now on while the calling component lives.
     pub fn on_event(&self, handler: impl Fn(&EventEnvelope) + Send + Sync + 'static) {
         let id = self.next_id();
-        self.handlers.update_value(|h| h.push((id, Arc::new(handler))));
+        self.handlers.update_value(|h| h.push((id, 0, Arc::new(handler))));
         let handlers = self.handlers;
-        on_cleanup(move || handlers.update_value(|h| h.retain(|(i, _)| *i != id)));
+        on_cleanup(move || handlers.update_value(|h| h.retain(|(i, _, _)| *i != id)));
     }
 
     /// Follows the events after `seq` (the `seq` the calling page's data is current as of)
@@ -121,11 +123,13 @@ impl Live {
         let on_event: Handler = Arc::new(on_event);
         let reload: Reload = Arc::new(reload);
         let id = self.next_id();
-        self.handlers.update_value(|h| h.push((id, on_event.clone())));
+        // Events up to `seq` are in the page's data already: when the socket starts from a
+        // lower `seq` (another page's), they pass this page by.
+        self.handlers.update_value(|h| h.push((id, seq, on_event.clone())));
         self.reloads.update_value(|r| r.push((id, reload.clone())));
         let (handlers, reloads) = (self.handlers, self.reloads);
         on_cleanup(move || {
-            handlers.update_value(|h| h.retain(|(i, _)| *i != id));
+            handlers.update_value(|h| h.retain(|(i, _, _)| *i != id));
             reloads.update_value(|r| r.retain(|(i, _)| *i != id));
         });
 
@@ -162,7 +166,8 @@ impl Live {
                 }
             }
         });
-        let handlers: Vec<Handler> = self.handlers.with_value(|h| h.iter().map(|(_, f)| f.clone()).collect());
+        let handlers: Vec<Handler> =
+            self.handlers.with_value(|h| h.iter().filter(|(_, since, _)| event.seq > *since).map(|(_, _, f)| f.clone()).collect());
         for handler in handlers {
             handler(event);
         }
@@ -197,6 +202,8 @@ impl Live {
         self.last_seq.set(from);
         self.floor.set_value(from);
         self.topics.set_value(topics);
+        // Started: pages that follow from now on replay from the buffer.
+        self.state.set(LinkState::Connecting);
         #[cfg(feature = "hydrate")]
         client::start(*self);
     }
@@ -445,7 +452,81 @@ mod client {
 
 #[cfg(test)]
 mod tests {
-    use super::backoff_ms;
+    use super::{backoff_ms, Live, REPLAY_BUFFER};
+    use crate::domain::{EventType, Topic};
+    use crate::protocol::EventEnvelope;
+    use chrono::DateTime;
+    use leptos::prelude::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    fn event(seq: i64) -> EventEnvelope {
+        EventEnvelope { event_type: EventType::Notification, seq, topic: Topic::Admin, at: DateTime::UNIX_EPOCH, data: serde_json::Value::Null }
+    }
+
+    /// A handler that records the `seq`s it gets.
+    fn recorder() -> (Arc<Mutex<Vec<i64>>>, impl Fn(&EventEnvelope) + Send + Sync + 'static) {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let s = seen.clone();
+        (seen, move |e: &EventEnvelope| s.lock().expect("lock").push(e.seq))
+    }
+
+    #[test]
+    fn every_page_gets_exactly_the_events_after_its_own_data() {
+        let owner = Owner::new();
+        owner.set();
+        let live = Live::provide();
+
+        // Rendered: the orders at seq 5, the stock at 7, the session at 7. The socket resumes
+        // from 5; the stock table skips what it already shows.
+        let (orders, on_orders) = recorder();
+        live.follow(5, on_orders, || {});
+        let (stock, on_stock) = recorder();
+        live.follow(7, on_stock, || {});
+        live.start(7, Vec::new());
+        assert_eq!(live.last_seq.get_untracked(), 5);
+        for seq in [6, 7, 7, 8] {
+            live.apply(&event(seq));
+        }
+        assert_eq!(*orders.lock().expect("lock"), [6, 7, 8], "in order, once each");
+        assert_eq!(*stock.lock().expect("lock"), [8]);
+
+        // A page loaded later, with data as of 6: the buffer hands it 7 and 8 at once.
+        let (detail, on_detail) = recorder();
+        live.follow(6, on_detail, || {});
+        assert_eq!(*detail.lock().expect("lock"), [7, 8]);
+
+        // A page whose data is as of 8 ignores nothing new and gets what follows.
+        let (shop, on_shop) = recorder();
+        live.follow(8, on_shop, || {});
+        live.apply(&event(9));
+        assert_eq!(*shop.lock().expect("lock"), [9]);
+        assert_eq!(*orders.lock().expect("lock"), [6, 7, 8, 9]);
+    }
+
+    #[test]
+    fn a_page_older_than_the_replay_buffer_reloads_instead() {
+        let owner = Owner::new();
+        owner.set();
+        let live = Live::provide();
+        live.start(0, Vec::new());
+        for seq in 1..=(REPLAY_BUFFER as i64 + 10) {
+            live.apply(&event(seq));
+        }
+        let reloads = Arc::new(AtomicUsize::new(0));
+        let r = reloads.clone();
+        let (seen, on_event) = recorder();
+        live.follow(5, on_event, move || {
+            r.fetch_add(1, Ordering::SeqCst);
+        });
+        assert_eq!(reloads.load(Ordering::SeqCst), 1);
+        assert!(seen.lock().expect("lock").is_empty(), "no partial replay with a gap in it");
+
+        // Within the buffer: replayed, no reload.
+        let (recent, on_recent) = recorder();
+        live.follow(REPLAY_BUFFER as i64 + 8, on_recent, || panic!("no reload needed"));
+        assert_eq!(*recent.lock().expect("lock"), [REPLAY_BUFFER as i64 + 9, REPLAY_BUFFER as i64 + 10]);
+    }
 
     #[test]
     fn backoff_grows_from_one_second_to_a_thirty_second_cap_with_full_jitter() {
