@@ -8,7 +8,7 @@ use crate::chime::Chime;
 use crate::client::{self, ApiFailure, Method};
 use crate::domain::{EventType, OrderStatus};
 use crate::live::Live;
-use crate::pages::common::{loaded, Clock, OrderActions, PaymentBadge};
+use crate::pages::common::{loaded, Clock, OrderActions, PaymentBadge, StatusBadge};
 use crate::patch::{catalog_change, order_of, patch_orders, patch_products, patch_staff, stock_low_of, CatalogChange};
 use crate::protocol::EventEnvelope;
 use crate::session::Session;
@@ -305,6 +305,8 @@ fn OrderCard(
                 <span class="items">{items}</span>
                 <span class="total">{format_minor(order.total_minor)}</span>
                 <PaymentBadge payment=order.payment_status/>
+                // Done holds delivered and cancelled orders alike: say which.
+                {order.status.is_final().then(|| view! { <StatusBadge status=order.status/> })}
             </div>
             <Show when=is_new>
                 <button type="button" class="secondary ack" on:click=move |_| unacked.update(|u| { u.remove(&id); })>"Acknowledge"</button>
