@@ -1,5 +1,5 @@
 import { expect } from "@playwright/test";
-import { test, signIn, sameDocument, token, horizontalOverflow } from "./helpers";
+import { test, signIn, sameDocument, token, horizontalOverflow, tabTo } from "./helpers";
 
 test.setTimeout(60_000);
 
@@ -148,4 +148,33 @@ test("staff presence and an admin's notification arrive live", async ({ device, 
   }
   await phone.locator(".toast-warning").getByRole("button", { name: "Dismiss" }).click();
   await expect(phone.locator(".toast-warning")).toHaveCount(0);
+});
+
+test("a customer orders and a shopkeeper confirms with the keyboard alone", async ({ device }) => {
+  const board = await device();
+  await signIn(board, "baker@ordercast.test", /\/board$/);
+  const phone = await device({ width: 360, height: 740 });
+  await signIn(phone, "alice@ordercast.test", /\/shops$/);
+
+  await tabTo(phone, "Corner Bakery");
+  await phone.keyboard.press("Enter");
+  await expect(phone.getByRole("heading", { name: "Corner Bakery" })).toBeVisible();
+  await tabTo(phone, "Add Rye bread");
+  await phone.keyboard.press("Enter");
+  await expect(phone.locator(".cart-total strong")).toHaveText("4.80");
+  await tabTo(phone, "Place order");
+  await phone.keyboard.press("Enter");
+  await expect(phone).toHaveURL(/\/orders\/\d+$/);
+  const id = phone.url().split("/").pop()!;
+
+  const card = board.locator(`.order-card[data-order-id="${id}"]`);
+  await expect(card).toBeVisible();
+  await tabTo(board, "Acknowledge");
+  await board.keyboard.press("Enter");
+  await expect(board.locator(".new-orders")).toHaveCount(0);
+  // The newest card comes first in its column, so its button is the first one Tab reaches.
+  await tabTo(board, "Mark confirmed");
+  await board.keyboard.press("Enter");
+  await expect(phone.locator(`.order-detail[data-order-id="${id}"] .page-head .status`)).toHaveText("Confirmed");
+  for (const page of [board, phone]) expect(await sameDocument(page)).toBe(true);
 });

@@ -50,3 +50,19 @@ export async function token(request: APIRequestContext, email: string, base = ""
 export async function horizontalOverflow(page: Page): Promise<number> {
   return await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
 }
+
+/**
+ * Moves the focus with Tab, as a keyboard user would, until it rests on the control whose
+ * text or label is `name`; fails if Tab never reaches it.
+ */
+export async function tabTo(page: Page, name: string, maxPresses = 80) {
+  for (let i = 0; i < maxPresses; i++) {
+    await page.keyboard.press("Tab");
+    const focused = await page.evaluate(() => {
+      const el = document.activeElement as HTMLElement | null;
+      return el ? (el.getAttribute("aria-label") ?? el.textContent ?? "").trim() : "";
+    });
+    if (focused === name) return;
+  }
+  throw new Error(`Tab never reached "${name}"`);
+}
