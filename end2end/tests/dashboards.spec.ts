@@ -154,7 +154,7 @@ test("a customer orders and a shopkeeper confirms with the keyboard alone", asyn
   const board = await device();
   await signIn(board, "baker@ordercast.test", /\/board$/);
   const phone = await device({ width: 360, height: 740 });
-  await signIn(phone, "alice@ordercast.test", /\/shops$/);
+  await signIn(phone, "bob@ordercast.test", /\/shops$/);
 
   await tabTo(phone, "Corner Bakery");
   await phone.keyboard.press("Enter");
