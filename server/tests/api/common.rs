@@ -213,3 +213,18 @@ pub async fn shop_id(server: &TestServer, token: &str, name: &str) -> i64 {
         .and_then(|s| s["id"].as_i64())
         .unwrap_or_else(|| panic!("no shop {name}"))
 }
+
+/// The demo bakery and its sourdough loaf, the shop and product most tests order from.
+pub async fn bakery_loaf(server: &TestServer, token: &str) -> (i64, i64) {
+    let bakery = shop_id(server, token, "Corner Bakery").await;
+    (bakery, product_id(server, token, bakery, "Sourdough").await)
+}
+
+/// Places an order for one of `product` and returns it.
+pub async fn place(server: &TestServer, token: &str, shop: i64, product: i64) -> Value {
+    let (status, order) = server
+        .call(Method::POST, "/orders", Some(token), Some(serde_json::json!({"shop_id": shop, "items": [{"product_id": product, "quantity": 1}]})))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{order}");
+    order
+}

@@ -2,28 +2,16 @@
 //! each user's page carries exactly what the API shows that user.
 
 use crate::common::*;
-use reqwest::{Method, StatusCode};
-use serde_json::json;
+use reqwest::StatusCode;
 
 #[tokio::test]
 async fn a_rendered_order_list_holds_the_users_own_orders_and_no_one_elses() {
     let server = TestServer::start().await;
     let alice = server.login(ALICE).await;
     let bob = server.login(BOB).await;
-    let bakery = shop_id(&server, &alice, "Corner Bakery").await;
-    let loaf = product_id(&server, &alice, bakery, "Sourdough").await;
-    let place = |token: String| {
-        let server = &server;
-        async move {
-            let (status, order) = server
-                .call(Method::POST, "/orders", Some(&token), Some(json!({"shop_id": bakery, "items": [{"product_id": loaf, "quantity": 1}]})))
-                .await;
-            assert_eq!(status, StatusCode::CREATED, "{order}");
-            order["id"].as_i64().expect("id")
-        }
-    };
-    let alices = place(alice.clone()).await;
-    let bobs = place(bob.clone()).await;
+    let (bakery, loaf) = bakery_loaf(&server, &alice).await;
+    let alices = place(&server, &alice, bakery, loaf).await["id"].as_i64().expect("id");
+    let bobs = place(&server, &bob, bakery, loaf).await["id"].as_i64().expect("id");
 
     let (status, html) = server.page("/orders", Some(&alice)).await;
     assert_eq!(status, StatusCode::OK);

@@ -20,20 +20,6 @@ fn without_presence(events: Vec<Value>) -> Vec<Value> {
     events.into_iter().filter(|e| e["type"] != "user_connected" && e["type"] != "user_disconnected").collect()
 }
 
-/// The demo bakery and its sourdough loaf, the shop and product most tests order from.
-async fn bakery_loaf(server: &TestServer, token: &str) -> (i64, i64) {
-    let bakery = shop_id(server, token, "Corner Bakery").await;
-    (bakery, product_id(server, token, bakery, "Sourdough").await)
-}
-
-async fn place(server: &TestServer, token: &str, shop: i64, product: i64) -> Value {
-    let (status, order) = server
-        .call(Method::POST, "/orders", Some(token), Some(json!({"shop_id": shop, "items": [{"product_id": product, "quantity": 1}]})))
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{order}");
-    order
-}
-
 async fn advance(server: &TestServer, token: &str, order: i64, status: &str) {
     let (code, body) = server.call(Method::PATCH, &format!("/orders/{order}/status"), Some(token), Some(json!({"status": status}))).await;
     assert_eq!(code, StatusCode::OK, "{body}");
