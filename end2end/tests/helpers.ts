@@ -21,9 +21,12 @@ export const test = base.extend<{ device: (viewport?: Viewport) => Promise<Page>
 
 export const PASSWORD = "ordercast";
 
-/** Signs in through the form and waits for the landing page and a live socket. */
-export async function signIn(page: Page, email: string, landing: RegExp) {
-  await page.goto("/login");
+/**
+ * Signs in through the form and waits for the landing page and a live socket. `base` is the
+ * server's address when it is not the suite's own.
+ */
+export async function signIn(page: Page, email: string, landing: RegExp, base = "") {
+  await page.goto(`${base}/login`);
   await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
   await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password").fill(PASSWORD);

@@ -1,4 +1,5 @@
 import { test, expect } from "@playwright/test";
+import { signIn } from "./helpers";
 
 test("a demo customer signs in and sees their orders after hydration", async ({ page }) => {
   await page.goto("/login");
@@ -41,13 +42,7 @@ test("every page sends a signed-out visitor to sign in", async ({ page }) => {
 });
 
 test("signing out ends the session and returns to sign-in", async ({ page }) => {
-  await page.goto("/login");
-  await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
-  await page.getByLabel("Email").fill("bob@ordercast.test");
-  await page.getByLabel("Password").fill("ordercast");
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page).toHaveURL(/\/shops$/);
-  await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+  await signIn(page, "bob@ordercast.test", /\/shops$/);
   await page.getByRole("button", { name: "Sign out" }).click();
   await expect(page).toHaveURL(/\/login$/);
   await page.goto("/orders");

@@ -2,6 +2,7 @@ import { test, expect, type APIRequestContext, type Page } from "@playwright/tes
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { signIn, sameDocument, token } from "./helpers";
 
 // This test runs its own server processes on their own ports and database, so it can stop
 // and start them.
@@ -35,12 +36,6 @@ function stopServer(child: ChildProcess): Promise<void> {
   });
 }
 
-async function token(request: APIRequestContext, base: string, email: string): Promise<string> {
-  const res = await request.post(`${base}/api/v1/auth/login`, { data: { email, password: "ordercast" } });
-  expect(res.ok()).toBeTruthy();
-  return (await res.json()).token;
-}
-
 /**
  * What the server's hourly housekeeping does to events older than the retention, done now
  * (with the servers stopped): delete every event so far and move the horizon past them.
@@ -62,16 +57,8 @@ async function aliceOnHerOrders(page: Page): Promise<{ server: ChildProcess; id:
   fs.rmSync(DB_DIR, { recursive: true, force: true });
   fs.mkdirSync(DB_DIR, { recursive: true });
   const server = await startServer(PORT_A);
-  await page.goto(`http://127.0.0.1:${PORT_A}/login`);
-  await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
-  await page.getByLabel("Email").fill("alice@ordercast.test");
-  await page.getByLabel("Password").fill("ordercast");
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page).toHaveURL(/\/shops$/);
-  await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+  await signIn(page, "alice@ordercast.test", /\/shops$/, `http://127.0.0.1:${PORT_A}`);
   await page.getByRole("link", { name: "My orders" }).click();
-  await expect(page.locator(".conn")).toHaveAttribute("data-state", "live");
-  await page.evaluate(() => ((window as any).__sameDocument = true));
   const id = await page.locator("li.order:has(.status-pending)").first().getAttribute("data-order-id");
   expect(id).not.toBeNull();
   return { server, id: id! };
@@ -81,7 +68,7 @@ async function aliceOnHerOrders(page: Page): Promise<{ server: ChildProcess; id:
 async function confirmElsewhere(request: APIRequestContext, id: string) {
   const other = await startServer(PORT_B);
   try {
-    const baker = await token(request, `http://127.0.0.1:${PORT_B}`, "baker@ordercast.test");
+    const baker = await token(request, "baker@ordercast.test", `http://127.0.0.1:${PORT_B}`);
     const res = await request.patch(`http://127.0.0.1:${PORT_B}/api/v1/orders/${id}/status`, {
       headers: { authorization: `Bearer ${baker}` },
       data: { status: "confirmed" },
@@ -120,7 +107,7 @@ test("a page shows it is reconnecting while the server is down and then the chan
     server = await startServer(PORT_A);
     await reconnected(page);
     await expect(page.locator(`li.order[data-order-id="${id}"] .status`)).toHaveText("Confirmed");
-    expect(await page.evaluate(() => (window as any).__sameDocument)).toBe(true);
+    expect(await sameDocument(page)).toBe(true);
   } finally {
     await stopServer(server);
   }
@@ -146,7 +133,7 @@ test("a page away longer than the server keeps events reloads its data in place"
     await reconnected(page);
     await expect(page.locator(`li.order[data-order-id="${id}"] .status`)).toHaveText("Confirmed");
     expect(resyncs).toHaveLength(1);
-    expect(await page.evaluate(() => (window as any).__sameDocument)).toBe(true);
+    expect(await sameDocument(page)).toBe(true);
   } finally {
     await stopServer(server);
   }
