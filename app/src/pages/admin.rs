@@ -79,11 +79,17 @@ fn Admin(data: AdminData) -> impl IntoView {
     let shop_filter = RwSignal::new(String::new());
     let status_filter = RwSignal::new(String::new());
     let filter = move || OrderFilter {
-        shop: shop_filter.with_untracked(|s| s.parse::<i64>().ok()),
-        status: status_filter.with_untracked(|s| OrderStatus::parse(s)),
+        shop: shop_filter.with(|s| s.parse::<i64>().ok()),
+        status: status_filter.with(|s| OrderStatus::parse(s)),
     };
     // Answers to older fetches (an earlier filter) are dropped.
     let fetches = StoredValue::new(0u64);
+    let next_fetch = move || {
+        fetches.try_update_value(|n| {
+            *n += 1;
+            *n
+        })
+    };
 
     let refresh_stats = move || {
         spawn_local(async move {
@@ -106,12 +112,9 @@ fn Admin(data: AdminData) -> impl IntoView {
         }
     };
     let reload = move || {
-        let this = fetches.try_update_value(|n| {
-            *n += 1;
-            *n
-        });
+        let (this, wanted) = (next_fetch(), untrack(filter));
         spawn_local(async move {
-            if let Ok(fresh) = load_admin(filter()).await {
+            if let Ok(fresh) = load_admin(wanted).await {
                 if this != fetches.try_get_value() {
                     return;
                 }
@@ -123,13 +126,22 @@ fn Admin(data: AdminData) -> impl IntoView {
         })
     };
     live.follow(data.seq, on_event, reload);
-    // A changed filter asks the API again (the page rendered with none).
-    Effect::new(move |first_run_done: Option<()>| {
-        shop_filter.track();
-        status_filter.track();
-        if first_run_done.is_some() {
-            reload();
+    // A changed filter asks the API for the orders again (the page rendered with none); the
+    // shops, users and statistics do not depend on it.
+    Effect::new(move |previous: Option<OrderFilter>| {
+        let wanted = filter();
+        if previous.is_some_and(|p| p != wanted) {
+            let this = next_fetch();
+            spawn_local(async move {
+                if let Ok(fresh) = client::get::<OrderList>(&wanted.path()).await {
+                    if this == fetches.try_get_value() {
+                        orders.set(fresh.items);
+                        live.replay_since(fresh.seq, &on_event);
+                    }
+                }
+            });
         }
+        wanted
     });
     Effect::new(move |_| {
         let handle = set_interval_with_handle(refresh_stats, std::time::Duration::from_secs(STATS_EVERY_SECS));
@@ -141,8 +153,6 @@ fn Admin(data: AdminData) -> impl IntoView {
     });
 
     let filtered = move || {
-        shop_filter.track();
-        status_filter.track();
         let filter = filter();
         orders.with(|o| o.iter().filter(|o| filter.matches(o)).cloned().collect::<Vec<_>>())
     };
