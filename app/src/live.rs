@@ -269,9 +269,8 @@ mod client {
         // Come back at once when the network or the tab does.
         for (target, event) in [("window", "online"), ("document", "visibilitychange")] {
             let cb = Closure::<dyn FnMut()>::new(move || {
-                let visible = document().visibility_state() == web_sys::VisibilityState::Visible;
-                if visible && matches!(live.state.get_untracked(), LinkState::Reconnecting { .. } | LinkState::Offline) {
-                    connect(live);
+                if document().visibility_state() == web_sys::VisibilityState::Visible {
+                    live.reconnect_now();
                 }
             });
             let result = if target == "window" {
