@@ -385,6 +385,9 @@ pub struct Notification {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(ToSchema))]
 pub struct WsStats {
+    /// The node that answered (`--node-id`), when several serve one database.
+    #[serde(default)]
+    pub node: String,
     pub connections: usize,
     pub unique_users: usize,
     /// Subscribers per topic.

@@ -100,6 +100,51 @@ pub mod close {
     pub const POLICY: u16 = 1008;
     /// The server is shutting down; reconnect and `resume`.
     pub const GOING_AWAY: u16 = 1001;
+    /// A message or frame over the size limit.
+    pub const TOO_BIG: u16 = 1009;
+    /// The server failed (e.g. lost its database); reconnect and `resume`.
+    pub const INTERNAL: u16 = 1011;
+}
+
+/// Why the server ends a live connection, whatever the transport. Each has the close code and
+/// reason a WebSocket sends; other transports say the same in their own way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Disconnect {
+    /// The client closed, or the transport failed: nothing more can be sent.
+    Gone,
+    /// The session was signed out or expired.
+    SessionEnded,
+    /// The user was disabled.
+    Disabled,
+    /// The outbound queue overflowed.
+    SlowConsumer,
+    /// No answer to heartbeats.
+    Idle,
+    /// The server is shutting down.
+    ShuttingDown,
+    /// Too many messages, or refused at registration.
+    Policy(&'static str),
+    /// A message over the size limit.
+    TooBig,
+    /// The server cannot serve this connection now.
+    Internal,
+}
+
+impl Disconnect {
+    /// The close code and reason, or `None` when no close frame can be sent.
+    pub fn close(self) -> Option<(u16, &'static str)> {
+        Some(match self {
+            Disconnect::Gone => return None,
+            Disconnect::SessionEnded => (close::SESSION_ENDED, "your session ended: sign in again"),
+            Disconnect::Disabled => (close::SESSION_ENDED, "your account was disabled"),
+            Disconnect::SlowConsumer => (close::SLOW_CONSUMER, "too slow: reconnect and resume"),
+            Disconnect::Idle => (close::IDLE_TIMEOUT, "no answer to pings"),
+            Disconnect::ShuttingDown => (close::GOING_AWAY, "server shutting down"),
+            Disconnect::Policy(reason) => (close::POLICY, reason),
+            Disconnect::TooBig => (close::TOO_BIG, "message too big: the limit is 64 KiB"),
+            Disconnect::Internal => (close::INTERNAL, "internal error"),
+        })
+    }
 }
 
 #[cfg(test)]

@@ -14,13 +14,12 @@ use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, Pass
 use argon2::Argon2;
 use axum::extract::FromRequestParts;
 use axum::http::{header, request::Parts, HeaderMap};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
+use crate::db::Db;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub const SESSION_COOKIE: &str = "ordercast_session";
 
@@ -97,13 +96,38 @@ pub fn clear_cookie(secure: bool) -> String {
 pub struct Session {
     pub user: User,
     pub actor: Actor,
+    /// The stored hash of the session's token (`None` for sessions made in-process, e.g. seeding).
+    pub token_hash: Option<String>,
+    /// When the session ends by itself.
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 impl Session {
-    fn from_user(user: User) -> Self {
+    /// A session for in-process work (seeding) with no token behind it.
+    pub fn internal(user: User) -> Self {
         let actor = user.actor();
-        Session { user, actor }
+        Session { user, actor, token_hash: None, expires_at: None }
     }
+}
+
+/// The token a bearer client offers: `Authorization: Bearer …`, the `token` query parameter, or
+/// a `bearer.<token>` WebSocket subprotocol (browsers cannot set headers on sockets), in that
+/// order; `None` means the request relies on the session cookie.
+pub fn bearer_token(headers: &HeaderMap, query_token: Option<&str>) -> Option<String> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| t.trim().to_owned())
+        .or_else(|| query_token.map(str::to_owned))
+        .or_else(|| {
+            headers
+                .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .find_map(|p| p.trim().strip_prefix("bearer.").map(str::to_owned))
+        })
 }
 
 /// The session behind these headers, if any (expired sessions and disabled users have none).
@@ -117,11 +141,14 @@ pub async fn session_from_headers(state: &AppState, headers: &HeaderMap) -> Resu
 /// The session of a token, if it is live and its user enabled.
 pub async fn session_from_token(state: &AppState, token: &str) -> Result<Option<Session>, ApiError> {
     let hash = token_hash(&state.config.secret, token);
-    let mut conn = state.db.read.acquire().await?;
-    let Some(user_id) = store::sessions::user_id(&mut conn, &hash, Utc::now()).await? else {
+    let mut conn = state.db.read().await?;
+    let Some((user_id, expires_at)) = store::sessions::live(&mut conn, &hash, Utc::now()).await? else {
         return Ok(None);
     };
-    Ok(store::users::get(&mut conn, user_id).await?.map(Session::from_user))
+    Ok(store::users::get(&mut conn, user_id).await?.map(|user| {
+        let actor = user.actor();
+        Session { user, actor, token_hash: Some(hash), expires_at: Some(expires_at) }
+    }))
 }
 
 impl FromRequestParts<AppState> for Session {
@@ -133,41 +160,45 @@ impl FromRequestParts<AppState> for Session {
 }
 
 /// Counts failed sign-ins per email and per client address in a fixed window, and refuses
-/// further attempts once either count reaches its limit, until the window ends.
+/// further attempts once either count reaches its limit, until the window ends. The counts live
+/// in the database, so every node sees the same ones.
 pub struct LoginThrottle {
     per_email: u32,
     per_ip: u32,
     window: Duration,
-    failures: Mutex<HashMap<String, (u32, Instant)>>,
 }
 
 impl LoginThrottle {
     pub fn new(per_email: u32, window: Duration) -> Self {
-        LoginThrottle {
-            per_email,
-            per_ip: per_email.saturating_mul(5),
-            window,
-            failures: Mutex::new(HashMap::new()),
+        LoginThrottle { per_email, per_ip: per_email.saturating_mul(5), window }
+    }
+
+    fn email_key(email: &str) -> String {
+        format!("email:{}", email.trim().to_lowercase())
+    }
+
+    /// (key, limit) for each count an attempt adds to.
+    fn keys(&self, email: &str, ip: Option<IpAddr>) -> Vec<(String, u32)> {
+        let mut keys = vec![(Self::email_key(email), self.per_email)];
+        if let Some(ip) = ip {
+            keys.push((format!("ip:{ip}"), self.per_ip));
         }
+        keys
     }
 
-    fn keys(email: &str, ip: Option<IpAddr>) -> [(String, bool); 2] {
-        [
-            (format!("email:{}", email.trim().to_lowercase()), true),
-            (ip.map(|ip| format!("ip:{ip}")).unwrap_or_default(), false),
-        ]
+    fn window_from(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        now - chrono::Duration::from_std(self.window).unwrap_or(chrono::Duration::zero())
     }
 
-    /// `Err` with the seconds until the next attempt is allowed.
-    pub fn check(&self, email: &str, ip: Option<IpAddr>) -> Result<(), ApiError> {
-        let now = Instant::now();
-        let Ok(mut failures) = self.failures.lock() else { return Ok(()) };
-        failures.retain(|_, (_, start)| now.duration_since(*start) < self.window);
-        for (key, is_email) in Self::keys(email, ip) {
-            let limit = if is_email { self.per_email } else { self.per_ip };
-            if let Some((count, start)) = failures.get(&key) {
-                if *count >= limit {
-                    let wait = self.window.saturating_sub(now.duration_since(*start)).as_secs().max(1);
+    /// `Err` (429, with the seconds until the next attempt is allowed) when a limit is reached.
+    pub async fn check(&self, db: &Db, email: &str, ip: Option<IpAddr>) -> Result<(), ApiError> {
+        let now = Utc::now();
+        let mut conn = db.read().await?;
+        for (key, limit) in self.keys(email, ip) {
+            if let Some((count, start)) = store::login_failures::get(&mut conn, &key, self.window_from(now)).await? {
+                if count >= i64::from(limit) {
+                    let ends = start + chrono::Duration::from_std(self.window).unwrap_or(chrono::Duration::zero());
+                    let wait = (ends - now).num_seconds().max(1) as u64;
                     let mut err = ApiError::new(
                         ErrorCode::TooManyRequests,
                         format!("too many failed sign-ins; try again in {wait} seconds"),
@@ -180,21 +211,24 @@ impl LoginThrottle {
         Ok(())
     }
 
-    pub fn record_failure(&self, email: &str, ip: Option<IpAddr>) {
-        let now = Instant::now();
-        let Ok(mut failures) = self.failures.lock() else { return };
-        for (key, _) in Self::keys(email, ip) {
-            if key.is_empty() {
-                continue;
-            }
-            failures.entry(key).or_insert((0, now)).0 += 1;
+    pub async fn record_failure(&self, db: &Db, email: &str, ip: Option<IpAddr>) -> Result<(), ApiError> {
+        let now = Utc::now();
+        let mut tx = db.begin_write().await?;
+        for (key, _) in self.keys(email, ip) {
+            store::login_failures::record(&mut tx, &key, now, self.window_from(now)).await?;
         }
+        tx.commit().await?;
+        Ok(())
     }
 
-    pub fn record_success(&self, email: &str) {
-        if let Ok(mut failures) = self.failures.lock() {
-            failures.remove(&format!("email:{}", email.trim().to_lowercase()));
-        }
+    pub async fn record_success(&self, db: &Db, email: &str) -> Result<(), ApiError> {
+        store::login_failures::clear(&mut db.write().await?, &Self::email_key(email)).await?;
+        Ok(())
+    }
+
+    /// Forgets windows that have ended.
+    pub async fn prune(&self, db: &Db) -> sqlx::Result<u64> {
+        store::login_failures::delete_expired(&mut db.write().await?, self.window_from(Utc::now())).await
     }
 }
 
@@ -218,18 +252,5 @@ mod tests {
         assert_eq!(token_from_headers(&headers).as_deref(), Some("fromcookie"));
         headers.insert(header::AUTHORIZATION, "Bearer frombearer".parse().unwrap());
         assert_eq!(token_from_headers(&headers).as_deref(), Some("frombearer"));
-    }
-
-    #[test]
-    fn the_throttle_locks_an_email_after_its_limit() {
-        let t = LoginThrottle::new(2, Duration::from_secs(60));
-        let ip: IpAddr = "127.0.0.1".parse().unwrap();
-        assert!(t.check("a@x", Some(ip)).is_ok());
-        t.record_failure("a@x", Some(ip));
-        t.record_failure("A@x ", Some(ip));
-        let err = t.check("a@x", Some(ip)).unwrap_err();
-        assert_eq!(err.code, ErrorCode::TooManyRequests);
-        assert!(err.retry_after.is_some());
-        assert!(t.check("b@x", Some(ip)).is_ok(), "another email from the same address is not locked yet");
     }
 }

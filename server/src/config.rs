@@ -12,9 +12,20 @@ pub struct Config {
     #[arg(long, env = "ORDERCAST_ADDR", default_value = "127.0.0.1:3000")]
     pub addr: SocketAddr,
 
-    /// Database URL. A `sqlite:` file is created and migrated on first start.
+    /// Database URL. A `sqlite:` file is created and migrated on first start; a
+    /// `postgres://` database is migrated on start and can be shared by several nodes.
     #[arg(long, env = "DATABASE_URL", default_value = "sqlite:data/ordercast.db")]
     pub database_url: String,
+
+    /// This node's name in `/metrics`, `/api/v1/ws/stats` and the presence table. Unique per
+    /// running node; the default is the host name with a random suffix.
+    #[arg(long, env = "ORDERCAST_NODE_ID")]
+    pub node_id: Option<String>,
+
+    /// Seconds a node's staff presence lasts without its heartbeat: after a node dies, its users
+    /// are shown offline within about this long.
+    #[arg(long = "presence-lease-secs", env = "ORDERCAST_PRESENCE_LEASE_SECS", default_value = "15", value_parser = parse_secs)]
+    pub presence_lease: std::time::Duration,
 
     /// Secret mixed into session token hashes. Set it in production; changing it signs everybody out.
     #[arg(long, env = "ORDERCAST_SECRET", default_value = "ordercast-development-secret", hide_env_values = true)]
@@ -77,6 +88,21 @@ pub struct Config {
     /// comma-separated, e.g. `https://orders.example.com`.
     #[arg(long, env = "ORDERCAST_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
+}
+
+impl Config {
+    /// The node id: `--node-id`, or the host name with a random suffix.
+    pub fn node(&self) -> String {
+        if let Some(id) = self.node_id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            return id.to_owned();
+        }
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .ok()
+            .map(|h| h.trim().to_owned())
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "node".to_owned());
+        format!("{host}-{:06x}", rand::random::<u32>() & 0xff_ffff)
+    }
 }
 
 fn parse_secs(s: &str) -> Result<std::time::Duration, String> {

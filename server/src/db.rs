@@ -1,45 +1,266 @@
-//! Opening the database: create the file, switch to WAL, migrate.
+//! The database: which engine, its pools, and the transactions services run in.
+//!
+//! Two engines, chosen by the URL: SQLite (`sqlite:…`, the embedded default) and PostgreSQL
+//! (`postgres://…`, for several nodes). They sit behind a small enum rather than `sqlx::Any`
+//! (which cannot carry chrono types) or a trait with one implementation per engine (which would
+//! write every query twice). Store functions take `&mut impl AsConn` and run their SQL through
+//! [`on!`](crate::on), which expands the same code once per engine, each half with its concrete
+//! connection type: one text of SQL where the engines agree, and a visible `match` where they
+//! do not.
 //!
 //! SQLite allows one writer at a time. Rather than let concurrent transactions race for the
-//! write lock (and fail with `SQLITE_BUSY`), every write goes through a pool of exactly one
-//! connection, so writes queue in-process and commit in order. That order is also the order of
-//! the `events` outbox, which the real-time hub relies on. Reads use a separate pool and see
-//! consistent WAL snapshots while a write is in progress.
+//! write lock (and fail with `SQLITE_BUSY`), every SQLite write goes through a pool of exactly
+//! one connection, so writes queue in-process and commit in order; reads use a separate pool.
+//! PostgreSQL has one pool: its transactions run concurrently and the outbox's `seq` is made
+//! commit-ordered by allocating it last (see [`Tx::commit`]).
 
+use crate::store;
+use app::domain::{EventType, Topic};
+use chrono::{DateTime, Utc};
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgConnection, Postgres, Sqlite, SqliteConnection, Transaction};
 use std::str::FromStr;
 use std::time::Duration;
 
-#[derive(Clone, Debug)]
-pub struct Db {
-    /// For reads; many connections.
-    pub read: SqlitePool,
-    /// For writes; exactly one connection.
-    pub write: SqlitePool,
+/// Which engine a [`Db`] runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
 }
 
-pub async fn connect(url: &str) -> Result<Db, sqlx::Error> {
-    let options = SqliteConnectOptions::from_str(url)?
-        .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Normal)
-        .foreign_keys(true)
-        .busy_timeout(Duration::from_secs(5));
+impl Engine {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Engine::Sqlite => "sqlite",
+            Engine::Postgres => "postgres",
+        }
+    }
+}
 
-    if let Some(dir) = options.get_filename().parent() {
-        if !dir.as_os_str().is_empty() {
-            std::fs::create_dir_all(dir).map_err(sqlx::Error::Io)?;
+#[derive(Clone, Debug)]
+pub enum Db {
+    Sqlite {
+        /// For reads; many connections.
+        read: SqlitePool,
+        /// For writes; exactly one connection.
+        write: SqlitePool,
+    },
+    Postgres(PgPool),
+}
+
+/// Runs `body` with `$x` bound to the engine's own connection type: the body is compiled once
+/// per engine, so the same SQL text serves both.
+#[macro_export]
+macro_rules! on {
+    ($c:expr, |$x:ident| $body:expr) => {
+        match $crate::db::AsConn::ex(&mut *$c) {
+            $crate::db::Ex::Sqlite($x) => $body,
+            $crate::db::Ex::Postgres($x) => $body,
+        }
+    };
+}
+
+/// A borrowed connection of either engine.
+pub enum Ex<'c> {
+    Sqlite(&'c mut SqliteConnection),
+    Postgres(&'c mut PgConnection),
+}
+
+/// Anything store functions can run SQL on: a pooled connection, a transaction, or a bare
+/// connection of either engine.
+pub trait AsConn: Send {
+    fn ex(&mut self) -> Ex<'_>;
+}
+
+impl AsConn for SqliteConnection {
+    fn ex(&mut self) -> Ex<'_> {
+        Ex::Sqlite(self)
+    }
+}
+
+impl AsConn for PgConnection {
+    fn ex(&mut self) -> Ex<'_> {
+        Ex::Postgres(self)
+    }
+}
+
+/// A pooled connection outside any transaction (single reads, housekeeping).
+pub enum Conn {
+    Sqlite(PoolConnection<Sqlite>),
+    Postgres(PoolConnection<Postgres>),
+}
+
+impl AsConn for Conn {
+    fn ex(&mut self) -> Ex<'_> {
+        match self {
+            Conn::Sqlite(c) => Ex::Sqlite(c),
+            Conn::Postgres(c) => Ex::Postgres(c),
+        }
+    }
+}
+
+enum TxInner {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+/// An outbox row waiting for its transaction to commit; its `seq` is given at commit.
+#[derive(Clone, Debug)]
+pub struct PendingEvent {
+    pub event_type: EventType,
+    pub topics: Vec<Topic>,
+    pub payload: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A transaction. Events appended to it ([`store::events::append`]) are written at commit.
+pub struct Tx {
+    inner: TxInner,
+    events: Vec<PendingEvent>,
+}
+
+impl AsConn for Tx {
+    fn ex(&mut self) -> Ex<'_> {
+        match &mut self.inner {
+            TxInner::Sqlite(t) => Ex::Sqlite(t),
+            TxInner::Postgres(t) => Ex::Postgres(t),
+        }
+    }
+}
+
+impl Tx {
+    pub(crate) fn push_event(&mut self, event: PendingEvent) {
+        self.events.push(event);
+    }
+
+    /// Whether commit will write outbox rows.
+    pub fn has_events(&self) -> bool {
+        !self.events.is_empty()
+    }
+
+    /// Writes the pending events and commits. Returns the last `seq` written, if any.
+    ///
+    /// The events get their `seq` from the one-row `event_counter`, as the last statements
+    /// before `COMMIT`. The counter's row lock is held from that point until the commit, so
+    /// transactions that write events commit in `seq` order, and a rolled-back transaction
+    /// gives its numbers back: `seq` is gapless and commit-ordered on any number of nodes, and a
+    /// reader that has seen N can wait for N + 1 instead of skipping it.
+    pub async fn commit(mut self) -> sqlx::Result<Option<i64>> {
+        let events = std::mem::take(&mut self.events);
+        let last = if events.is_empty() { None } else { Some(store::events::write(&mut self, &events).await?) };
+        match self.inner {
+            TxInner::Sqlite(t) => t.commit().await?,
+            TxInner::Postgres(t) => t.commit().await?,
+        }
+        Ok(last)
+    }
+}
+
+impl Db {
+    /// Opens (and for SQLite creates) the database and runs its engine's migrations.
+    pub async fn connect(url: &str) -> Result<Db, sqlx::Error> {
+        if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Self::connect_postgres(url).await
+        } else {
+            Self::connect_sqlite(url).await
         }
     }
 
-    let write = SqlitePoolOptions::new()
-        .max_connections(1)
-        .connect_with(options.clone())
-        .await?;
-    sqlx::migrate!("./migrations").run(&write).await?;
-    let read = SqlitePoolOptions::new()
-        .max_connections(8)
-        .connect_with(options.read_only(true))
-        .await?;
-    Ok(Db { read, write })
+    async fn connect_sqlite(url: &str) -> Result<Db, sqlx::Error> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+
+        if let Some(dir) = options.get_filename().parent() {
+            if !dir.as_os_str().is_empty() {
+                std::fs::create_dir_all(dir).map_err(sqlx::Error::Io)?;
+            }
+        }
+
+        let write = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
+        sqlx::migrate!("./migrations/sqlite").run(&write).await?;
+        let read = SqlitePoolOptions::new().max_connections(8).connect_with(options.read_only(true)).await?;
+        Ok(Db::Sqlite { read, write })
+    }
+
+    async fn connect_postgres(url: &str) -> Result<Db, sqlx::Error> {
+        let options = PgConnectOptions::from_str(url)?.application_name("ordercast");
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await?;
+        // Several nodes may start at once: the migrator takes an advisory lock of its own.
+        sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        Ok(Db::Postgres(pool))
+    }
+
+    pub fn engine(&self) -> Engine {
+        match self {
+            Db::Sqlite { .. } => Engine::Sqlite,
+            Db::Postgres(_) => Engine::Postgres,
+        }
+    }
+
+    /// The PostgreSQL pool, for what only PostgreSQL has (LISTEN/NOTIFY).
+    pub fn postgres(&self) -> Option<&PgPool> {
+        match self {
+            Db::Postgres(pool) => Some(pool),
+            Db::Sqlite { .. } => None,
+        }
+    }
+
+    /// A connection for reads outside a transaction.
+    pub async fn read(&self) -> sqlx::Result<Conn> {
+        Ok(match self {
+            Db::Sqlite { read, .. } => Conn::Sqlite(read.acquire().await?),
+            Db::Postgres(pool) => Conn::Postgres(pool.acquire().await?),
+        })
+    }
+
+    /// A connection that may write, outside a transaction (single statements).
+    pub async fn write(&self) -> sqlx::Result<Conn> {
+        Ok(match self {
+            Db::Sqlite { write, .. } => Conn::Sqlite(write.acquire().await?),
+            Db::Postgres(pool) => Conn::Postgres(pool.acquire().await?),
+        })
+    }
+
+    /// A read-only transaction: the reads in it see one state of the database.
+    pub async fn begin_read(&self) -> sqlx::Result<Tx> {
+        let inner = match self {
+            Db::Sqlite { read, .. } => TxInner::Sqlite(read.begin().await?),
+            Db::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
+                TxInner::Postgres(tx)
+            }
+        };
+        Ok(Tx { inner, events: Vec::new() })
+    }
+
+    /// A write transaction. Dropping it without [`Tx::commit`] rolls it back.
+    pub async fn begin_write(&self) -> sqlx::Result<Tx> {
+        let inner = match self {
+            Db::Sqlite { write, .. } => TxInner::Sqlite(write.begin().await?),
+            Db::Postgres(pool) => TxInner::Postgres(pool.begin().await?),
+        };
+        Ok(Tx { inner, events: Vec::new() })
+    }
+
+    pub async fn close(&self) {
+        match self {
+            Db::Sqlite { read, write } => {
+                read.close().await;
+                write.close().await;
+            }
+            Db::Postgres(pool) => pool.close().await,
+        }
+    }
 }

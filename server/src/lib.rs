@@ -1,12 +1,13 @@
 //! Ordercast's server.
 //!
 //! - [`config`]: flags and environment.
-//! - [`db`]: opening and migrating the database.
+//! - [`db`]: the database engine (SQLite or PostgreSQL), its pools and transactions.
 //! - [`store`]: all SQL, one module per resource.
 //! - [`service`]: the operations (authorize, validate, transact, write events).
 //! - [`api`]: the REST API under `/api/v1`.
 //! - [`auth`]: passwords, sessions, sign-in throttling.
-//! - [`realtime`]: the outbox relay, the hub and the WebSocket at `/ws`.
+//! - [`realtime`]: the bus between nodes, the outbox relay, the hub, presence, the client
+//!   session and the WebSocket transport at `/ws`.
 //! - [`pages`]: the pages' server functions' backend; SSR through leptos_axum.
 //! - [`seed`]: demo data for a first start.
 
@@ -32,6 +33,8 @@ use crate::state::AppState;
 use app::backend::SharedBackend;
 use app::{shell, App};
 use crate::realtime::hub::HubLimits;
+use crate::realtime::metrics::Metrics;
+use crate::realtime::presence::Presence;
 use crate::realtime::{Bus, Hub};
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::header;
@@ -77,7 +80,7 @@ pub fn router(state: AppState) -> Router {
     let options = state.leptos_options.clone();
     Router::new()
         .nest("/api/v1", api::router())
-        .route("/ws", get(realtime::socket::upgrade))
+        .route("/ws", get(realtime::ws::upgrade))
         .route("/metrics", get(metrics))
         .leptos_routes_with_context(
             &state,
@@ -93,38 +96,61 @@ pub fn router(state: AppState) -> Router {
 
 /// Opens the database, seeds it if asked, and serves until SIGTERM or Ctrl-C.
 pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
-    let db = db::connect(&config.database_url).await?;
+    let db = db::Db::connect(&config.database_url).await?;
     let listener = TcpListener::bind(config.addr).await?;
     let addr = listener.local_addr()?;
-    let hub = Hub::new(HubLimits {
-        queue_capacity: config.ws_queue.max(1),
-        max_connections_per_user: config.ws_max_connections_per_user,
-        max_subscriptions: config.ws_max_subscriptions + 8,
-    });
+    let node = config.node();
+    let (hub, presence_reports) = Hub::new(
+        HubLimits {
+            queue_capacity: config.ws_queue.max(1),
+            max_connections_per_user: config.ws_max_connections_per_user,
+            max_subscriptions: config.ws_max_subscriptions + 8,
+        },
+        node.clone(),
+        Metrics::new(&node, db.engine().as_str()),
+    );
+    let shutdown = CancellationToken::new();
+    let bus = match db.postgres() {
+        Some(pool) => Bus::postgres(pool.clone(), shutdown.clone()),
+        None => Bus::local(),
+    };
     let state = AppState {
         db,
+        node: node.clone().into(),
         throttle: Arc::new(LoginThrottle::new(config.login_attempts, Duration::from_secs(config.login_window_secs))),
         leptos_options: leptos_options(addr),
         config: Arc::new(config),
-        bus: Bus::new(),
+        bus,
         hub: Arc::new(hub),
-        shutdown: CancellationToken::new(),
+        shutdown,
         sockets: tokio_util::task::TaskTracker::new(),
     };
+    tracing::info!(node, engine = state.db.engine().as_str(), "starting");
 
     // The relay starts after the newest event: seeding publishes to nobody, and clients that
     // were connected before a restart catch up through `resume`.
     if state.config.demo && seed::seed_if_empty(&state).await.map_err(|e| e.message)? {
         println!("{}", seed::banner());
     }
-    let start_seq = store::events::current_seq(&mut *state.db.read.acquire().await?).await?;
-    let relay = tokio::spawn(realtime::relay::run(
+    let start_seq = store::events::current_seq(&mut state.db.read().await?).await?;
+    let relay = tokio::spawn(realtime::relay::supervise(
         state.db.clone(),
         state.bus.clone(),
         state.hub.clone(),
         state.shutdown.clone(),
         start_seq,
     ));
+    let presence_stop = CancellationToken::new();
+    let presence = tokio::spawn(
+        Presence {
+            db: state.db.clone(),
+            bus: state.bus.clone(),
+            hub: state.hub.clone(),
+            node: node.clone(),
+            lease: state.config.presence_lease,
+        }
+        .run(presence_reports, presence_stop.clone()),
+    );
     housekeep(&state).await;
     tokio::spawn(housekeeping(state.clone()));
 
@@ -134,6 +160,7 @@ pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let shutdown_token = state.shutdown.clone();
     let state_sockets = state.sockets.clone();
     let send_buffer = state.config.tcp_send_buffer_bytes;
+    let db = state.db.clone();
     let listener = listener.tap_io(move |tcp| {
         // Events are small frames that should leave at once, not wait for Nagle.
         if let Err(e) = tcp.set_nodelay(true) {
@@ -160,7 +187,11 @@ pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     if tokio::time::timeout(Duration::from_secs(5), state_sockets.wait()).await.is_err() {
         tracing::warn!("some sockets did not close in time");
     }
+    // The sockets have left the hub: take this node's staff offline, then stop.
+    presence_stop.cancel();
+    let _ = presence.await;
     let _ = relay.await;
+    db.close().await;
     tracing::info!("shut down");
     Ok(())
 }
@@ -183,17 +214,30 @@ async fn housekeeping(state: AppState) {
     }
 }
 
-/// Deletes expired sessions and events older than the retention.
+/// Deletes expired sessions, ended sign-in windows and events older than the retention. Every
+/// node does it; doing it twice deletes nothing more.
 async fn housekeep(state: &AppState) {
     let now = chrono::Utc::now();
-    let Ok(mut conn) = state.db.write.acquire().await else { return };
-    match store::sessions::delete_expired(&mut conn, now).await {
-        Ok(n) if n > 0 => tracing::info!(deleted = n, "pruned expired sessions"),
-        Ok(_) => {}
-        Err(e) => tracing::warn!(error = %e, "pruning sessions failed"),
+    match state.db.write().await {
+        Ok(mut conn) => match store::sessions::delete_expired(&mut conn, now).await {
+            Ok(n) if n > 0 => tracing::info!(deleted = n, "pruned expired sessions"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "pruning sessions failed"),
+        },
+        Err(e) => tracing::warn!(error = %e, "housekeeping cannot reach the database"),
     }
+    if let Err(e) = state.throttle.prune(&state.db).await {
+        tracing::warn!(error = %e, "pruning sign-in windows failed");
+    }
+    // In one transaction: a resume must never see events gone and the horizon not yet moved.
     let before = now - chrono::Duration::hours(state.config.event_retention_hours);
-    match store::events::prune(&mut conn, before).await {
+    let pruned = async {
+        let mut tx = state.db.begin_write().await?;
+        let n = store::events::prune(&mut tx, before).await?;
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(n)
+    };
+    match pruned.await {
         Ok(n) if n > 0 => tracing::info!(deleted = n, "pruned old events"),
         Ok(_) => {}
         Err(e) => tracing::warn!(error = %e, "pruning events failed"),

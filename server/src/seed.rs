@@ -8,7 +8,7 @@ use crate::service;
 use crate::state::AppState;
 use crate::store;
 use app::api::{NewOrder, NewOrderItem, NewProduct, User};
-use app::domain::{Actor, OrderAction, OrderStatus, Role};
+use app::domain::{OrderAction, OrderStatus, Role};
 use chrono::{Duration, Utc};
 
 pub const DEMO_PASSWORD: &str = "ordercast";
@@ -41,17 +41,14 @@ const SHOPS: &[(&str, &[DemoProduct])] = &[
 
 /// Seeds the demo if the database has no users yet. Returns whether it did.
 pub async fn seed_if_empty(state: &AppState) -> Result<bool, ApiError> {
-    {
-        let mut conn = state.db.write.acquire().await?;
-        if store::users::count(&mut conn).await? > 0 {
-            return Ok(false);
-        }
+    if store::users::count(&mut state.db.read().await?).await? > 0 {
+        return Ok(false);
     }
     // One hash for all demo accounts: hashing is slow by design, and these share a password.
     let hash = hash_password(DEMO_PASSWORD).map_err(|_| ApiError::internal())?;
     let now = Utc::now();
 
-    let mut tx = state.db.write.begin().await?;
+    let mut tx = state.db.begin_write().await?;
     let mut shop_ids = Vec::new();
     for (name, _) in SHOPS {
         shop_ids.push(store::shops::insert(&mut tx, name, true, now).await?);
@@ -69,10 +66,7 @@ pub async fn seed_if_empty(state: &AppState) -> Result<bool, ApiError> {
     let session = |i: usize| -> Session {
         let (email, name, role, shops) = USERS[i];
         let shop_ids: Vec<i64> = shops.iter().map(|&s| shop_ids[s]).collect();
-        Session {
-            user: User { id: users[i], email: email.into(), name: name.into(), role, shop_ids: shop_ids.clone() },
-            actor: Actor { user_id: users[i], role, shop_ids },
-        }
+        Session::internal(User { id: users[i], email: email.into(), name: name.into(), role, shop_ids })
     };
     let admin = session(0);
 
@@ -102,8 +96,7 @@ pub async fn seed_if_empty(state: &AppState) -> Result<bool, ApiError> {
         for &step in steps {
             service::orders::act(state, &admin, order.id, step, None).await?;
         }
-        let mut conn = state.db.write.acquire().await?;
-        store::orders::set_created_at(&mut conn, order.id, now - Duration::minutes(minutes_ago)).await?;
+        store::orders::set_created_at(&mut state.db.write().await?, order.id, now - Duration::minutes(minutes_ago)).await?;
     }
     Ok(true)
 }

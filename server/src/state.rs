@@ -13,6 +13,8 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct AppState {
     pub db: Db,
+    /// This node's name (see `Config::node`).
+    pub node: Arc<str>,
     pub config: Arc<Config>,
     pub throttle: Arc<LoginThrottle>,
     pub leptos_options: LeptosOptions,

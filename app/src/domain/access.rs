@@ -8,7 +8,7 @@ use super::order::Party;
 use super::user::Role;
 
 /// The authenticated principal behind a request: the user, their role, and the shops they staff.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Actor {
     pub user_id: i64,
     pub role: Role,

@@ -29,10 +29,16 @@ pub enum EventType {
     Notification,
     UserConnected,
     UserDisconnected,
+    /// Internal, never sent to clients: a user's rights changed or they were disabled. Every
+    /// node's hub applies it to that user's open connections.
+    AccessChanged,
+    /// Internal, never sent to clients: a session ended (sign-out). Every node closes its
+    /// connections.
+    SessionEnded,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 11] = [
+    pub const ALL: [EventType; 13] = [
         EventType::OrderCreated,
         EventType::OrderUpdated,
         EventType::StoreUpdated,
@@ -44,6 +50,8 @@ impl EventType {
         EventType::Notification,
         EventType::UserConnected,
         EventType::UserDisconnected,
+        EventType::AccessChanged,
+        EventType::SessionEnded,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -59,7 +67,14 @@ impl EventType {
             EventType::Notification => "notification",
             EventType::UserConnected => "user_connected",
             EventType::UserDisconnected => "user_disconnected",
+            EventType::AccessChanged => "access_changed",
+            EventType::SessionEnded => "session_ended",
         }
+    }
+
+    /// Internal events carry instructions for the nodes' hubs and have no audience.
+    pub fn is_internal(self) -> bool {
+        matches!(self, EventType::AccessChanged | EventType::SessionEnded)
     }
 
     pub fn parse(s: &str) -> Option<EventType> {

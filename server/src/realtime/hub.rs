@@ -1,15 +1,18 @@
 //! The hub: which connections are open, which topics each follows, and fan-out of events.
 //!
-//! The relay is the only caller of [`Hub::deliver`]; connection tasks register, subscribe and
-//! leave. Delivery never waits on a client: each connection has a bounded queue, and a
-//! connection whose queue is full is dropped from the hub (its task then closes the socket
-//! with [`close::SLOW_CONSUMER`](app::protocol::close::SLOW_CONSUMER)); the client catches up
-//! with `resume`.
+//! The relay is the only caller of [`Hub::deliver`], and the outbox the only road in: events
+//! fan out to subscribers, and internal events (a user's rights changed, a session ended) are
+//! applied to this node's connections, so a change made through any node reaches every node.
+//! Sessions register, subscribe and leave. Delivery never waits on a client: each connection
+//! has a bounded queue, and a connection whose queue is full is dropped from the hub (its
+//! task then closes with [`Disconnect::SlowConsumer`]); the client catches up with `resume`.
+//! A staff user's first and last connection on this node are reported to
+//! [`presence`](super::presence), which counts them across nodes.
 
 use super::metrics::Metrics;
 use crate::store::events::StoredEvent;
-use app::domain::{Actor, Topic};
-use app::protocol::{EventEnvelope, ServerMessage};
+use app::domain::{Actor, EventType, Role, Topic};
+use app::protocol::{Disconnect, EventEnvelope, ServerMessage};
 use axum::extract::ws::Utf8Bytes;
 use chrono::{DateTime, Utc};
 use std::collections::{HashMap, HashSet};
@@ -29,6 +32,8 @@ pub struct Outbound {
 
 struct Conn {
     actor: Arc<Actor>,
+    /// The hash of the session's token, to end it on sign-out.
+    session: Option<Arc<str>>,
     tx: mpsc::Sender<Outbound>,
     topics: HashSet<Topic>,
     overflowed: Arc<AtomicBool>,
@@ -36,13 +41,13 @@ struct Conn {
     changed: Arc<Notify>,
 }
 
-/// What changed for a connection when its user's rights did.
+/// What changed for a connection when its user's rights or session did.
 #[derive(Debug)]
-pub struct Revocation {
-    /// The user's new rights, or `None` when the user was disabled.
-    pub actor: Option<Actor>,
-    /// Topics the connection no longer follows.
-    pub removed: Vec<Topic>,
+pub enum Revocation {
+    /// New rights, and the topics the connection no longer follows.
+    Rights { actor: Actor, removed: Vec<Topic> },
+    /// The connection must end.
+    End(Disconnect),
 }
 
 #[derive(Default)]
@@ -59,8 +64,6 @@ pub struct Registration {
     pub rx: mpsc::Receiver<Outbound>,
     /// Set when the hub dropped the connection because its queue was full.
     pub overflowed: Arc<AtomicBool>,
-    /// The user had no other connection.
-    pub first_for_user: bool,
     /// See [`Hub::update_user`].
     pub changed: Arc<Notify>,
 }
@@ -87,12 +90,25 @@ pub struct Hub {
     inner: RwLock<Inner>,
     next_id: AtomicU64,
     limits: HubLimits,
+    /// This node's name, for statistics.
+    node: String,
+    /// Staff users whose connection count on this node went to or from zero.
+    presence: mpsc::UnboundedSender<i64>,
     pub metrics: Metrics,
 }
 
 impl Hub {
-    pub fn new(limits: HubLimits) -> Self {
-        Hub { inner: RwLock::default(), next_id: AtomicU64::new(1), limits, metrics: Metrics::default() }
+    /// A hub, and the receiving end of its presence reports (for [`super::presence`]).
+    pub fn new(limits: HubLimits, node: String, metrics: Metrics) -> (Self, mpsc::UnboundedReceiver<i64>) {
+        let (presence, reports) = mpsc::unbounded_channel();
+        (Hub { inner: RwLock::default(), next_id: AtomicU64::new(1), limits, node, presence, metrics }, reports)
+    }
+
+    fn report_presence(&self, actor: &Actor) {
+        if actor.role == Role::Shopkeeper {
+            // The receiver lives as long as the node; after shutdown there is nobody to tell.
+            let _ = self.presence.send(actor.user_id);
+        }
     }
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, Inner> {
@@ -105,7 +121,7 @@ impl Hub {
         self.inner.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub fn register(&self, actor: Arc<Actor>, topics: &[Topic]) -> Result<Registration, HubError> {
+    pub fn register(&self, actor: Arc<Actor>, session: Option<Arc<str>>, topics: &[Topic]) -> Result<Registration, HubError> {
         let mut inner = self.write();
         let count = inner.per_user.get(&actor.user_id).copied().unwrap_or(0);
         if count >= self.limits.max_connections_per_user {
@@ -122,7 +138,8 @@ impl Hub {
         inner.conns.insert(
             id,
             Conn {
-                actor,
+                actor: actor.clone(),
+                session,
                 tx,
                 topics: topics.iter().copied().collect(),
                 overflowed: overflowed.clone(),
@@ -131,17 +148,24 @@ impl Hub {
         );
         self.metrics.connections.inc();
         self.metrics.subscriptions.inc_by(topics.len() as i64);
-        Ok(Registration { id, rx, overflowed, first_for_user: count == 0, changed })
+        drop(inner);
+        if count == 0 {
+            self.report_presence(&actor);
+        }
+        Ok(Registration { id, rx, overflowed, changed })
     }
 
-    /// Removes a connection. Returns the user id and whether it was their last connection
-    /// (`None` if the hub had already dropped it).
-    pub fn unregister(&self, id: ConnId) -> Option<(i64, bool)> {
+    /// Removes a connection (nothing if the hub already dropped it).
+    pub fn unregister(&self, id: ConnId) {
         let mut inner = self.write();
-        Self::remove(&mut inner, &self.metrics, id)
+        if let Some((actor, true)) = Self::remove(&mut inner, &self.metrics, id) {
+            drop(inner);
+            self.report_presence(&actor);
+        }
     }
 
-    fn remove(inner: &mut Inner, metrics: &Metrics, id: ConnId) -> Option<(i64, bool)> {
+    /// Takes a connection out of the maps. Returns its actor and whether it was the user's last.
+    fn remove(inner: &mut Inner, metrics: &Metrics, id: ConnId) -> Option<(Arc<Actor>, bool)> {
         inner.revocations.remove(&id);
         let conn = inner.conns.remove(&id)?;
         for topic in &conn.topics {
@@ -165,7 +189,7 @@ impl Hub {
                 true
             }
         };
-        Some((user_id, last))
+        Some((conn.actor, last))
     }
 
     /// Adds a topic. `Ok(false)` if the connection already followed it.
@@ -202,10 +226,10 @@ impl Hub {
         true
     }
 
-    /// Applies a change of a user's rights to their open connections at once: topics they may
-    /// no longer follow are dropped (a disabled user keeps none), and each connection's task is
-    /// woken to tell its client. Returns how many connections were affected.
-    pub fn update_user(&self, user_id: i64, actor: Option<Actor>) -> usize {
+    /// Applies a change of a user's rights to their open connections: topics they may no
+    /// longer follow are dropped, a disabled user's connections end, and each connection's task
+    /// is woken to tell its client. Returns how many connections were affected.
+    fn update_user(&self, user_id: i64, actor: Option<Actor>) -> usize {
         let mut inner = self.write();
         let ids: Vec<ConnId> = inner.conns.iter().filter(|(_, c)| c.actor.user_id == user_id).map(|(id, _)| *id).collect();
         for &id in &ids {
@@ -236,12 +260,53 @@ impl Hub {
                 }
             }
             self.metrics.subscriptions.dec_by(removed.len() as i64);
-            inner.revocations.insert(id, Revocation { actor: actor.clone(), removed });
+            let revocation = match &actor {
+                Some(actor) => Revocation::Rights { actor: actor.clone(), removed },
+                None => Revocation::End(Disconnect::Disabled),
+            };
+            inner.revocations.insert(id, revocation);
         }
         ids.len()
     }
 
-    /// The change [`Hub::update_user`] left for this connection, if any.
+    /// Ends the connections of a session (signed out).
+    fn end_session(&self, session: &str) -> usize {
+        let mut inner = self.write();
+        let ids: Vec<ConnId> =
+            inner.conns.iter().filter(|(_, c)| c.session.as_deref() == Some(session)).map(|(id, _)| *id).collect();
+        for &id in &ids {
+            if let Some(conn) = inner.conns.get(&id) {
+                conn.changed.notify_one();
+            }
+            inner.revocations.insert(id, Revocation::End(Disconnect::SessionEnded));
+        }
+        ids.len()
+    }
+
+    /// Applies an internal event to this node's connections.
+    fn apply(&self, event: &StoredEvent) {
+        #[derive(serde::Deserialize)]
+        struct Access {
+            user_id: i64,
+            actor: Option<Actor>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Ended {
+            session: String,
+        }
+        let applied = match event.event_type {
+            EventType::AccessChanged => serde_json::from_value::<Access>(event.payload.clone())
+                .map(|a| self.update_user(a.user_id, a.actor)),
+            EventType::SessionEnded => serde_json::from_value::<Ended>(event.payload.clone()).map(|e| self.end_session(&e.session)),
+            _ => Ok(0),
+        };
+        match applied {
+            Ok(sockets) => tracing::debug!(seq = event.seq, kind = event.event_type.as_str(), sockets, "applied"),
+            Err(e) => tracing::error!(seq = event.seq, error = %e, "malformed internal event ignored"),
+        }
+    }
+
+    /// The change an internal event left for this connection, if any.
     pub fn take_revocation(&self, id: ConnId) -> Option<Revocation> {
         self.write().revocations.remove(&id)
     }
@@ -258,6 +323,9 @@ impl Hub {
     /// at most once per connection.
     pub fn deliver(&self, event: &StoredEvent) {
         self.metrics.events_published.inc();
+        if event.event_type.is_internal() {
+            return self.apply(event);
+        }
         let owner = order_owner(event);
         let mut slow = Vec::new();
         {
@@ -298,6 +366,7 @@ impl Hub {
     pub fn stats(&self) -> WsStats {
         let inner = self.read();
         WsStats {
+            node: self.node.clone(),
             connections: inner.conns.len(),
             unique_users: inner.per_user.len(),
             topics: inner.topics.iter().map(|(t, set)| (t.to_string(), set.len())).collect(),

@@ -4,9 +4,18 @@ use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::Registry;
 
 pub struct Metrics {
+    /// Newest `seq` in the database minus the last one this node's relay delivered.
+    pub relay_lag: Gauge,
+    /// 1 while the relay runs, 0 while it is being restarted.
+    pub relay_up: Gauge,
+    /// Times the relay stopped unexpectedly and was restarted.
+    pub relay_restarts: Counter,
+    /// Times the relay found a hole in `seq` (a transaction still committing) and waited.
+    pub relay_holes: Counter,
     pub connections: Gauge,
     pub subscriptions: Gauge,
     pub events_published: Counter,
@@ -20,10 +29,21 @@ pub struct Metrics {
     registry: Registry,
 }
 
-impl Default for Metrics {
-    fn default() -> Self {
-        let mut registry = Registry::with_prefix("ordercast_ws");
+impl Metrics {
+    /// The metrics of node `node` (which every scrape names in `ordercast_node_info`).
+    pub fn new(node: &str, engine: &str) -> Self {
+        let mut root = Registry::default();
+        root.register(
+            "ordercast_node",
+            "The node that answered and its database engine",
+            Info::new(vec![("node".to_owned(), node.to_owned()), ("engine".to_owned(), engine.to_owned())]),
+        );
+        let relay = root.sub_registry_with_prefix("ordercast_relay");
         let m = Metrics {
+            relay_lag: Gauge::default(),
+            relay_up: Gauge::default(),
+            relay_restarts: Counter::default(),
+            relay_holes: Counter::default(),
             connections: Gauge::default(),
             subscriptions: Gauge::default(),
             events_published: Counter::default(),
@@ -36,6 +56,11 @@ impl Default for Metrics {
             delivery_latency: Histogram::new(exponential_buckets(0.000_05, 2.0, 16)),
             registry: Registry::default(),
         };
+        relay.register("lag", "Newest seq in the database minus the last delivered by this node", m.relay_lag.clone());
+        relay.register("up", "1 while the outbox relay runs", m.relay_up.clone());
+        relay.register("restarts", "Times the relay stopped unexpectedly and was restarted", m.relay_restarts.clone());
+        relay.register("holes", "Times the relay waited for a seq still committing", m.relay_holes.clone());
+        let registry = root.sub_registry_with_prefix("ordercast_ws");
         registry.register("connections", "Open WebSocket connections", m.connections.clone());
         registry.register("subscriptions", "Topic subscriptions over all connections", m.subscriptions.clone());
         registry.register("events_published", "Outbox events relayed to the hub", m.events_published.clone());
@@ -49,11 +74,9 @@ impl Default for Metrics {
             "Commit of an event to its frame written to a socket",
             m.delivery_latency.clone(),
         );
-        Metrics { registry, ..m }
+        Metrics { registry: root, ..m }
     }
-}
 
-impl Metrics {
     pub fn render(&self) -> String {
         let mut out = String::new();
         if encode(&mut out, &self.registry).is_err() {

@@ -1,22 +1,28 @@
-//! Real-time delivery: the outbox relay, the hub of connections and topics, and the socket.
+//! Real-time delivery, kept apart as centrifuge does: the bus (wake-ups between nodes), the
+//! relay (the outbox into the hub), the hub (connections, topics, fan-out), the client session
+//! (the protocol) and the transport (WebSocket frames), plus presence across nodes.
 //!
 //! ```text
-//!  write tx ──commit──▶ bus.committed() ──wake──▶ relay ──reads outbox in seq order──▶ hub
-//!                                                                      │ encode once per topic
-//!                                                                      ▼
-//!                                    per-connection bounded queue ──▶ socket task ──▶ client
+//!  write tx ──commit──▶ bus: local wake-up, and NOTIFY to other nodes (PostgreSQL)
+//!                          │
+//!       every node: relay ─┴─ reads the outbox after its last seq, contiguous only ──▶ hub
+//!                                   │ encode once per topic, authorize per recipient
+//!                                   ▼
+//!       per-session bounded queue ──▶ session (resume, subscribe) ──▶ ws transport ──▶ client
 //! ```
 //!
 //! The relay, not the request that made the change, publishes events: it reads the outbox in
-//! `seq` order after commits, so events reach clients in commit order with no gaps however the
-//! writing requests interleave. A bus wake-up carries no data; a PostgreSQL backend replaces
-//! it with LISTEN/NOTIFY between nodes while each node runs its own relay.
+//! `seq` order, so events reach clients in commit order with no gaps however the writing
+//! requests interleave and whichever node they landed on. Rights changes and sign-outs are
+//! outbox rows too, which every node's hub applies: nothing reaches a socket another way.
 
 pub mod bus;
 pub mod hub;
 pub mod metrics;
+pub mod presence;
 pub mod relay;
-pub mod socket;
+pub mod session;
+pub mod ws;
 
 pub use bus::Bus;
 pub use hub::Hub;

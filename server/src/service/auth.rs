@@ -7,13 +7,12 @@ use crate::store;
 use app::api::{ErrorCode, LoginResponse};
 use chrono::{Duration, Utc};
 use std::net::IpAddr;
+use app::domain::EventType;
+use serde_json::json;
 
 pub async fn login(state: &AppState, email: &str, password: &str, ip: Option<IpAddr>) -> ApiResult<LoginResponse> {
-    state.throttle.check(email, ip)?;
-    let creds = {
-        let mut conn = state.db.read.acquire().await?;
-        store::users::credentials(&mut conn, email).await?
-    };
+    state.throttle.check(&state.db, email, ip).await?;
+    let creds = store::users::credentials(&mut state.db.read().await?, email).await?;
     let (user_id, hash, enabled) = match creds {
         Some(c) => (Some(c.id), c.password_hash, !c.disabled),
         None => (None, decoy_hash().to_owned(), false),
@@ -22,16 +21,16 @@ pub async fn login(state: &AppState, email: &str, password: &str, ip: Option<IpA
     let user_id = match user_id {
         Some(id) if matches && enabled => id,
         _ => {
-            state.throttle.record_failure(email, ip);
+            state.throttle.record_failure(&state.db, email, ip).await?;
             return Err(ApiError::new(ErrorCode::InvalidCredentials, "wrong email or password"));
         }
     };
-    state.throttle.record_success(email);
+    state.throttle.record_success(&state.db, email).await?;
 
     let token = new_token();
     let now = Utc::now();
     let expires_at = now + Duration::hours(state.config.session_hours);
-    let mut tx = state.db.write.begin().await?;
+    let mut tx = state.db.begin_write().await?;
     store::sessions::insert(&mut tx, &token_hash(&state.config.secret, &token), user_id, now, expires_at).await?;
     let user = store::users::get(&mut tx, user_id).await?.ok_or_else(ApiError::internal)?;
     tx.commit().await?;
@@ -39,11 +38,15 @@ pub async fn login(state: &AppState, email: &str, password: &str, ip: Option<IpA
     Ok(LoginResponse { token, expires_at, user })
 }
 
-/// Ends the session of this token. Unknown tokens are fine: the result is the same.
+/// Ends the session of this token, and its sockets on every node. Unknown tokens are fine: the
+/// result is the same.
 pub async fn logout(state: &AppState, token: &str) -> ApiResult<()> {
-    let mut conn = state.db.write.acquire().await?;
-    store::sessions::delete(&mut conn, &token_hash(&state.config.secret, token)).await?;
-    Ok(())
+    let hash = token_hash(&state.config.secret, token);
+    let mut tx = state.db.begin_write().await?;
+    if let Some(user_id) = store::sessions::delete(&mut tx, &hash).await? {
+        store::events::append(&mut tx, EventType::SessionEnded, &[], &json!({ "user_id": user_id, "session": hash }), Utc::now());
+    }
+    super::commit(state, tx).await
 }
 
 pub fn me(session: &Session) -> app::api::User {

@@ -4,38 +4,37 @@ use crate::auth::Session;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::store;
-use crate::store::events::StoredEvent;
 use app::api::{NewProduct, Product, ProductList, ProductUpdate, Shop, ShopList, StaffList, StaffMember, WithSeq};
 use app::domain::validation::{self, ValidationError};
 use app::domain::{EventType, Topic};
 use chrono::{DateTime, Utc};
 use serde_json::json;
-use sqlx::SqliteConnection;
+use crate::db::Tx;
 
 pub async fn list_shops(state: &AppState) -> ApiResult<ShopList> {
-    let mut tx = state.db.read.begin().await?;
+    let mut tx = state.db.begin_read().await?;
     let seq = store::events::current_seq(&mut tx).await?;
     let items = store::shops::list(&mut tx).await?;
     Ok(ShopList { items, seq })
 }
 
 pub async fn get_shop(state: &AppState, id: i64) -> ApiResult<WithSeq<Shop>> {
-    let mut tx = state.db.read.begin().await?;
+    let mut tx = state.db.begin_read().await?;
     let seq = store::events::current_seq(&mut tx).await?;
     let item = store::shops::get(&mut tx, id).await?.ok_or_else(|| ApiError::not_found("shop"))?;
     Ok(WithSeq { item, seq })
 }
 
-/// A shop's staff and who of them is online on this node (its staff and admins).
+/// A shop's staff and who of them is online on any node (its staff and admins).
 pub async fn staff(state: &AppState, session: &Session, shop_id: i64) -> ApiResult<StaffList> {
     require_staff(session, shop_id)?;
-    let mut tx = state.db.read.begin().await?;
+    let mut tx = state.db.begin_read().await?;
     store::shops::get(&mut tx, shop_id).await?.ok_or_else(|| ApiError::not_found("shop"))?;
     let seq = store::events::current_seq(&mut tx).await?;
     let items = store::users::staff_of(&mut tx, shop_id)
         .await?
         .into_iter()
-        .map(|(user_id, name)| StaffMember { user_id, name, online: state.hub.connections_of(user_id) > 0 })
+        .map(|(user_id, name, online)| StaffMember { user_id, name, online })
         .collect();
     Ok(StaffList { items, seq })
 }
@@ -50,7 +49,7 @@ fn require_staff(session: &Session, shop_id: i64) -> ApiResult<()> {
 
 /// Opens or closes a shop. Setting the state it already has changes nothing and writes no event.
 pub async fn set_shop_open(state: &AppState, session: &Session, id: i64, is_open: bool) -> ApiResult<Shop> {
-    let mut tx = state.db.write.begin().await?;
+    let mut tx = state.db.begin_write().await?;
     let shop = store::shops::get(&mut tx, id).await?.ok_or_else(|| ApiError::not_found("shop"))?;
     require_staff(session, id)?;
     if shop.is_open == is_open {
@@ -65,14 +64,13 @@ pub async fn set_shop_open(state: &AppState, session: &Session, id: i64, is_open
         &Topic::for_catalog(id),
         &json!({ "shop": shop, "by_user_id": session.user.id }),
         now,
-    )
-    .await?;
+    );
     super::commit(state, tx).await?;
     Ok(shop)
 }
 
 pub async fn list_products(state: &AppState, shop_id: i64) -> ApiResult<ProductList> {
-    let mut tx = state.db.read.begin().await?;
+    let mut tx = state.db.begin_read().await?;
     let seq = store::events::current_seq(&mut tx).await?;
     store::shops::get(&mut tx, shop_id).await?.ok_or_else(|| ApiError::not_found("shop"))?;
     let items = store::products::list_for_shop(&mut tx, shop_id).await?;
@@ -85,7 +83,7 @@ pub async fn create_product(state: &AppState, session: &Session, shop_id: i64, n
     validation::stock(new.stock)?;
     validation::threshold(new.low_stock_threshold)?;
 
-    let mut tx = state.db.write.begin().await?;
+    let mut tx = state.db.begin_write().await?;
     store::shops::get(&mut tx, shop_id).await?.ok_or_else(|| ApiError::not_found("shop"))?;
     require_staff(session, shop_id)?;
     let now = Utc::now();
@@ -96,10 +94,9 @@ pub async fn create_product(state: &AppState, session: &Session, shop_id: i64, n
         &Topic::for_catalog(shop_id),
         &json!({ "change": "created", "product": product }),
         now,
-    )
-    .await?;
+    );
     if validation::is_low_stock(product.stock, product.low_stock_threshold) {
-        stock_low(&mut tx, &product, now).await?;
+        stock_low(&mut tx, &product, now);
     }
     super::commit(state, tx).await?;
     Ok(product)
@@ -123,7 +120,7 @@ pub async fn update_product(state: &AppState, session: &Session, id: i64, update
         validation::threshold(t)?;
     }
 
-    let mut tx = state.db.write.begin().await?;
+    let mut tx = state.db.begin_write().await?;
     let before = store::products::get(&mut tx, id).await?.ok_or_else(|| ApiError::not_found("product"))?;
     require_staff(session, before.shop_id)?;
     let now = Utc::now();
@@ -140,64 +137,47 @@ pub async fn update_product(state: &AppState, session: &Session, id: i64, update
         return Ok(before);
     }
     store::products::update(&mut tx, &after).await?;
-    product_events(&mut tx, &before, &after, now).await?;
+    product_events(&mut tx, &before, &after, now);
     super::commit(state, tx).await?;
     Ok(after)
 }
 
-/// The events describing how a product changed from `before` to `after`.
-pub async fn product_events(
-    conn: &mut SqliteConnection,
-    before: &Product,
-    after: &Product,
-    now: DateTime<Utc>,
-) -> ApiResult<Vec<StoredEvent>> {
+/// Appends the events describing how a product changed from `before` to `after`.
+pub fn product_events(tx: &mut Tx, before: &Product, after: &Product, now: DateTime<Utc>) {
     let topics = Topic::for_catalog(after.shop_id);
-    let mut events = Vec::new();
     if before.name != after.name || before.price_minor != after.price_minor || before.low_stock_threshold != after.low_stock_threshold {
-        events.push(
-            store::events::append(conn, EventType::ProductUpdated, &topics, &json!({ "change": "updated", "product": after }), now)
-                .await?,
-        );
+        store::events::append(tx, EventType::ProductUpdated, &topics, &json!({ "change": "updated", "product": after }), now);
     }
     if before.available != after.available {
-        events.push(
-            store::events::append(
-                conn,
-                EventType::ProductAvailabilityChanged,
-                &topics,
-                &json!({ "product_id": after.id, "shop_id": after.shop_id, "available": after.available }),
-                now,
-            )
-            .await?,
+        store::events::append(
+            tx,
+            EventType::ProductAvailabilityChanged,
+            &topics,
+            &json!({ "product_id": after.id, "shop_id": after.shop_id, "available": after.available }),
+            now,
         );
     }
     if before.stock != after.stock {
-        events.push(
-            store::events::append(
-                conn,
-                EventType::InventoryUpdated,
-                &topics,
-                &json!({ "product_id": after.id, "shop_id": after.shop_id, "stock": after.stock, "previous_stock": before.stock }),
-                now,
-            )
-            .await?,
+        store::events::append(
+            tx,
+            EventType::InventoryUpdated,
+            &topics,
+            &json!({ "product_id": after.id, "shop_id": after.shop_id, "stock": after.stock, "previous_stock": before.stock }),
+            now,
         );
     }
     let was_low = validation::is_low_stock(before.stock, before.low_stock_threshold);
     if !was_low && validation::is_low_stock(after.stock, after.low_stock_threshold) {
-        events.push(stock_low(conn, after, now).await?);
+        stock_low(tx, after, now);
     }
-    Ok(events)
 }
 
-async fn stock_low(conn: &mut SqliteConnection, p: &Product, now: DateTime<Utc>) -> ApiResult<StoredEvent> {
-    Ok(store::events::append(
-        conn,
+fn stock_low(tx: &mut Tx, p: &Product, now: DateTime<Utc>) {
+    store::events::append(
+        tx,
         EventType::StockLow,
         &Topic::for_staff(p.shop_id),
         &json!({ "product_id": p.id, "shop_id": p.shop_id, "name": p.name, "stock": p.stock, "threshold": p.low_stock_threshold }),
         now,
-    )
-    .await?)
+    );
 }

@@ -8,16 +8,18 @@ pub mod auth;
 pub mod catalog;
 pub mod notifications;
 pub mod orders;
-pub mod presence;
 pub mod users;
 
+pub mod subscriptions;
+
+use crate::db::Tx;
 use crate::error::ApiResult;
 use crate::state::AppState;
-use sqlx::{Sqlite, Transaction};
 
-/// Commits a write transaction and wakes the real-time relay to publish its events.
-pub async fn commit(state: &AppState, tx: Transaction<'static, Sqlite>) -> ApiResult<()> {
-    tx.commit().await?;
-    state.bus.committed();
+/// Commits a write transaction and, if it wrote events, wakes the relays to publish them.
+pub async fn commit(state: &AppState, tx: Tx) -> ApiResult<()> {
+    if tx.commit().await?.is_some() {
+        state.bus.committed();
+    }
     Ok(())
 }

@@ -18,7 +18,7 @@ pub async fn send(state: &AppState, session: &Session, new: NewNotification) -> 
         return Err(validation::ValidationError::Note.into());
     }
     validation::note(&text)?;
-    let mut tx = state.db.write.begin().await?;
+    let mut tx = state.db.begin_write().await?;
     let topic = match new.user_id {
         Some(user_id) => {
             store::users::get(&mut tx, user_id).await?.ok_or_else(|| ApiError::not_found("user"))?;
@@ -28,8 +28,8 @@ pub async fn send(state: &AppState, session: &Session, new: NewNotification) -> 
     };
     let now = Utc::now();
     let notification = Notification { user_id: new.user_id, severity: new.severity, text, from_user_id: session.user.id, at: now };
-    let event = store::events::append(&mut tx, EventType::Notification, &[topic], &serde_json::to_value(&notification)?, now).await?;
+    store::events::append(&mut tx, EventType::Notification, &[topic], &serde_json::to_value(&notification)?, now);
     super::commit(state, tx).await?;
-    tracing::info!(seq = event.seq, %topic, "notification sent");
+    tracing::info!(%topic, "notification sent");
     Ok(notification)
 }

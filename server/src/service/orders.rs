@@ -15,7 +15,7 @@ use app::domain::validation::{self, ValidationError};
 use app::domain::{EventType, OrderAction, Role, Topic};
 use chrono::Utc;
 use serde_json::json;
-use sqlx::SqliteConnection;
+use crate::db::Tx;
 
 const NOT_FOUND: &str = "order";
 
@@ -28,7 +28,7 @@ pub async fn create(state: &AppState, session: &Session, new: NewOrder) -> ApiRe
     let lines: Vec<(i64, i64)> = new.items.iter().map(|i| (i.product_id, i.quantity)).collect();
     validation::order_items(&lines)?;
 
-    let mut tx = state.db.write.begin().await?;
+    let mut tx = state.db.begin_write().await?;
     let shop = store::shops::get(&mut tx, new.shop_id).await?.ok_or_else(|| ApiError::not_found("shop"))?;
     if !shop.is_open {
         return Err(ApiError::new(ErrorCode::ShopClosed, format!("{} is closed and is not taking orders", shop.name)));
@@ -85,7 +85,7 @@ pub async fn create(state: &AppState, session: &Session, new: NewOrder) -> ApiRe
     let order = record_event(&mut tx, order_id, EventType::OrderCreated, OrderChange::Created, now).await?;
     for (before, after) in &stock_changes {
         store::products::update(&mut tx, after).await?;
-        product_events(&mut tx, before, after, now).await?;
+        product_events(&mut tx, before, after, now);
     }
     super::commit(state, tx).await?;
     tracing::info!(order_id, shop_id = shop.id, customer_id = session.user.id, total, "order placed");
@@ -94,7 +94,7 @@ pub async fn create(state: &AppState, session: &Session, new: NewOrder) -> ApiRe
 
 /// Reads the order as it now is and appends its event (the full snapshot) to the outbox.
 async fn record_event(
-    conn: &mut SqliteConnection,
+    conn: &mut Tx,
     id: i64,
     event_type: EventType,
     change: OrderChange,
@@ -107,8 +107,7 @@ async fn record_event(
         &Topic::for_order(order.id, order.customer_id, order.shop_id),
         &json!({ "change": change, "order": order }),
         now,
-    )
-    .await?;
+    );
     Ok(order)
 }
 
@@ -140,7 +139,7 @@ pub async fn list(state: &AppState, session: &Session, query: OrderQuery) -> Api
         Role::Admin => scope.shop_ids = query.shop_id.map(|id| vec![id]),
     }
 
-    let mut tx = state.db.read.begin().await?;
+    let mut tx = state.db.begin_read().await?;
     let seq = store::events::current_seq(&mut tx).await?;
     let offset = i64::from(page - 1) * i64::from(per_page);
     let (items, total) = store::orders::list(&mut tx, &scope, i64::from(per_page), offset).await?;
@@ -148,7 +147,7 @@ pub async fn list(state: &AppState, session: &Session, query: OrderQuery) -> Api
 }
 
 /// Loads an order the session may see; an order it may not see does not exist for it.
-async fn visible(conn: &mut SqliteConnection, session: &Session, id: i64) -> ApiResult<Order> {
+async fn visible(conn: &mut Tx, session: &Session, id: i64) -> ApiResult<Order> {
     store::orders::get(conn, id)
         .await?
         .filter(|o| session.actor.can_view_order(o.customer_id, o.shop_id))
@@ -156,7 +155,7 @@ async fn visible(conn: &mut SqliteConnection, session: &Session, id: i64) -> Api
 }
 
 pub async fn get(state: &AppState, session: &Session, id: i64) -> ApiResult<WithSeq<Order>> {
-    let mut tx = state.db.read.begin().await?;
+    let mut tx = state.db.begin_read().await?;
     let seq = store::events::current_seq(&mut tx).await?;
     let item = visible(&mut tx, session, id).await?;
     Ok(WithSeq { item, seq })
@@ -169,7 +168,7 @@ pub async fn act(state: &AppState, session: &Session, id: i64, action: OrderActi
         validation::note(n)?;
     }
 
-    let mut tx = state.db.write.begin().await?;
+    let mut tx = state.db.begin_write().await?;
     let order = visible(&mut tx, session, id).await?;
     let party = session
         .actor

@@ -8,14 +8,16 @@ use app::api::{ErrorCode, NewUser, User, UserUpdate};
 use app::domain::Actor;
 use app::domain::validation::{self, ValidationError};
 use app::domain::Role;
+use app::domain::EventType;
 use chrono::Utc;
+use serde_json::json;
 
 /// Every enabled user (admins), e.g. to pick the recipient of a notification.
 pub async fn list(state: &AppState, session: &Session) -> ApiResult<Vec<User>> {
     if !session.actor.is_admin() {
         return Err(ApiError::forbidden("only admins list users"));
     }
-    Ok(store::users::list(&mut *state.db.read.acquire().await?).await?)
+    Ok(store::users::list(&mut state.db.read().await?).await?)
 }
 
 pub async fn create(state: &AppState, session: &Session, new: NewUser) -> ApiResult<User> {
@@ -34,7 +36,7 @@ pub async fn create(state: &AppState, session: &Session, new: NewUser) -> ApiRes
         .map_err(|_| ApiError::internal())?
         .map_err(|_| ApiError::internal())?;
 
-    let mut tx = state.db.write.begin().await?;
+    let mut tx = state.db.begin_write().await?;
     if store::users::credentials(&mut tx, &new.email).await?.is_some() {
         return Err(ApiError::new(ErrorCode::Conflict, "a user with that email exists"));
     }
@@ -49,8 +51,9 @@ pub async fn create(state: &AppState, session: &Session, new: NewUser) -> ApiRes
     Ok(user)
 }
 
-/// Disables or re-enables a user, or changes a shopkeeper's shops, and applies the change to
-/// their open sockets at once. Returns the user as now stored.
+/// Disables or re-enables a user, or changes a shopkeeper's shops. The change reaches their
+/// open sockets on every node through the outbox (an internal `access_changed` event that each
+/// node's hub applies). Returns the user as now stored.
 pub async fn update(state: &AppState, session: &Session, id: i64, update: UserUpdate) -> ApiResult<User> {
     if !session.actor.is_admin() {
         return Err(ApiError::forbidden("only admins change users"));
@@ -61,7 +64,7 @@ pub async fn update(state: &AppState, session: &Session, id: i64, update: UserUp
     if id == session.user.id && update.disabled == Some(true) {
         return Err(ApiError::new(ErrorCode::Conflict, "admins cannot disable themselves"));
     }
-    let mut tx = state.db.write.begin().await?;
+    let mut tx = state.db.begin_write().await?;
     let (role, was_disabled) = store::users::role_of(&mut tx, id).await?.ok_or_else(|| ApiError::not_found("user"))?;
     if let Some(shop_ids) = &update.shop_ids {
         if role != Role::Shopkeeper {
@@ -85,9 +88,9 @@ pub async fn update(state: &AppState, session: &Session, id: i64, update: UserUp
     }
     let shop_ids = store::users::shop_ids(&mut tx, id).await?;
     let user = store::users::get_any(&mut tx, id).await?.ok_or_else(ApiError::internal)?;
-    tx.commit().await?;
     let actor = (!disabled).then_some(Actor { user_id: id, role, shop_ids });
-    let sockets = state.hub.update_user(id, actor);
-    tracing::info!(user_id = id, disabled, sockets, by = session.user.id, "user rights changed");
+    store::events::append(&mut tx, EventType::AccessChanged, &[], &json!({ "user_id": id, "actor": actor }), Utc::now());
+    super::commit(state, tx).await?;
+    tracing::info!(user_id = id, disabled, by = session.user.id, "user rights changed");
     Ok(user)
 }

@@ -1,8 +1,14 @@
 //! The `events` outbox: every change appends rows here inside its own transaction.
+//!
+//! Rows are appended to the transaction ([`append`]) and written when it commits
+//! ([`write`], called by [`Tx::commit`](crate::db::Tx::commit)), numbered from the one-row
+//! `event_counter`: `seq` is gapless and in commit order on both engines.
 
+use crate::db::{AsConn, PendingEvent, Tx};
+use crate::on;
 use app::domain::{EventType, Topic};
 use chrono::{DateTime, Utc};
-use sqlx::SqliteConnection;
+use sqlx::QueryBuilder;
 
 /// One outbox row as written.
 #[derive(Clone, Debug, PartialEq)]
@@ -35,64 +41,73 @@ impl TryFrom<EventRow> for StoredEvent {
     }
 }
 
-pub async fn append(
-    conn: &mut SqliteConnection,
-    event_type: EventType,
-    topics: &[Topic],
-    payload: &serde_json::Value,
-    now: DateTime<Utc>,
-) -> sqlx::Result<StoredEvent> {
-    let topics_json = serde_json::to_string(topics).map_err(|e| sqlx::Error::Encode(e.into()))?;
-    let seq: i64 = sqlx::query_scalar(
-        "INSERT INTO events (event_type, topics, payload, created_at) VALUES ($1, $2, $3, $4) RETURNING seq",
-    )
-    .bind(event_type.as_str())
-    .bind(topics_json)
-    .bind(payload.to_string())
-    .bind(now)
-    .fetch_one(conn)
-    .await?;
-    Ok(StoredEvent { seq, event_type, topics: topics.to_vec(), payload: payload.clone(), created_at: now })
+/// Adds an event to the transaction; it is written, with its `seq`, when the transaction commits.
+pub fn append(tx: &mut Tx, event_type: EventType, topics: &[Topic], payload: &serde_json::Value, now: DateTime<Utc>) {
+    tx.push_event(PendingEvent { event_type, topics: topics.to_vec(), payload: payload.clone(), created_at: now });
 }
 
-/// The highest sequence number written so far (0 when there are none), also when every event
-/// has been pruned.
-pub async fn current_seq(conn: &mut SqliteConnection) -> sqlx::Result<i64> {
-    sqlx::query_scalar(
-        "SELECT MAX(COALESCE((SELECT MAX(seq) FROM events), 0), (SELECT pruned_through FROM event_horizon WHERE id = 1))",
-    )
-    .fetch_one(conn)
-    .await
+/// Numbers `events` from the counter and inserts them. Returns the last `seq`. The counter's
+/// `UPDATE` takes its row lock, held until the caller commits: call this last.
+pub(crate) async fn write(c: &mut impl AsConn, events: &[PendingEvent]) -> sqlx::Result<i64> {
+    let n = events.len() as i64;
+    let mut rows = Vec::with_capacity(events.len());
+    for e in events {
+        let topics = serde_json::to_string(&e.topics).map_err(|e| sqlx::Error::Encode(e.into()))?;
+        rows.push((e.event_type.as_str(), topics, e.payload.to_string(), e.created_at));
+    }
+    on!(c, |c| {
+        let last: i64 = sqlx::query_scalar("UPDATE event_counter SET last = last + $1 WHERE id = 1 RETURNING last")
+            .bind(n)
+            .fetch_one(&mut *c)
+            .await?;
+        let first = last - n + 1;
+        let mut qb = QueryBuilder::new("INSERT INTO events (seq, event_type, topics, payload, created_at) ");
+        qb.push_values(rows.iter().enumerate(), |mut b, (i, (event_type, topics, payload, at))| {
+            b.push_bind(first + i as i64).push_bind(*event_type).push_bind(topics).push_bind(payload).push_bind(*at);
+        });
+        qb.build().execute(&mut *c).await?;
+        Ok(last)
+    })
+}
+
+/// The highest sequence number given so far (0 when there is none), also when every event
+/// has been pruned. Every event up to it is committed.
+pub async fn current_seq(c: &mut impl AsConn) -> sqlx::Result<i64> {
+    on!(c, |c| sqlx::query_scalar("SELECT last FROM event_counter WHERE id = 1").fetch_one(c).await)
 }
 
 /// Events after `after`, oldest first, at most `limit`.
-pub async fn since(conn: &mut SqliteConnection, after: i64, limit: i64) -> sqlx::Result<Vec<StoredEvent>> {
-    let rows: Vec<EventRow> = sqlx::query_as(
+pub async fn since(c: &mut impl AsConn, after: i64, limit: i64) -> sqlx::Result<Vec<StoredEvent>> {
+    let rows: Vec<EventRow> = on!(c, |c| sqlx::query_as(
         "SELECT seq, event_type, topics, payload, created_at FROM events WHERE seq > $1 ORDER BY seq LIMIT $2",
     )
     .bind(after)
     .bind(limit)
-    .fetch_all(conn)
-    .await?;
+    .fetch_all(c)
+    .await)?;
     rows.into_iter().map(StoredEvent::try_from).collect()
 }
 
 /// Events with `seq` at or below this have been pruned.
-pub async fn horizon(conn: &mut SqliteConnection) -> sqlx::Result<i64> {
-    sqlx::query_scalar("SELECT pruned_through FROM event_horizon WHERE id = 1").fetch_one(conn).await
+pub async fn horizon(c: &mut impl AsConn) -> sqlx::Result<i64> {
+    on!(c, |c| sqlx::query_scalar("SELECT pruned_through FROM event_horizon WHERE id = 1").fetch_one(c).await)
 }
 
 /// Deletes events created before `before` and moves the horizon past them. Returns how many.
-pub async fn prune(conn: &mut SqliteConnection, before: DateTime<Utc>) -> sqlx::Result<u64> {
-    let through: Option<i64> = sqlx::query_scalar("SELECT MAX(seq) FROM events WHERE created_at < $1")
-        .bind(before)
-        .fetch_one(&mut *conn)
-        .await?;
-    let Some(through) = through else { return Ok(0) };
-    let done = sqlx::query("DELETE FROM events WHERE seq <= $1").bind(through).execute(&mut *conn).await?;
-    sqlx::query("UPDATE event_horizon SET pruned_through = MAX(pruned_through, $1) WHERE id = 1")
+pub async fn prune(c: &mut impl AsConn, before: DateTime<Utc>) -> sqlx::Result<u64> {
+    on!(c, |c| {
+        let through: Option<i64> = sqlx::query_scalar("SELECT MAX(seq) FROM events WHERE created_at < $1")
+            .bind(before)
+            .fetch_one(&mut *c)
+            .await?;
+        let Some(through) = through else { return Ok(0) };
+        let done = sqlx::query("DELETE FROM events WHERE seq <= $1").bind(through).execute(&mut *c).await?.rows_affected();
+        sqlx::query(
+            "UPDATE event_horizon SET pruned_through = CASE WHEN pruned_through > $1 THEN pruned_through ELSE $1 END WHERE id = 1",
+        )
         .bind(through)
-        .execute(conn)
+        .execute(&mut *c)
         .await?;
-    Ok(done.rows_affected())
+        Ok(done)
+    })
 }

@@ -1,11 +1,15 @@
-//! All SQL lives here, one module per resource. Functions take a `&mut SqliteConnection` so the
-//! caller decides the transaction; nothing here checks permissions (that is `service`'s job).
+//! All SQL lives here, one module per resource. Functions take `&mut impl AsConn` (a
+//! transaction or a pooled connection of either engine) so the caller decides the
+//! transaction; nothing here checks permissions (that is `service`'s job).
 //!
-//! Queries are plain SQL with numbered `$n` parameters and `RETURNING`, which PostgreSQL
-//! accepts as well, so a second backend can follow the same shapes.
+//! Queries are plain SQL with numbered `$n` parameters, `RETURNING` and `ON CONFLICT`, which
+//! SQLite and PostgreSQL both accept, run through [`on!`](crate::on). Where the engines differ
+//! the function matches on [`Ex`](crate::db::Ex) (see `presence::lock_user`).
 
 pub mod events;
+pub mod login_failures;
 pub mod orders;
+pub mod presence;
 pub mod products;
 pub mod sessions;
 pub mod shops;

@@ -5,7 +5,9 @@ use app::api::{Order, OrderItem, StatusChange};
 use app::domain::order::OrderChange;
 use app::domain::{OrderStatus, PaymentStatus};
 use chrono::{DateTime, Utc};
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+use crate::db::AsConn;
+use crate::on;
+use sqlx::{Database, Encode, QueryBuilder, Type};
 use std::collections::HashMap;
 
 #[derive(sqlx::FromRow)]
@@ -72,7 +74,11 @@ pub struct Scope {
     pub status: Option<OrderStatus>,
 }
 
-fn push_scope(qb: &mut QueryBuilder<'_, Sqlite>, scope: &Scope) {
+fn push_scope<'a, DB: Database>(qb: &mut QueryBuilder<'a, DB>, scope: &'a Scope)
+where
+    i64: Encode<'a, DB> + Type<DB>,
+    &'a str: Encode<'a, DB> + Type<DB>,
+{
     qb.push(" WHERE 1 = 1");
     if let Some(customer_id) = scope.customer_id {
         qb.push(" AND o.customer_id = ").push_bind(customer_id);
@@ -91,7 +97,10 @@ fn push_scope(qb: &mut QueryBuilder<'_, Sqlite>, scope: &Scope) {
 }
 
 /// Appends ` IN ($1, $2, …)` binding `ids` (which must not be empty).
-fn push_in(qb: &mut QueryBuilder<'_, Sqlite>, ids: &[i64]) {
+fn push_in<'a, DB: Database>(qb: &mut QueryBuilder<'a, DB>, ids: &[i64])
+where
+    i64: Encode<'a, DB> + Type<DB>,
+{
     qb.push(" IN (");
     let mut list = qb.separated(", ");
     for id in ids {
@@ -101,23 +110,26 @@ fn push_in(qb: &mut QueryBuilder<'_, Sqlite>, ids: &[i64]) {
 }
 
 /// One page of orders, newest first, with the total number matching.
-pub async fn list(conn: &mut SqliteConnection, scope: &Scope, limit: i64, offset: i64) -> sqlx::Result<(Vec<Order>, i64)> {
-    let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM orders o");
-    push_scope(&mut count, scope);
-    let total: i64 = count.build_query_scalar().fetch_one(&mut *conn).await?;
-
-    let mut qb = QueryBuilder::<Sqlite>::new(SELECT_ORDERS);
-    push_scope(&mut qb, scope);
-    qb.push(" ORDER BY o.id DESC LIMIT ").push_bind(limit).push(" OFFSET ").push_bind(offset);
-    let rows: Vec<OrderRow> = qb.build_query_as().fetch_all(&mut *conn).await?;
+pub async fn list(conn: &mut impl AsConn, scope: &Scope, limit: i64, offset: i64) -> sqlx::Result<(Vec<Order>, i64)> {
+    let total: i64 = on!(conn, |c| {
+        let mut count = QueryBuilder::new("SELECT COUNT(*) FROM orders o");
+        push_scope(&mut count, scope);
+        count.build_query_scalar().fetch_one(&mut *c).await
+    })?;
+    let rows: Vec<OrderRow> = on!(conn, |c| {
+        let mut qb = QueryBuilder::new(SELECT_ORDERS);
+        push_scope(&mut qb, scope);
+        qb.push(" ORDER BY o.id DESC LIMIT ").push_bind(limit).push(" OFFSET ").push_bind(offset);
+        qb.build_query_as().fetch_all(&mut *c).await
+    })?;
     Ok((assemble(conn, rows).await?, total))
 }
 
-pub async fn get(conn: &mut SqliteConnection, id: i64) -> sqlx::Result<Option<Order>> {
-    let row: Option<OrderRow> = sqlx::query_as(&format!("{SELECT_ORDERS} WHERE o.id = $1"))
+pub async fn get(conn: &mut impl AsConn, id: i64) -> sqlx::Result<Option<Order>> {
+    let row: Option<OrderRow> = on!(conn, |c| sqlx::query_as(&format!("{SELECT_ORDERS} WHERE o.id = $1"))
         .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?;
+        .fetch_optional(&mut *c)
+        .await)?;
     match row {
         Some(row) => Ok(assemble(conn, vec![row]).await?.pop()),
         None => Ok(None),
@@ -125,25 +137,26 @@ pub async fn get(conn: &mut SqliteConnection, id: i64) -> sqlx::Result<Option<Or
 }
 
 /// Loads the items and history of `rows` in two queries and builds the orders.
-async fn assemble(conn: &mut SqliteConnection, rows: Vec<OrderRow>) -> sqlx::Result<Vec<Order>> {
+async fn assemble(conn: &mut impl AsConn, rows: Vec<OrderRow>) -> sqlx::Result<Vec<Order>> {
     if rows.is_empty() {
         return Ok(Vec::new());
     }
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
 
-    let mut qb = QueryBuilder::<Sqlite>::new(
-        "SELECT order_id, product_id, name, unit_price_minor, quantity FROM order_items WHERE order_id",
-    );
-    push_in(&mut qb, &ids);
-    qb.push(" ORDER BY order_id, position");
-    let items: Vec<ItemRow> = qb.build_query_as().fetch_all(&mut *conn).await?;
-
-    let mut qb = QueryBuilder::<Sqlite>::new(
-        "SELECT order_id, status, change, by_user_id, note, at FROM order_history WHERE order_id",
-    );
-    push_in(&mut qb, &ids);
-    qb.push(" ORDER BY order_id, id");
-    let history: Vec<HistoryRow> = qb.build_query_as().fetch_all(&mut *conn).await?;
+    let items: Vec<ItemRow> = on!(conn, |c| {
+        let mut qb = QueryBuilder::new(
+            "SELECT order_id, product_id, name, unit_price_minor, quantity FROM order_items WHERE order_id",
+        );
+        push_in(&mut qb, &ids);
+        qb.push(" ORDER BY order_id, position");
+        qb.build_query_as().fetch_all(&mut *c).await
+    })?;
+    let history: Vec<HistoryRow> = on!(conn, |c| {
+        let mut qb = QueryBuilder::new("SELECT order_id, status, change, by_user_id, note, at FROM order_history WHERE order_id");
+        push_in(&mut qb, &ids);
+        qb.push(" ORDER BY order_id, id");
+        qb.build_query_as().fetch_all(&mut *c).await
+    })?;
 
     let mut items_by: HashMap<i64, Vec<OrderItem>> = HashMap::new();
     for i in items {
@@ -189,13 +202,13 @@ async fn assemble(conn: &mut SqliteConnection, rows: Vec<OrderRow>) -> sqlx::Res
 }
 
 pub async fn insert(
-    conn: &mut SqliteConnection,
+    conn: &mut impl AsConn,
     shop_id: i64,
     customer_id: i64,
     total_minor: i64,
     now: DateTime<Utc>,
 ) -> sqlx::Result<i64> {
-    sqlx::query_scalar(
+    on!(conn, |c| sqlx::query_scalar(
         "INSERT INTO orders (shop_id, customer_id, total_minor, status, payment_status, version, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, 1, $6, $7) RETURNING id",
     )
@@ -206,17 +219,17 @@ pub async fn insert(
     .bind(PaymentStatus::Unpaid.as_str())
     .bind(now)
     .bind(now)
-    .fetch_one(conn)
-    .await
+    .fetch_one(&mut *c)
+    .await)
 }
 
 pub async fn insert_item(
-    conn: &mut SqliteConnection,
+    conn: &mut impl AsConn,
     order_id: i64,
     position: i64,
     item: &OrderItem,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    on!(conn, |c| sqlx::query(
         "INSERT INTO order_items (order_id, position, product_id, name, unit_price_minor, quantity) \
          VALUES ($1, $2, $3, $4, $5, $6)",
     )
@@ -226,17 +239,17 @@ pub async fn insert_item(
     .bind(&item.name)
     .bind(item.unit_price_minor)
     .bind(item.quantity)
-    .execute(conn)
-    .await?;
+    .execute(&mut *c)
+    .await.map(|r| r.rows_affected()))?;
     Ok(())
 }
 
 pub async fn insert_history(
-    conn: &mut SqliteConnection,
+    conn: &mut impl AsConn,
     order_id: i64,
     entry: &StatusChange,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    on!(conn, |c| sqlx::query(
         "INSERT INTO order_history (order_id, status, change, by_user_id, note, at) VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(order_id)
@@ -245,21 +258,21 @@ pub async fn insert_history(
     .bind(entry.by_user_id)
     .bind(&entry.note)
     .bind(entry.at)
-    .execute(conn)
-    .await?;
+    .execute(&mut *c)
+    .await.map(|r| r.rows_affected()))?;
     Ok(())
 }
 
 /// Writes a new state if the order is still at `expected_version`; false if it moved on.
 pub async fn update_state(
-    conn: &mut SqliteConnection,
+    conn: &mut impl AsConn,
     id: i64,
     expected_version: i64,
     status: OrderStatus,
     payment: PaymentStatus,
     now: DateTime<Utc>,
 ) -> sqlx::Result<bool> {
-    let done = sqlx::query(
+    let done = on!(conn, |c| sqlx::query(
         "UPDATE orders SET status = $1, payment_status = $2, version = version + 1, updated_at = $3 \
          WHERE id = $4 AND version = $5",
     )
@@ -268,18 +281,18 @@ pub async fn update_state(
     .bind(now)
     .bind(id)
     .bind(expected_version)
-    .execute(conn)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    .execute(&mut *c)
+    .await.map(|r| r.rows_affected()))?;
+    Ok(done == 1)
 }
 
 /// Seeding only: backdates an order so the demo shows a spread of ages.
-pub async fn set_created_at(conn: &mut SqliteConnection, id: i64, at: DateTime<Utc>) -> sqlx::Result<()> {
-    sqlx::query("UPDATE orders SET created_at = $1 WHERE id = $2").bind(at).bind(id).execute(conn).await?;
+pub async fn set_created_at(conn: &mut impl AsConn, id: i64, at: DateTime<Utc>) -> sqlx::Result<()> {
+    on!(conn, |c| sqlx::query("UPDATE orders SET created_at = $1 WHERE id = $2").bind(at).bind(id).execute(&mut *c).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
 
 /// The (customer, shop) of an order.
-pub async fn owner(conn: &mut SqliteConnection, id: i64) -> sqlx::Result<Option<(i64, i64)>> {
-    sqlx::query_as("SELECT customer_id, shop_id FROM orders WHERE id = $1").bind(id).fetch_optional(conn).await
+pub async fn owner(conn: &mut impl AsConn, id: i64) -> sqlx::Result<Option<(i64, i64)>> {
+    on!(conn, |c| sqlx::query_as("SELECT customer_id, shop_id FROM orders WHERE id = $1").bind(id).fetch_optional(&mut *c).await)
 }

@@ -2,7 +2,8 @@
 
 use app::api::{NewProduct, Product};
 use chrono::{DateTime, Utc};
-use sqlx::SqliteConnection;
+use crate::db::AsConn;
+use crate::on;
 
 const COLUMNS: &str = "id, shop_id, name, price_minor, stock, low_stock_threshold, available, updated_at";
 
@@ -33,30 +34,30 @@ impl From<ProductRow> for Product {
     }
 }
 
-pub async fn list_for_shop(conn: &mut SqliteConnection, shop_id: i64) -> sqlx::Result<Vec<Product>> {
+pub async fn list_for_shop(conn: &mut impl AsConn, shop_id: i64) -> sqlx::Result<Vec<Product>> {
     let rows: Vec<ProductRow> =
-        sqlx::query_as(&format!("SELECT {COLUMNS} FROM products WHERE shop_id = $1 ORDER BY id"))
+        on!(conn, |c| sqlx::query_as(&format!("SELECT {COLUMNS} FROM products WHERE shop_id = $1 ORDER BY id"))
             .bind(shop_id)
-            .fetch_all(conn)
-            .await?;
+            .fetch_all(&mut *c)
+            .await)?;
     Ok(rows.into_iter().map(Product::from).collect())
 }
 
-pub async fn get(conn: &mut SqliteConnection, id: i64) -> sqlx::Result<Option<Product>> {
-    let row: Option<ProductRow> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM products WHERE id = $1"))
+pub async fn get(conn: &mut impl AsConn, id: i64) -> sqlx::Result<Option<Product>> {
+    let row: Option<ProductRow> = on!(conn, |c| sqlx::query_as(&format!("SELECT {COLUMNS} FROM products WHERE id = $1"))
         .bind(id)
-        .fetch_optional(conn)
-        .await?;
+        .fetch_optional(&mut *c)
+        .await)?;
     Ok(row.map(Product::from))
 }
 
 pub async fn insert(
-    conn: &mut SqliteConnection,
+    conn: &mut impl AsConn,
     shop_id: i64,
     p: &NewProduct,
     now: DateTime<Utc>,
 ) -> sqlx::Result<Product> {
-    let row: ProductRow = sqlx::query_as(&format!(
+    let row: ProductRow = on!(conn, |c| sqlx::query_as(&format!(
         "INSERT INTO products (shop_id, name, price_minor, stock, low_stock_threshold, available, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {COLUMNS}"
     ))
@@ -67,14 +68,14 @@ pub async fn insert(
     .bind(p.low_stock_threshold)
     .bind(p.available)
     .bind(now)
-    .fetch_one(conn)
-    .await?;
+    .fetch_one(&mut *c)
+    .await)?;
     Ok(row.into())
 }
 
 /// Writes every editable field of `p` (its id and shop stay).
-pub async fn update(conn: &mut SqliteConnection, p: &Product) -> sqlx::Result<()> {
-    sqlx::query(
+pub async fn update(conn: &mut impl AsConn, p: &Product) -> sqlx::Result<()> {
+    on!(conn, |c| sqlx::query(
         "UPDATE products SET name = $1, price_minor = $2, stock = $3, low_stock_threshold = $4, \
          available = $5, updated_at = $6 WHERE id = $7",
     )
@@ -85,7 +86,7 @@ pub async fn update(conn: &mut SqliteConnection, p: &Product) -> sqlx::Result<()
     .bind(p.available)
     .bind(p.updated_at)
     .bind(p.id)
-    .execute(conn)
-    .await?;
+    .execute(&mut *c)
+    .await.map(|r| r.rows_affected()))?;
     Ok(())
 }

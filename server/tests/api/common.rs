@@ -1,10 +1,14 @@
-//! A real server for each test: the `ordercast` binary on a random port with a fresh SQLite
-//! file (seeded with the demo data), and a small HTTP client for it.
+//! A real server for each test: the `ordercast` binary on a random port with a fresh database
+//! (seeded with the demo data), and a small HTTP client for it.
+//!
+//! The database is a fresh SQLite file, or, when `ORDERCAST_TEST_POSTGRES` names a PostgreSQL
+//! server (`.ci/test` starts one), a fresh PostgreSQL database on it: the same tests run on
+//! both engines.
 
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use sqlx::sqlite::SqliteConnectOptions;
-use sqlx::{ConnectOptions, Row};
+use sqlx::{ConnectOptions, Connection, Row};
 use std::path::PathBuf;
 use std::process::Stdio;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -17,10 +21,78 @@ pub const GROCER: &str = "grocer@ordercast.test";
 pub const ALICE: &str = "alice@ordercast.test";
 pub const BOB: &str = "bob@ordercast.test";
 
+/// A test's database: a SQLite file in a temporary directory, or a PostgreSQL database.
+#[derive(Clone, Debug)]
+pub enum TestDb {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl TestDb {
+    /// A new, empty database of the engine under test.
+    pub async fn fresh(dir: &tempfile::TempDir) -> TestDb {
+        match std::env::var("ORDERCAST_TEST_POSTGRES") {
+            Ok(admin) if !admin.is_empty() => Self::fresh_postgres(&admin).await,
+            _ => TestDb::Sqlite(dir.path().join("ordercast.db")),
+        }
+    }
+
+    /// A new, empty PostgreSQL database (for the tests that need several nodes).
+    pub async fn fresh_postgres(admin: &str) -> TestDb {
+        let name = format!("ordercast_test_{}_{:08x}", std::process::id(), rand_u32());
+        let mut conn = sqlx::PgConnection::connect(admin).await.expect("connect to the test PostgreSQL");
+        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create a test database");
+        let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(admin);
+        TestDb::Postgres(format!("{base}/{name}"))
+    }
+
+    pub fn url(&self) -> String {
+        match self {
+            TestDb::Sqlite(path) => format!("sqlite:{}", path.display()),
+            TestDb::Postgres(url) => url.clone(),
+        }
+    }
+
+    /// The first column of every row, as text.
+    pub async fn texts(&self, sql: &str) -> Vec<String> {
+        match self {
+            TestDb::Sqlite(path) => {
+                let mut conn = SqliteConnectOptions::new().filename(path).read_only(true).connect().await.expect("open test db");
+                sqlx::query(sql).fetch_all(&mut conn).await.expect(sql).iter().map(|r| r.get::<String, _>(0)).collect()
+            }
+            TestDb::Postgres(url) => {
+                let mut conn = sqlx::PgConnection::connect(url).await.expect("connect to the test db");
+                sqlx::query(sql).fetch_all(&mut conn).await.expect(sql).iter().map(|r| r.get::<String, _>(0)).collect()
+            }
+        }
+    }
+
+    /// Runs a statement that changes the database behind the server's back (e.g. pruning).
+    pub async fn execute(&self, sql: &str) {
+        match self {
+            TestDb::Sqlite(path) => {
+                let mut conn = SqliteConnectOptions::new().filename(path).connect().await.expect("open test db");
+                sqlx::query(sql).execute(&mut conn).await.expect(sql);
+            }
+            TestDb::Postgres(url) => {
+                let mut conn = sqlx::PgConnection::connect(url).await.expect("connect to the test db");
+                sqlx::query(sql).execute(&mut conn).await.expect(sql);
+            }
+        }
+    }
+}
+
+fn rand_u32() -> u32 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos());
+    h.finish() as u32
+}
+
 pub struct TestServer {
     child: Child,
     pub base: String,
-    pub db_path: PathBuf,
+    pub db: TestDb,
     _dir: tempfile::TempDir,
     http: reqwest::Client,
 }
@@ -31,21 +103,29 @@ impl TestServer {
     }
 
     pub async fn start_with(extra_args: &[&str]) -> TestServer {
-        Self::start_in(tempfile::tempdir().expect("temp dir"), extra_args).await
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = TestDb::fresh(&dir).await;
+        Self::start_on(db, dir, extra_args).await
     }
 
-    /// Stops the server (SIGTERM) and starts a new one on the same database file.
+    /// Another node on the same database (PostgreSQL), with its own name.
+    pub async fn start_node(db: &TestDb, node: &str, extra_args: &[&str]) -> TestServer {
+        let mut args = vec!["--node-id", node];
+        args.extend_from_slice(extra_args);
+        Self::start_on(db.clone(), tempfile::tempdir().expect("temp dir"), &args).await
+    }
+
+    /// Stops the server (SIGTERM) and starts a new one on the same database.
     pub async fn restart(mut self) -> TestServer {
         self.terminate().await;
         let dir = std::mem::replace(&mut self._dir, tempfile::tempdir().expect("temp dir"));
-        Self::start_in(dir, &[]).await
+        Self::start_on(self.db.clone(), dir, &[]).await
     }
 
-    async fn start_in(dir: tempfile::TempDir, extra_args: &[&str]) -> TestServer {
-        let db_path = dir.path().join("ordercast.db");
+    pub async fn start_on(db: TestDb, dir: tempfile::TempDir, extra_args: &[&str]) -> TestServer {
         let mut child = Command::new(env!("CARGO_BIN_EXE_ordercast"))
             .args(["--addr", "127.0.0.1:0", "--database-url"])
-            .arg(format!("sqlite:{}", db_path.display()))
+            .arg(db.url())
             .args(extra_args)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
@@ -62,7 +142,7 @@ impl TestServer {
         };
         // Keep draining stdout so the server never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        TestServer { child, base, db_path, _dir: dir, http: reqwest::Client::new() }
+        TestServer { child, base, db, _dir: dir, http: reqwest::Client::new() }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -114,13 +194,8 @@ impl TestServer {
         body
     }
 
-    async fn db(&self) -> sqlx::SqliteConnection {
-        SqliteConnectOptions::new().filename(&self.db_path).read_only(true).connect().await.expect("open test db")
-    }
-
     /// Everything the API can change, as one string: equal fingerprints mean nothing changed.
     pub async fn fingerprint(&self) -> String {
-        let mut conn = self.db().await;
         let mut out = String::new();
         for sql in [
             "SELECT id || ':' || is_open || ':' || updated_at FROM shops ORDER BY id",
@@ -130,8 +205,8 @@ impl TestServer {
             "SELECT id || ':' || order_id || ':' || status FROM order_history ORDER BY id",
             "SELECT seq || ':' || event_type FROM events ORDER BY seq",
         ] {
-            for row in sqlx::query(sql).fetch_all(&mut conn).await.expect(sql) {
-                out.push_str(&row.get::<String, _>(0));
+            for row in self.db.texts(sql).await {
+                out.push_str(&row);
                 out.push('\n');
             }
             out.push_str("--\n");
@@ -141,27 +216,35 @@ impl TestServer {
 
     /// Outbox rows after `after`: (seq, type, topics, payload).
     pub async fn events_after(&self, after: i64) -> Vec<(i64, String, Vec<String>, Value)> {
-        let mut conn = self.db().await;
-        sqlx::query("SELECT seq, event_type, topics, payload FROM events WHERE seq > $1 ORDER BY seq")
-            .bind(after)
-            .fetch_all(&mut conn)
+        let sql = format!(
+            "SELECT seq || '|' || event_type || '|' || topics || '|' || payload FROM events WHERE seq > {after} ORDER BY seq"
+        );
+        self.db
+            .texts(&sql)
             .await
-            .expect("events")
             .into_iter()
-            .map(|r| {
+            .map(|row| {
+                let mut parts = row.splitn(4, '|');
+                let mut next = || parts.next().expect("event column").to_owned();
+                let (seq, event_type, topics, payload) = (next(), next(), next(), next());
                 (
-                    r.get::<i64, _>(0),
-                    r.get::<String, _>(1),
-                    serde_json::from_str(&r.get::<String, _>(2)).expect("topics"),
-                    serde_json::from_str(&r.get::<String, _>(3)).expect("payload"),
+                    seq.parse().expect("seq"),
+                    event_type,
+                    serde_json::from_str(&topics).expect("topics"),
+                    serde_json::from_str(&payload).expect("payload"),
                 )
             })
             .collect()
     }
 
     pub async fn max_seq(&self) -> i64 {
-        let mut conn = self.db().await;
-        sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM events").fetch_one(&mut conn).await.expect("seq")
+        let rows = self.db.texts("SELECT CAST(COALESCE(MAX(seq), 0) AS TEXT) FROM events").await;
+        rows.first().and_then(|s| s.parse().ok()).expect("seq")
+    }
+
+    /// Kills the server with SIGKILL: no shutdown, no goodbye.
+    pub async fn kill(mut self) {
+        let _ = self.child.kill().await;
     }
 
     /// Stops the server with SIGTERM and waits for it to exit.

@@ -1,0 +1,291 @@
+//! The client session: the real-time protocol, whatever carries it.
+//!
+//! A session is one authenticated client connection registered in the hub: it says hello,
+//! serves `resume` (replay from the outbox, then live without a gap or a duplicate),
+//! `subscribe` (authorized by [`service::subscriptions`]), `unsubscribe` and `ping`, limits the
+//! client's message rate, and applies what the hub tells it about its user's rights. It never
+//! touches a socket: it writes through a [`Transport`], and the transport's loop (`ws.rs`)
+//! feeds it messages, queued events and revocations, and ends the connection with the
+//! [`Disconnect`] a method returns.
+
+use super::hub::{encode, order_owner, ConnId, HubError, Outbound, Registration, Revocation};
+use crate::auth::Session;
+use crate::service;
+use crate::state::AppState;
+use crate::store;
+use app::domain::Topic;
+use app::protocol::{ClientMessage, ControlMessage, Disconnect, ServerMessage, SocketErrorCode};
+use axum::extract::ws::Utf8Bytes;
+use std::collections::HashSet;
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::sync::{mpsc, Notify};
+
+/// Events replayed per database read during `resume`.
+const REPLAY_PAGE: i64 = 500;
+/// Client messages: a burst of this many, refilled at `RATE_PER_SEC`.
+const RATE_BURST: f64 = 40.0;
+const RATE_PER_SEC: f64 = 20.0;
+/// Messages refused for rate before the connection is closed.
+const MAX_RATE_VIOLATIONS: u32 = 100;
+
+/// Where a session's messages go: one text message at a time, in order.
+pub trait Transport: Send {
+    /// Sends one message; `Err` when the transport can no longer send.
+    fn send_text(&mut self, text: Utf8Bytes) -> impl Future<Output = Result<(), Disconnect>> + Send;
+}
+
+/// A token bucket over client messages.
+struct RateLimit {
+    tokens: f64,
+    at: Instant,
+    violations: u32,
+}
+
+impl RateLimit {
+    fn new() -> Self {
+        RateLimit { tokens: RATE_BURST, at: Instant::now(), violations: 0 }
+    }
+
+    fn allow(&mut self) -> bool {
+        let now = Instant::now();
+        self.tokens = (self.tokens + now.duration_since(self.at).as_secs_f64() * RATE_PER_SEC).min(RATE_BURST);
+        self.at = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            self.violations += 1;
+            false
+        }
+    }
+}
+
+/// The session's queue in the hub, read by the transport's loop.
+pub struct Queue {
+    rx: mpsc::Receiver<Outbound>,
+    overflowed: Arc<AtomicBool>,
+    /// Woken when the hub left a [`Revocation`] for this session.
+    pub changed: Arc<Notify>,
+}
+
+impl Queue {
+    /// The next queued event, or why there will be none.
+    pub async fn next(&mut self) -> Result<Outbound, Disconnect> {
+        match self.rx.recv().await {
+            Some(out) => Ok(out),
+            None if self.overflowed.load(Ordering::Acquire) => Err(Disconnect::SlowConsumer),
+            None => Err(Disconnect::ShuttingDown),
+        }
+    }
+}
+
+pub struct ClientSession {
+    state: AppState,
+    auth: Session,
+    id: ConnId,
+    /// Events are held in the queue until the client's first message (so `resume` can replay
+    /// before anything live is sent).
+    live: bool,
+    /// Queued events at or below this were already sent by a replay.
+    sent_through: i64,
+    rate: RateLimit,
+}
+
+impl Drop for ClientSession {
+    fn drop(&mut self) {
+        self.state.hub.unregister(self.id);
+    }
+}
+
+impl ClientSession {
+    /// Registers the session in the hub with its user's automatic topics, says hello, and
+    /// replays from `resume_from` if the client asked for it when connecting.
+    pub async fn open(
+        state: AppState,
+        auth: Session,
+        resume_from: Option<i64>,
+        out: &mut impl Transport,
+    ) -> Result<(ClientSession, Queue), Disconnect> {
+        let actor = Arc::new(auth.actor.clone());
+        let topics = actor.automatic_topics();
+        let session_key = auth.token_hash.as_deref().map(Arc::from);
+        let Registration { id, rx, overflowed, changed } = match state.hub.register(actor, session_key, &topics) {
+            Ok(r) => r,
+            Err(HubError::TooManyConnections(_)) => return Err(Disconnect::Policy("too many connections for this user")),
+            Err(_) => return Err(Disconnect::Internal),
+        };
+        let mut session = ClientSession { state, auth, id, live: false, sent_through: 0, rate: RateLimit::new() };
+        let seq = session.current_seq().await?;
+        session.control(out, ControlMessage::Hello { user_id: session.auth.user.id, topics, seq }).await?;
+        if let Some(last_seq) = resume_from {
+            session.resume(out, Some(last_seq), Vec::new()).await?;
+        }
+        Ok((session, Queue { rx, overflowed, changed }))
+    }
+
+    /// Whether queued events may be sent (the client has sent its first message).
+    pub fn is_live(&self) -> bool {
+        self.live
+    }
+
+    /// The session's own end (sign-in expiry), if it has one.
+    pub fn expires_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.auth.expires_at
+    }
+
+    /// A binary message: not understood.
+    pub async fn on_binary(&mut self, out: &mut impl Transport) -> Result<(), Disconnect> {
+        self.error(out, SocketErrorCode::BinaryNotSupported, "send JSON text frames").await
+    }
+
+    /// A text message from the client.
+    pub async fn on_text(&mut self, out: &mut impl Transport, text: &str) -> Result<(), Disconnect> {
+        if !self.rate.allow() {
+            if self.rate.violations > MAX_RATE_VIOLATIONS {
+                return Err(Disconnect::Policy("too many messages"));
+            }
+            return self.error(out, SocketErrorCode::RateLimited, "too many messages; slow down").await;
+        }
+        let msg: ClientMessage = match serde_json::from_str(text) {
+            Ok(m) => m,
+            Err(e) => return self.error(out, SocketErrorCode::BadMessage, &format!("not a valid message: {e}")).await,
+        };
+        match msg {
+            ClientMessage::Resume { last_seq, topics } => {
+                if self.live {
+                    return self
+                        .error(out, SocketErrorCode::ResumeNotFirst, "resume must be the first message of a connection; reconnect to resume")
+                        .await;
+                }
+                self.resume(out, last_seq, topics).await
+            }
+            other => {
+                self.live = true;
+                match other {
+                    ClientMessage::Subscribe { topic } => self.subscribe(out, topic).await,
+                    ClientMessage::Unsubscribe { topic } => {
+                        let reason = (!self.state.hub.unsubscribe(self.id, topic)).then(|| "was not subscribed".to_owned());
+                        self.control(out, ControlMessage::Unsubscribed { topic, reason }).await
+                    }
+                    ClientMessage::Ping { id } => self.control(out, ControlMessage::Pong { id }).await,
+                    ClientMessage::Resume { .. } => Ok(()),
+                }
+            }
+        }
+    }
+
+    /// A queued event: sent unless a replay already sent it.
+    pub async fn on_event(&mut self, out: &mut impl Transport, event: Outbound) -> Result<(), Disconnect> {
+        if event.seq <= self.sent_through {
+            return Ok(());
+        }
+        let committed_at = event.committed_at;
+        out.send_text(event.text).await?;
+        let metrics = &self.state.hub.metrics;
+        metrics.frames_sent.inc();
+        let latency = (chrono::Utc::now() - committed_at).num_microseconds().unwrap_or(0).max(0) as f64 / 1e6;
+        metrics.delivery_latency.observe(latency);
+        Ok(())
+    }
+
+    /// The hub changed this session's rights: tell the client which subscriptions ended, or end
+    /// the connection.
+    pub async fn on_revocation(&mut self, out: &mut impl Transport) -> Result<(), Disconnect> {
+        match self.state.hub.take_revocation(self.id) {
+            None => Ok(()),
+            Some(Revocation::End(why)) => Err(why),
+            Some(Revocation::Rights { actor, removed }) => {
+                self.auth.user.shop_ids = actor.shop_ids.clone();
+                self.auth.actor = actor;
+                for topic in removed {
+                    self.control(out, ControlMessage::Unsubscribed { topic, reason: Some("access revoked".to_owned()) }).await?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    async fn subscribe(&mut self, out: &mut impl Transport, topic: Topic) -> Result<(), Disconnect> {
+        let allowed = service::subscriptions::authorize_topic(&self.state.db, &self.auth.actor, topic).await.map_err(|e| {
+            tracing::error!(error = ?e, "cannot authorize a subscription");
+            Disconnect::Internal
+        })?;
+        if let Err(refusal) = allowed {
+            return self.error(out, refusal.code, &refusal.message).await;
+        }
+        match self.state.hub.subscribe(self.id, topic) {
+            Ok(_) => self.control(out, ControlMessage::Subscribed { topic }).await,
+            Err(HubError::TooManySubscriptions(max)) => {
+                self.error(out, SocketErrorCode::TooManySubscriptions, &format!("at most {max} subscriptions per connection")).await
+            }
+            Err(_) => Err(Disconnect::SlowConsumer),
+        }
+    }
+
+    /// Subscribes to `topics`, replays every event after `last_seq` for this session's topics
+    /// from the outbox, then goes live. Events queued meanwhile that the replay already sent
+    /// are skipped, so nothing is missed and nothing is sent twice.
+    async fn resume(&mut self, out: &mut impl Transport, last_seq: Option<i64>, topics: Vec<Topic>) -> Result<(), Disconnect> {
+        for topic in topics {
+            self.subscribe(out, topic).await?;
+        }
+        let (horizon, current) = {
+            let mut conn = self.state.db.read().await.map_err(internal)?;
+            let horizon = store::events::horizon(&mut conn).await.map_err(internal)?;
+            (horizon, store::events::current_seq(&mut conn).await.map_err(internal)?)
+        };
+        let Some(mut last) = last_seq else {
+            self.live = true;
+            return self.control(out, ControlMessage::Resumed { seq: current, replayed: 0 }).await;
+        };
+        if last < horizon || last > current {
+            // Stay not-live: the client reloads over REST and sends `resume` again from there.
+            return self.control(out, ControlMessage::ResyncRequired { oldest_seq: horizon + 1, seq: current }).await;
+        }
+        self.state.hub.metrics.replays.inc();
+        let topics: HashSet<Topic> = self.state.hub.topics_of(self.id);
+        let mut replayed = 0u64;
+        // Up to `current` only: every event up to it is committed, and later ones are queued.
+        while last < current {
+            let page = store::events::since(&mut self.state.db.read().await.map_err(internal)?, last, REPLAY_PAGE)
+                .await
+                .map_err(internal)?;
+            let Some(end) = page.last().map(|e| e.seq) else { break };
+            for event in page.iter().take_while(|e| e.seq <= current) {
+                let owner = order_owner(event);
+                let via = event.topics.iter().copied().find(|t| topics.contains(t) && self.auth.actor.may_receive(*t, owner));
+                if let Some(topic) = via {
+                    out.send_text(encode(event, topic).text).await?;
+                    replayed += 1;
+                }
+            }
+            last = end;
+        }
+        self.state.hub.metrics.replayed_events.inc_by(replayed);
+        self.sent_through = current;
+        self.live = true;
+        self.control(out, ControlMessage::Resumed { seq: self.sent_through, replayed }).await
+    }
+
+    async fn current_seq(&self) -> Result<i64, Disconnect> {
+        let mut conn = self.state.db.read().await.map_err(internal)?;
+        store::events::current_seq(&mut conn).await.map_err(internal)
+    }
+
+    async fn control(&mut self, out: &mut impl Transport, msg: ControlMessage) -> Result<(), Disconnect> {
+        let text = serde_json::to_string(&ServerMessage::Control(msg)).unwrap_or_default();
+        out.send_text(text.into()).await
+    }
+
+    async fn error(&mut self, out: &mut impl Transport, code: SocketErrorCode, message: &str) -> Result<(), Disconnect> {
+        self.control(out, ControlMessage::Error { code, message: message.to_owned() }).await
+    }
+}
+
+fn internal(e: sqlx::Error) -> Disconnect {
+    tracing::error!(error = %e, "a session cannot read the database");
+    Disconnect::Internal
+}
