@@ -18,7 +18,15 @@ use chrono::{DateTime, Utc};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::{mpsc, oneshot, Notify};
+
+/// A staff user's connection count on this node went to or from zero.
+#[derive(Debug)]
+pub struct PresenceReport {
+    pub user_id: i64,
+    /// Fired once the count is recorded.
+    pub done: oneshot::Sender<()>,
+}
 
 pub type ConnId = u64;
 
@@ -64,8 +72,10 @@ pub struct Registration {
     pub rx: mpsc::Receiver<Outbound>,
     /// Set when the hub dropped the connection because its queue was full.
     pub overflowed: Arc<AtomicBool>,
-    /// See [`Hub::update_user`].
+    /// See [`Revocation`].
     pub changed: Arc<Notify>,
+    /// For a staff user's first connection on this node: resolves when presence recorded it.
+    pub presence: Option<oneshot::Receiver<()>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -93,22 +103,27 @@ pub struct Hub {
     /// This node's name, for statistics.
     node: String,
     /// Staff users whose connection count on this node went to or from zero.
-    presence: mpsc::UnboundedSender<i64>,
+    presence: mpsc::UnboundedSender<PresenceReport>,
     pub metrics: Metrics,
 }
 
 impl Hub {
     /// A hub, and the receiving end of its presence reports (for [`super::presence`]).
-    pub fn new(limits: HubLimits, node: String, metrics: Metrics) -> (Self, mpsc::UnboundedReceiver<i64>) {
+    pub fn new(limits: HubLimits, node: String, metrics: Metrics) -> (Self, mpsc::UnboundedReceiver<PresenceReport>) {
         let (presence, reports) = mpsc::unbounded_channel();
         (Hub { inner: RwLock::default(), next_id: AtomicU64::new(1), limits, node, presence, metrics }, reports)
     }
 
-    fn report_presence(&self, actor: &Actor) {
-        if actor.role == Role::Shopkeeper {
-            // The receiver lives as long as the node; after shutdown there is nobody to tell.
-            let _ = self.presence.send(actor.user_id);
+    /// Tells presence that a staff user's count on this node went to or from zero. Returns a
+    /// receiver that resolves once presence has recorded it.
+    fn report_presence(&self, actor: &Actor) -> Option<oneshot::Receiver<()>> {
+        if actor.role != Role::Shopkeeper {
+            return None;
         }
+        let (done, recorded) = oneshot::channel();
+        // The receiver lives as long as the node; after shutdown there is nobody to tell.
+        self.presence.send(PresenceReport { user_id: actor.user_id, done }).ok()?;
+        Some(recorded)
     }
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, Inner> {
@@ -149,10 +164,8 @@ impl Hub {
         self.metrics.connections.inc();
         self.metrics.subscriptions.inc_by(topics.len() as i64);
         drop(inner);
-        if count == 0 {
-            self.report_presence(&actor);
-        }
-        Ok(Registration { id, rx, overflowed, changed })
+        let presence = if count == 0 { self.report_presence(&actor) } else { None };
+        Ok(Registration { id, rx, overflowed, changed, presence })
     }
 
     /// Removes a connection (nothing if the hub already dropped it).
@@ -160,7 +173,7 @@ impl Hub {
         let mut inner = self.write();
         if let Some((actor, true)) = Self::remove(&mut inner, &self.metrics, id) {
             drop(inner);
-            self.report_presence(&actor);
+            let _ = self.report_presence(&actor);
         }
     }
 

@@ -10,6 +10,7 @@
 //! A node that dies stops renewing; every node sweeps for users announced online whose rows
 //! have all expired and announces them offline, so a `kill -9` leaves nobody online forever.
 
+use super::hub::PresenceReport;
 use super::{Bus, Hub};
 use crate::db::Db;
 use crate::store;
@@ -43,27 +44,32 @@ pub struct Presence {
 impl Presence {
     /// Runs until `stop`, then takes this node's users offline (call it after the sockets have
     /// closed, so their last reports are in).
-    pub async fn run(self, mut reports: mpsc::UnboundedReceiver<i64>, stop: CancellationToken) {
+    pub async fn run(self, mut reports: mpsc::UnboundedReceiver<PresenceReport>, stop: CancellationToken) {
         let mut mine = Mine::default();
         let every = (self.lease / 3).max(Duration::from_millis(100));
         let mut heartbeat = tokio::time::interval(every);
         loop {
             tokio::select! {
                 Some(first) = reports.recv() => {
-                    let mut users = BTreeSet::from([first]);
+                    // A burst of reports is written once per user, with the count of now.
+                    let mut batch = vec![first];
                     while let Ok(more) = reports.try_recv() {
-                        users.insert(more);
+                        batch.push(more);
                     }
+                    let users: BTreeSet<i64> = batch.iter().map(|r| r.user_id).collect();
                     for user_id in users {
                         self.write(&mut mine, user_id).await;
+                    }
+                    for report in batch {
+                        let _ = report.done.send(());
                     }
                 }
                 _ = heartbeat.tick() => self.heartbeat(&mut mine).await,
                 _ = stop.cancelled() => break,
             }
         }
-        while let Ok(user_id) = reports.try_recv() {
-            mine.counts.entry(user_id).or_insert(0);
+        while let Ok(report) = reports.try_recv() {
+            mine.counts.entry(report.user_id).or_insert(0);
         }
         for user_id in mine.counts.keys().copied().collect::<Vec<_>>() {
             self.write(&mut mine, user_id).await;

@@ -28,6 +28,8 @@ const REPLAY_PAGE: i64 = 500;
 /// Client messages: a burst of this many, refilled at `RATE_PER_SEC`.
 const RATE_BURST: f64 = 40.0;
 const RATE_PER_SEC: f64 = 20.0;
+/// How long a staff member's first connection waits for presence to record it.
+const PRESENCE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 /// Messages refused for rate before the connection is closed.
 const MAX_RATE_VIOLATIONS: u32 = 100;
 
@@ -112,12 +114,17 @@ impl ClientSession {
         let actor = Arc::new(auth.actor.clone());
         let topics = actor.automatic_topics();
         let session_key = auth.token_hash.as_deref().map(Arc::from);
-        let Registration { id, rx, overflowed, changed } = match state.hub.register(actor, session_key, &topics) {
+        let Registration { id, rx, overflowed, changed, presence } = match state.hub.register(actor, session_key, &topics) {
             Ok(r) => r,
             Err(HubError::TooManyConnections(_)) => return Err(Disconnect::Policy("too many connections for this user")),
             Err(_) => return Err(Disconnect::Internal),
         };
         let mut session = ClientSession { state, auth, id, live: false, sent_through: 0, rate: RateLimit::new() };
+        // A staff member's first connection: once they have `hello`, their shop shows them
+        // online. A slow database does not hold the connection up for long.
+        if let Some(recorded) = presence {
+            let _ = tokio::time::timeout(PRESENCE_WAIT, recorded).await;
+        }
         let seq = session.current_seq().await?;
         session.control(out, ControlMessage::Hello { user_id: session.auth.user.id, topics, seq }).await?;
         if let Some(last_seq) = resume_from {

@@ -4,6 +4,7 @@ mod authz;
 mod bad_input;
 mod common;
 mod lifecycle;
+mod nodes;
 mod pages;
 mod realtime;
 mod ws;
