@@ -55,21 +55,8 @@ async fn across_nodes(writer: &Server, watched: &Server, other: &Server, baker: 
     let mut quiet = Vec::new();
     for (token, _) in customers {
         for _ in 0..5 {
-            let mut ws = connect(&watched.base, token, None, &[]).await;
-            let tx = tx.clone();
-            readers.push(tokio::spawn(async move {
-                while let Some(Ok(msg)) = ws.next().await {
-                    if let Message::Text(t) = msg {
-                        let at = Instant::now();
-                        if let Ok(v) = serde_json::from_str::<Value>(t.as_str()) {
-                            if v["type"] == "order_updated" {
-                                let order = &v["data"]["order"];
-                                let _ = tx.send((order["id"].as_i64().unwrap_or(0), order["version"].as_i64().unwrap_or(0), at));
-                            }
-                        }
-                    }
-                }
-            }));
+            let ws = connect(&watched.base, token, None, &[]).await;
+            readers.push(report_order_updates(ws, tx.clone()));
             // The same customer's sockets on the other node read and drop their frames.
             let mut ws = connect(&other.base, token, None, &[]).await;
             quiet.push(tokio::spawn(async move { while let Some(Ok(_)) = ws.next().await {} }));

@@ -37,21 +37,8 @@ async fn end_to_end(server: &Server, baker: &str, customers: &[(String, i64)], r
     let mut readers = Vec::new();
     for (token, _) in customers {
         for _ in 0..5 {
-            let mut ws = connect(&server.base, token, None, &[]).await;
-            let tx = tx.clone();
-            readers.push(tokio::spawn(async move {
-                while let Some(Ok(msg)) = ws.next().await {
-                    if let Message::Text(t) = msg {
-                        let at = Instant::now();
-                        if let Ok(v) = serde_json::from_str::<Value>(t.as_str()) {
-                            if v["type"] == "order_updated" {
-                                let order = &v["data"]["order"];
-                                let _ = tx.send((order["id"].as_i64().unwrap_or(0), order["version"].as_i64().unwrap_or(0), at));
-                            }
-                        }
-                    }
-                }
-            }));
+            let ws = connect(&server.base, token, None, &[]).await;
+            readers.push(report_order_updates(ws, tx.clone()));
         }
     }
     drop(tx);

@@ -24,6 +24,23 @@ use sqlx::{PgConnection, Postgres, Sqlite, SqliteConnection, Transaction};
 use std::str::FromStr;
 use std::time::Duration;
 
+/// The advisory lock key of one-time setup (any constant unique to Ordercast).
+const SETUP_LOCK: i64 = 0x0_5eed_0c457;
+
+/// See [`Db::setup_lock`].
+pub struct SetupLock(Option<PoolConnection<Postgres>>);
+
+impl SetupLock {
+    pub async fn release(self) {
+        if let Some(mut conn) = self.0 {
+            // A lock left on a pooled connection would outlive this; closing it ends it too.
+            if sqlx::query("SELECT pg_advisory_unlock($1)").bind(SETUP_LOCK).execute(&mut *conn).await.is_err() {
+                let _ = conn.close().await;
+            }
+        }
+    }
+}
+
 /// Which engine a [`Db`] runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Engine {
@@ -252,6 +269,19 @@ impl Db {
             Db::Postgres(pool) => TxInner::Postgres(pool.begin().await?),
         };
         Ok(Tx { inner, events: Vec::new() })
+    }
+
+    /// Holds off other nodes doing one-time setup (seeding) until [`SetupLock::release`]. On
+    /// SQLite, where one process owns the file, there is nothing to hold.
+    pub async fn setup_lock(&self) -> sqlx::Result<SetupLock> {
+        match self {
+            Db::Sqlite { .. } => Ok(SetupLock(None)),
+            Db::Postgres(pool) => {
+                let mut conn = pool.acquire().await?;
+                sqlx::query("SELECT pg_advisory_lock($1)").bind(SETUP_LOCK).execute(&mut *conn).await?;
+                Ok(SetupLock(Some(conn)))
+            }
+        }
     }
 
     pub async fn close(&self) {

@@ -39,8 +39,16 @@ const SHOPS: &[(&str, &[DemoProduct])] = &[
     ),
 ];
 
-/// Seeds the demo if the database has no users yet. Returns whether it did.
+/// Seeds the demo if the database has no users yet. Returns whether it did. Nodes starting
+/// together on one PostgreSQL database take turns: the first seeds, the others find users.
 pub async fn seed_if_empty(state: &AppState) -> Result<bool, ApiError> {
+    let lock = state.db.setup_lock().await?;
+    let seeded = seed_unless_users(state).await;
+    lock.release().await;
+    seeded
+}
+
+async fn seed_unless_users(state: &AppState) -> Result<bool, ApiError> {
     if store::users::count(&mut state.db.read().await?).await? > 0 {
         return Ok(false);
     }

@@ -155,6 +155,24 @@ pub async fn open_many(base: &str, tokens: &[String], n: usize, concurrency: usi
     (sockets, started.elapsed())
 }
 
+/// Reads a customer's socket until it ends, reporting each `order_updated` as (order id,
+/// version, when it arrived).
+pub fn report_order_updates(mut ws: Socket, tx: tokio::sync::mpsc::UnboundedSender<(i64, i64, Instant)>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        while let Some(Ok(msg)) = ws.next().await {
+            if let Message::Text(t) = msg {
+                let at = Instant::now();
+                if let Ok(v) = serde_json::from_str::<Value>(t.as_str()) {
+                    if v["type"] == "order_updated" {
+                        let order = &v["data"]["order"];
+                        let _ = tx.send((order["id"].as_i64().unwrap_or(0), order["version"].as_i64().unwrap_or(0), at));
+                    }
+                }
+            }
+        }
+    })
+}
+
 pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
