@@ -15,7 +15,7 @@
 mod support;
 
 use futures_util::StreamExt;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -23,7 +23,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use support::*;
 use tokio::sync::mpsc;
-use tokio_tungstenite::tungstenite::Message;
 
 const STEPS: [&str; 5] = ["confirmed", "preparing", "ready", "out_for_delivery", "delivered"];
 

@@ -25,7 +25,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 /// The advisory lock key of one-time setup (any constant unique to Ordercast).
-const SETUP_LOCK: i64 = 0x0_5eed_0c457;
+const SETUP_LOCK: i64 = 0x0005_eed0_c457;
 
 /// See [`Db::setup_lock`].
 pub struct SetupLock(Option<PoolConnection<Postgres>>);

@@ -406,3 +406,120 @@ pub fn encode(event: &StoredEvent, topic: Topic) -> Outbound {
     let text = serde_json::to_string(&envelope).unwrap_or_default();
     Outbound { seq: event.seq, text: text.into(), committed_at: event.created_at }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn hub() -> (Hub, mpsc::UnboundedReceiver<PresenceReport>) {
+        Hub::new(HubLimits { queue_capacity: 2, max_connections_per_user: 3, max_subscriptions: 4 }, "test".into(), Metrics::new("test", "sqlite"))
+    }
+
+    fn actor(user_id: i64, role: Role, shop_ids: Vec<i64>) -> Arc<Actor> {
+        Arc::new(Actor { user_id, role, shop_ids })
+    }
+
+    fn register(hub: &Hub, a: &Arc<Actor>, session: Option<&str>) -> Registration {
+        hub.register(a.clone(), session.map(Arc::from), &a.automatic_topics()).expect("register")
+    }
+
+    fn order_event(seq: i64, order: i64, customer: i64, shop: i64) -> StoredEvent {
+        StoredEvent {
+            seq,
+            event_type: EventType::OrderUpdated,
+            topics: Topic::for_order(order, customer, shop),
+            payload: json!({ "order": { "id": order, "customer_id": customer, "shop_id": shop } }),
+            created_at: chrono::Utc::now(),
+        }
+    }
+
+    fn internal(seq: i64, event_type: EventType, payload: serde_json::Value) -> StoredEvent {
+        StoredEvent { seq, event_type, topics: vec![], payload, created_at: chrono::Utc::now() }
+    }
+
+    #[test]
+    fn an_event_reaches_each_allowed_connection_once() {
+        let (hub, _) = hub();
+        let alice = actor(1, Role::Customer, vec![]);
+        let bob = actor(2, Role::Customer, vec![]);
+        let baker = actor(3, Role::Shopkeeper, vec![10]);
+        let admin = actor(4, Role::Admin, vec![]);
+        let mut a = register(&hub, &alice, None);
+        let mut b = register(&hub, &bob, None);
+        let mut k = register(&hub, &baker, None);
+        let mut m = register(&hub, &admin, None);
+        // Bob follows Alice's order: the hub asks again at delivery and says no.
+        hub.subscribe(b.id, Topic::Order(7)).expect("subscribe");
+        // Alice follows her own order too: still one frame (user:1 and order:7 both match).
+        hub.subscribe(a.id, Topic::Order(7)).expect("subscribe");
+        hub.deliver(&order_event(1, 7, 1, 10));
+        for r in [&mut a, &mut k, &mut m] {
+            assert_eq!(r.rx.try_recv().expect("one frame").seq, 1);
+            assert!(r.rx.try_recv().is_err(), "exactly one");
+        }
+        assert!(b.rx.try_recv().is_err(), "another customer's order");
+    }
+
+    #[test]
+    fn a_full_queue_drops_only_that_connection() {
+        let (hub, _) = hub();
+        let alice = actor(1, Role::Customer, vec![]);
+        let slow = register(&hub, &alice, None);
+        let mut fast = register(&hub, &alice, None);
+        for seq in 1..=3 {
+            hub.deliver(&order_event(seq, 7, 1, 10));
+            assert_eq!(fast.rx.try_recv().expect("frame").seq, seq);
+        }
+        assert!(slow.overflowed.load(Ordering::Acquire));
+        assert_eq!(hub.stats().connections, 1);
+        assert_eq!(hub.connections_of(1), 1);
+    }
+
+    #[test]
+    fn rights_changes_and_sign_outs_arrive_as_internal_events() {
+        let (hub, _) = hub();
+        let baker = actor(3, Role::Shopkeeper, vec![10, 11]);
+        let one = register(&hub, &baker, Some("session-1"));
+        let two = register(&hub, &baker, Some("session-2"));
+
+        let narrowed = Actor { user_id: 3, role: Role::Shopkeeper, shop_ids: vec![11] };
+        hub.deliver(&internal(1, EventType::AccessChanged, json!({ "user_id": 3, "actor": narrowed })));
+        for r in [&one, &two] {
+            match hub.take_revocation(r.id) {
+                Some(Revocation::Rights { actor, removed }) => {
+                    assert_eq!(actor.shop_ids, vec![11]);
+                    assert_eq!(removed, vec![Topic::Shop(10)]);
+                }
+                other => panic!("expected new rights, got {other:?}"),
+            }
+            assert!(!hub.topics_of(r.id).contains(&Topic::Shop(10)));
+        }
+
+        hub.deliver(&internal(2, EventType::SessionEnded, json!({ "user_id": 3, "session": "session-1" })));
+        assert!(matches!(hub.take_revocation(one.id), Some(Revocation::End(Disconnect::SessionEnded))));
+        assert!(hub.take_revocation(two.id).is_none(), "the other session stays");
+
+        hub.deliver(&internal(3, EventType::AccessChanged, json!({ "user_id": 3, "actor": null })));
+        assert!(matches!(hub.take_revocation(two.id), Some(Revocation::End(Disconnect::Disabled))));
+        // A malformed internal event changes nothing and does not panic.
+        hub.deliver(&internal(4, EventType::AccessChanged, json!({ "nope": true })));
+        assert!(hub.take_revocation(two.id).is_none());
+    }
+
+    #[test]
+    fn presence_hears_of_a_staff_members_first_and_last_connection_only() {
+        let (hub, mut reports) = hub();
+        let baker = actor(3, Role::Shopkeeper, vec![10]);
+        let alice = actor(1, Role::Customer, vec![]);
+        let first = register(&hub, &baker, None);
+        let second = register(&hub, &baker, None);
+        register(&hub, &alice, None);
+        assert_eq!(reports.try_recv().expect("first").user_id, 3);
+        assert!(reports.try_recv().is_err(), "neither the second connection nor a customer");
+        hub.unregister(first.id);
+        assert!(reports.try_recv().is_err());
+        hub.unregister(second.id);
+        assert_eq!(reports.try_recv().expect("last").user_id, 3);
+    }
+}

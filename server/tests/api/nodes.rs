@@ -49,6 +49,20 @@ async fn admin_seqs(server: &TestServer, after: i64, barrier: &str) -> Vec<i64> 
         .collect()
 }
 
+/// The seqs of every event a socket receives before the notification `barrier`.
+async fn seqs_until(ws: &mut Ws, barrier: &str) -> Vec<i64> {
+    let mut got = Vec::new();
+    loop {
+        let msg = ws.next().await;
+        if msg["type"] == "notification" && msg["data"]["text"] == barrier {
+            return got;
+        }
+        if let Some(seq) = msg["seq"].as_i64() {
+            got.push(seq);
+        }
+    }
+}
+
 fn assert_in_order_without_gaps(got: &[i64], want: &[i64], who: &str) {
     assert!(got.windows(2).all(|w| w[0] < w[1]), "{who}: out of order or duplicated: {got:?}");
     assert_eq!(got.len(), want.len(), "{who}: received {} events, the database has {}", got.len(), want.len());
@@ -281,30 +295,7 @@ async fn concurrent_writers_on_both_nodes_reach_every_client_in_commit_order() {
         writers.push(write_load(server, 250, customers, admin, bakery, loaf, rye));
     }
     // Readers drain both sockets while the writers run, so no queue overflows.
-    let reader_a = async {
-        let mut got = Vec::new();
-        loop {
-            let msg = on_a.next().await;
-            if msg["type"] == "notification" && msg["data"]["text"] == "done" {
-                return got;
-            }
-            if let Some(seq) = msg["seq"].as_i64() {
-                got.push(seq);
-            }
-        }
-    };
-    let reader_b = async {
-        let mut got = Vec::new();
-        loop {
-            let msg = on_b.next().await;
-            if msg["type"] == "notification" && msg["data"]["text"] == "done" {
-                return got;
-            }
-            if let Some(seq) = msg["seq"].as_i64() {
-                got.push(seq);
-            }
-        }
-    };
+    let (reader_a, reader_b) = (seqs_until(&mut on_a, "done"), seqs_until(&mut on_b, "done"));
     let write_all = async {
         futures_util::future::join_all(writers).await;
         notify_all(&b, &admin, "done").await;
@@ -376,16 +367,7 @@ async fn a_killed_listener_and_a_restarted_postgres_lose_nothing() {
         write(format!("restarted {i}")).await;
     }
     write("done".into()).await;
-    let mut got = Vec::new();
-    loop {
-        let msg = on_a.next().await;
-        if msg["data"]["text"] == "done" {
-            break;
-        }
-        if let Some(seq) = msg["seq"].as_i64() {
-            got.push(seq);
-        }
-    }
+    let got = seqs_until(&mut on_a, "done").await;
     let want = admin_seqs(&a, start, "done").await;
     assert_in_order_without_gaps(&got, &want, "admin on node A");
     assert_eq!(got.len(), 60);
