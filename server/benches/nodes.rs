@@ -32,7 +32,7 @@ async fn bakery_product(server: &Server, admin: &str) -> (i64, i64) {
     assert_eq!(code, 200);
     let bakery = shops["items"][0]["id"].as_i64().expect("shop");
     let (code, product) = server
-        .call(reqwest::Method::POST, &format!("/shops/{bakery}/products"), Some(admin), Some(json!({"name": "Bench bread", "price_minor": 100, "stock": 10_000_000})))
+        .call(reqwest::Method::POST, &format!("/shops/{bakery}/products"), Some(admin), Some(json!({"name": "Bench bread", "price_minor": 100, "stock": 1_000_000})))
         .await;
     assert_eq!(code, 201, "{product}");
     (bakery, product["id"].as_i64().expect("product"))

@@ -363,15 +363,23 @@ impl Hub {
             }
         }
         if !slow.is_empty() {
+            let mut gone_last = Vec::new();
             let mut inner = self.write();
             for id in slow {
                 if let Some(conn) = inner.conns.get(&id) {
                     conn.overflowed.store(true, Ordering::Release);
                 }
                 // Dropping the sender ends the connection's queue; its task sees why in `overflowed`.
-                if Self::remove(&mut inner, &self.metrics, id).is_some() {
+                if let Some((actor, last)) = Self::remove(&mut inner, &self.metrics, id) {
                     self.metrics.slow_client_closes.inc();
+                    if last {
+                        gone_last.push(actor);
+                    }
                 }
+            }
+            drop(inner);
+            for actor in gone_last {
+                let _ = self.report_presence(&actor);
             }
         }
     }
@@ -505,6 +513,20 @@ mod tests {
         // A malformed internal event changes nothing and does not panic.
         hub.deliver(&internal(4, EventType::AccessChanged, json!({ "nope": true })));
         assert!(hub.take_revocation(two.id).is_none());
+    }
+
+    #[test]
+    fn a_staff_members_last_connection_dropped_as_slow_is_reported_to_presence() {
+        let (hub, mut reports) = hub();
+        let baker = actor(3, Role::Shopkeeper, vec![10]);
+        let slow = register(&hub, &baker, None);
+        assert_eq!(reports.try_recv().expect("first").user_id, 3);
+        for seq in 1..=3 {
+            hub.deliver(&order_event(seq, 7, 1, 10));
+        }
+        assert!(slow.overflowed.load(Ordering::Acquire));
+        assert_eq!(reports.try_recv().expect("gone").user_id, 3);
+        assert_eq!(hub.connections_of(3), 0);
     }
 
     #[test]

@@ -46,6 +46,16 @@ impl Presence {
     /// closed, so their last reports are in).
     pub async fn run(self, mut reports: mpsc::UnboundedReceiver<PresenceReport>, stop: CancellationToken) {
         let mut mine = Mine::default();
+        // Rows left by an earlier run of this node (killed, same --node-id) describe sockets
+        // that are gone; the first sweep announces their users offline.
+        match self.db.write().await {
+            Ok(mut conn) => {
+                if let Err(e) = store::presence::clear_node(&mut conn, &self.node).await {
+                    tracing::warn!(error = %e, "could not clear this node's old presence");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "could not clear this node's old presence"),
+        }
         let every = (self.lease / 3).max(Duration::from_millis(100));
         let mut heartbeat = tokio::time::interval(every);
         loop {

@@ -29,6 +29,11 @@ pub async fn set(c: &mut impl AsConn, node: &str, user_id: i64, connections: i64
     Ok(())
 }
 
+/// Deletes every row of `node`: a node starting again under the same name has no sockets yet.
+pub async fn clear_node(c: &mut impl AsConn, node: &str) -> sqlx::Result<u64> {
+    on!(c, |c| sqlx::query("DELETE FROM presence WHERE node_id = $1").bind(node).execute(&mut *c).await.map(|r| r.rows_affected()))
+}
+
 /// Extends every row of `node`. Returns how many there were.
 pub async fn renew(c: &mut impl AsConn, node: &str, expires_at: DateTime<Utc>) -> sqlx::Result<u64> {
     let done = on!(c, |c| sqlx::query("UPDATE presence SET expires_at = $1 WHERE node_id = $2")
