@@ -11,6 +11,9 @@
 //!   frame received on node B's sockets, and every frame counted;
 //! - the writer ceiling: 32 HTTP clients changing order statuses as fast as the server lets them
 //!   for `BENCH_CEILING_SECS` (10) s, on SQLite, on PostgreSQL with one node, and with two.
+//!
+//! `BENCH_ONLY=sqlite-ceiling` measures the SQLite writer ceiling alone (no PostgreSQL needed),
+//! and `BENCH_SERVER_BIN=path/to/ordercast` runs another build, to compare two commits.
 
 mod support;
 
@@ -161,6 +164,14 @@ async fn ceiling(servers: &[&Server], clients: usize, secs: u64) -> f64 {
 
 #[tokio::main]
 async fn main() {
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("sqlite-ceiling") {
+        // For comparing builds (with BENCH_SERVER_BIN): the SQLite writer ceiling alone.
+        let dir = tempfile::tempdir().expect("temp dir");
+        let sqlite = Server::start(&format!("sqlite:{}", dir.path().join("ceiling.db").display()), &[]).await;
+        println!("SQLite writer ceiling: {:.0}/s", ceiling(&[&sqlite], 32, env_usize("BENCH_CEILING_SECS", 10) as u64).await);
+        return;
+    }
+
     let admin_url = std::env::var("BENCH_POSTGRES").expect("BENCH_POSTGRES: a PostgreSQL URL (.ci/bench starts one)");
     let customers_n = env_usize("BENCH_CUSTOMERS", 1_000);
     let rate = env_usize("BENCH_RATE", 200);
@@ -224,12 +235,7 @@ async fn main() {
     let on_two = ceiling(&[&a, &b], clients, ceiling_secs).await;
     drop((a, b));
     for (what, value) in [("SQLite, one node", on_sqlite), ("PostgreSQL, one node", on_postgres), ("PostgreSQL, two nodes", on_two)] {
-        report.row(
-            &format!("writer ceiling: status changes/s, {clients} HTTP clients, {ceiling_secs} s, {what}"),
-            "(measured)",
-            &format!("{value:.0}/s"),
-            None,
-        );
+        report.figure(&format!("writer ceiling: status changes/s, {clients} HTTP clients, {ceiling_secs} s, {what}"), &format!("{value:.0}/s"));
     }
 
     let relay: String = metrics_b

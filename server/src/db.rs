@@ -160,11 +160,13 @@ impl Tx {
 
     /// Writes the pending events and commits. Returns the last `seq` written, if any.
     ///
-    /// The events get their `seq` from the one-row `event_counter`, as the last statements
-    /// before `COMMIT`. The counter's row lock is held from that point until the commit, so
-    /// transactions that write events commit in `seq` order, and a rolled-back transaction
-    /// gives its numbers back: `seq` is gapless and commit-ordered on any number of nodes, and a
-    /// reader that has seen N can wait for N + 1 instead of skipping it.
+    /// The events are written as the last statements before `COMMIT`. On PostgreSQL they get
+    /// their `seq` from the one-row `event_counter`, whose row lock is held from that point
+    /// until the commit, so transactions that write events commit in `seq` order, and a
+    /// rolled-back transaction gives its numbers back: `seq` is gapless and commit-ordered on
+    /// any number of nodes, and a reader that has seen N can wait for N + 1 instead of skipping
+    /// it. (A sequence would hand out numbers in start order: 11 could commit before 10.) On
+    /// SQLite the single writer gives the same order (see `store::events::write`).
     pub async fn commit(mut self) -> sqlx::Result<Option<i64>> {
         let events = std::mem::take(&mut self.events);
         let last = if events.is_empty() { None } else { Some(store::events::write(&mut self, &events).await?) };

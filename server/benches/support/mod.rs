@@ -50,7 +50,9 @@ impl Server {
     /// The release server on `database_url`, with limits raised for load and `extra_args`.
     pub async fn start(database_url: &str, extra_args: &[&str]) -> Server {
         let dir = tempfile::tempdir().expect("temp dir");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ordercast"))
+        // BENCH_SERVER_BIN runs another build (e.g. an older commit's) for a comparison.
+        let bin = std::env::var("BENCH_SERVER_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_ordercast").to_owned());
+        let mut child = Command::new(bin)
             .args(["--addr", "127.0.0.1:0", "--database-url", database_url])
             .args(["--ws-max-connections-per-user", "100000", "--ws-heartbeat-secs", "600", "--login-attempts", "100000"])
             .args(extra_args)
@@ -186,6 +188,12 @@ pub struct Report {
 }
 
 impl Report {
+    /// A figure measured for comparison, with no target.
+    pub fn figure(&mut self, what: &str, measured: &str) {
+        let _ = writeln!(self.md, "| {what} | — | {measured} | (measured) |");
+        println!("{what}: {measured}");
+    }
+
     pub fn row(&mut self, what: &str, target: &str, measured: &str, met: Option<bool>) {
         let verdict = match met {
             Some(true) => "met",

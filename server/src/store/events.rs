@@ -1,10 +1,10 @@
 //! The `events` outbox: every change appends rows here inside its own transaction.
 //!
-//! Rows are appended to the transaction ([`append`]) and written when it commits
-//! ([`write`], called by [`Tx::commit`](crate::db::Tx::commit)), numbered from the one-row
-//! `event_counter`: `seq` is gapless and in commit order on both engines.
+//! Rows are appended to the transaction ([`append`]) and written when it commits ([`write`],
+//! called by [`Tx::commit`](crate::db::Tx::commit)): `seq` is gapless and in commit order on
+//! both engines.
 
-use crate::db::{AsConn, PendingEvent, Tx};
+use crate::db::{AsConn, Ex, PendingEvent, Tx};
 use crate::on;
 use app::domain::{EventType, Topic};
 use chrono::{DateTime, Utc};
@@ -46,8 +46,12 @@ pub fn append(tx: &mut Tx, event_type: EventType, topics: &[Topic], payload: &se
     tx.push_event(PendingEvent { event_type, topics: topics.to_vec(), payload: payload.clone(), created_at: now });
 }
 
-/// Numbers `events` from the counter and inserts them. Returns the last `seq`. The counter's
-/// `UPDATE` takes its row lock, held until the caller commits: call this last.
+/// Inserts `events` numbered in commit order. Returns the last `seq`.
+///
+/// PostgreSQL: the numbers come from the counter, whose `UPDATE` takes its row lock until the
+/// caller commits (so call this last): transactions commit in `seq` order, and a rolled-back
+/// one gives its numbers back. SQLite: its single writer already commits in order, so the
+/// events take `AUTOINCREMENT` numbers, in one statement.
 pub(crate) async fn write(c: &mut impl AsConn, events: &[PendingEvent]) -> sqlx::Result<i64> {
     let n = events.len() as i64;
     let mut rows = Vec::with_capacity(events.len());
@@ -55,25 +59,45 @@ pub(crate) async fn write(c: &mut impl AsConn, events: &[PendingEvent]) -> sqlx:
         let topics = serde_json::to_string(&e.topics).map_err(|e| sqlx::Error::Encode(e.into()))?;
         rows.push((e.event_type.as_str(), topics, e.payload.to_string(), e.created_at));
     }
-    on!(c, |c| {
-        let last: i64 = sqlx::query_scalar("UPDATE event_counter SET last = last + $1 WHERE id = 1 RETURNING last")
-            .bind(n)
-            .fetch_one(&mut *c)
-            .await?;
-        let first = last - n + 1;
-        let mut qb = QueryBuilder::new("INSERT INTO events (seq, event_type, topics, payload, created_at) ");
-        qb.push_values(rows.iter().enumerate(), |mut b, (i, (event_type, topics, payload, at))| {
-            b.push_bind(first + i as i64).push_bind(*event_type).push_bind(topics).push_bind(payload).push_bind(*at);
-        });
-        qb.build().execute(&mut *c).await?;
-        Ok(last)
-    })
+    match c.ex() {
+        Ex::Sqlite(c) => {
+            let mut qb = QueryBuilder::new("INSERT INTO events (event_type, topics, payload, created_at) ");
+            qb.push_values(&rows, |mut b, (event_type, topics, payload, at)| {
+                b.push_bind(*event_type).push_bind(topics).push_bind(payload).push_bind(*at);
+            });
+            qb.push(" RETURNING seq");
+            let seqs: Vec<i64> = qb.build_query_scalar().fetch_all(&mut *c).await?;
+            seqs.into_iter().max().ok_or(sqlx::Error::RowNotFound)
+        }
+        Ex::Postgres(c) => {
+            let last: i64 = sqlx::query_scalar("UPDATE event_counter SET last = last + $1 WHERE id = 1 RETURNING last")
+                .bind(n)
+                .fetch_one(&mut *c)
+                .await?;
+            let first = last - n + 1;
+            let mut qb = QueryBuilder::new("INSERT INTO events (seq, event_type, topics, payload, created_at) ");
+            qb.push_values(rows.iter().enumerate(), |mut b, (i, (event_type, topics, payload, at))| {
+                b.push_bind(first + i as i64).push_bind(*event_type).push_bind(topics).push_bind(payload).push_bind(*at);
+            });
+            qb.build().execute(&mut *c).await?;
+            Ok(last)
+        }
+    }
 }
 
 /// The highest sequence number given so far (0 when there is none), also when every event
 /// has been pruned. Every event up to it is committed.
 pub async fn current_seq(c: &mut impl AsConn) -> sqlx::Result<i64> {
-    on!(c, |c| sqlx::query_scalar("SELECT last FROM event_counter WHERE id = 1").fetch_one(c).await)
+    match c.ex() {
+        Ex::Sqlite(c) => {
+            sqlx::query_scalar(
+                "SELECT MAX(COALESCE((SELECT MAX(seq) FROM events), 0), (SELECT pruned_through FROM event_horizon WHERE id = 1))",
+            )
+            .fetch_one(c)
+            .await
+        }
+        Ex::Postgres(c) => sqlx::query_scalar("SELECT last FROM event_counter WHERE id = 1").fetch_one(c).await,
+    }
 }
 
 /// Events after `after`, oldest first, at most `limit`.
