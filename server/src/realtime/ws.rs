@@ -116,7 +116,9 @@ async fn serve(state: AppState, auth: Session, mut socket: WebSocket, resume_fro
 async fn run(state: AppState, auth: Session, socket: &mut WebSocket, resume_from: Option<i64>) -> Disconnect {
     let heartbeat_every = state.config.ws_heartbeat;
     let shutdown = state.shutdown.clone();
-    let (mut session, mut queue) = match ClientSession::open(state, auth, resume_from, &mut Frames(socket)).await {
+    // The session's handlers (database reads, replays) are boxed while they run: kept inline,
+    // their futures would make every idle socket's task as large as the largest of them.
+    let (mut session, mut queue) = match Box::pin(ClientSession::open(state, auth, resume_from, &mut Frames(socket))).await {
         Ok(opened) => opened,
         Err(why) => return why,
     };
@@ -137,8 +139,8 @@ async fn run(state: AppState, auth: Session, socket: &mut WebSocket, resume_from
             incoming = socket.recv() => {
                 last_heard = Instant::now();
                 match incoming {
-                    Some(Ok(Message::Text(text))) => session.on_text(&mut Frames(socket), text.as_str()).await,
-                    Some(Ok(Message::Binary(_))) => session.on_binary(&mut Frames(socket)).await,
+                    Some(Ok(Message::Text(text))) => Box::pin(session.on_text(&mut Frames(socket), text.as_str())).await,
+                    Some(Ok(Message::Binary(_))) => Box::pin(session.on_binary(&mut Frames(socket))).await,
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => Ok(()),
                     Some(Ok(Message::Close(_))) | None => Err(Disconnect::Gone),
                     Some(Err(e)) => {
@@ -161,7 +163,7 @@ async fn run(state: AppState, auth: Session, socket: &mut WebSocket, resume_from
                     send(socket, Message::Ping(Default::default())).await
                 }
             },
-            _ = changed.notified() => session.on_revocation(&mut Frames(socket)).await,
+            _ = changed.notified() => Box::pin(session.on_revocation(&mut Frames(socket))).await,
             _ = &mut expired => Err(Disconnect::SessionEnded),
             _ = shutdown.cancelled() => Err(Disconnect::ShuttingDown),
         };
@@ -170,3 +172,4 @@ async fn run(state: AppState, auth: Session, socket: &mut WebSocket, resume_from
         }
     }
 }
+
