@@ -19,15 +19,12 @@ mod support;
 
 use futures_util::StreamExt;
 use serde_json::json;
-use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use support::*;
 use tokio::sync::mpsc;
-
-const STEPS: [&str; 5] = ["confirmed", "preparing", "ready", "out_for_delivery", "delivered"];
 
 /// The demo bakery and a product with stock for every order the bench places.
 async fn bakery_product(server: &Server, admin: &str) -> (i64, i64) {
@@ -66,38 +63,9 @@ async fn across_nodes(writer: &Server, watched: &Server, other: &Server, baker: 
     }
     drop(tx);
 
-    let sent: Arc<Mutex<HashMap<(i64, i64), Instant>>> = Arc::default();
-    let failures = Arc::new(AtomicUsize::new(0));
-    let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / rate as f64));
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
-    let mut next_step: HashMap<i64, usize> = HashMap::new();
-    let mut handles = Vec::new();
-    for i in 0..rate * secs {
-        ticker.tick().await;
-        let order = customers[i % customers.len()].1;
-        let step = next_step.entry(order).or_insert(0);
-        if *step >= STEPS.len() {
-            continue;
-        }
-        let status = STEPS[*step];
-        *step += 1;
-        let version = *step as i64 + 1;
-        let (sent, failures, http) = (sent.clone(), failures.clone(), writer.http.clone());
-        let url = format!("{}/api/v1/orders/{order}/status", writer.base);
-        let baker = baker.to_owned();
-        handles.push(tokio::spawn(async move {
-            sent.lock().expect("lock").insert((order, version), Instant::now());
-            let ok = http.patch(url).bearer_auth(baker).json(&json!({"status": status})).send().await.map(|r| r.status().is_success()).unwrap_or(false);
-            if !ok {
-                failures.fetch_add(1, Ordering::Relaxed);
-            }
-        }));
-    }
-    for h in handles {
-        let _ = h.await;
-    }
-    let sent = sent.lock().expect("lock").clone();
-    let expected = (sent.len() - failures.load(Ordering::Relaxed)) * 5;
+    let orders: Vec<i64> = customers.iter().map(|c| c.1).collect();
+    let (sent, failures) = drive_status_changes(writer, baker, &orders, rate, secs).await;
+    let expected = (sent.len() - failures) * 5;
     let mut latencies = Vec::with_capacity(expected);
     while latencies.len() < expected {
         match tokio::time::timeout(Duration::from_secs(10), rx.recv()).await {

@@ -19,10 +19,7 @@ mod support;
 
 use futures_util::StreamExt;
 use serde_json::{json, Value};
-use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 use support::*;
 use tokio::sync::mpsc;
@@ -48,46 +45,11 @@ async fn end_to_end(server: &Server, baker: &str, customers: &[(String, i64)], r
     }
 
     // Driver: one status change every 1/rate seconds, round-robin over the orders.
-    let steps = ["confirmed", "preparing", "ready", "out_for_delivery", "delivered"];
-    let mut next_step: HashMap<i64, usize> = HashMap::new();
-    let sent: Arc<std::sync::Mutex<HashMap<(i64, i64), Instant>>> = Arc::default();
-    let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / rate as f64));
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
-    let total = rate * secs;
-    let mut handles = Vec::with_capacity(total);
     let orders: Vec<i64> = customers.iter().map(|c| c.1).collect();
-    let failures = Arc::new(AtomicUsize::new(0));
-    for i in 0..total {
-        ticker.tick().await;
-        let order = orders[i % orders.len()];
-        let step = next_step.entry(order).or_insert(0);
-        if *step >= steps.len() {
-            continue;
-        }
-        let status = steps[*step];
-        *step += 1;
-        let version = *step as i64 + 1;
-        let sent = sent.clone();
-        let http = server.http.clone();
-        let url = format!("{}/api/v1/orders/{order}/status", server.base);
-        let baker = baker.to_owned();
-        let failures = failures.clone();
-        handles.push(tokio::spawn(async move {
-            sent.lock().expect("lock").insert((order, version), Instant::now());
-            let ok = http.patch(url).bearer_auth(baker).json(&json!({"status": status})).send().await.map(|r| r.status().is_success()).unwrap_or(false);
-            if !ok {
-                failures.fetch_add(1, Ordering::Relaxed);
-            }
-        }));
-    }
-    for h in handles {
-        let _ = h.await;
-    }
-    let patches = sent.lock().expect("lock").len() - failures.load(Ordering::Relaxed);
+    let (sent, failures) = drive_status_changes(server, baker, &orders, rate, secs).await;
     // Every frame due: 5 per change. Wait for them (or give up after 10 s of silence: loss).
-    let expected = patches * 5;
+    let expected = (sent.len() - failures) * 5;
     let mut latencies = Vec::with_capacity(expected);
-    let sent = sent.lock().expect("lock").clone();
     while latencies.len() < expected {
         match tokio::time::timeout(Duration::from_secs(10), rx.recv()).await {
             Ok(Some((order, version, at))) => {

@@ -5,7 +5,10 @@
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
+use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -173,6 +176,47 @@ pub fn report_order_updates(mut ws: Socket, tx: tokio::sync::mpsc::UnboundedSend
             }
         }
     })
+}
+
+/// The order's steps after `pending`, in order.
+pub const STEPS: [&str; 5] = ["confirmed", "preparing", "ready", "out_for_delivery", "delivered"];
+
+/// Changes order statuses through `server` as `token`, one every 1/`rate` seconds for `secs`
+/// seconds, round-robin over `orders` (each at most through [`STEPS`]). Returns when each
+/// (order, version) change was sent, and how many were refused or failed.
+pub async fn drive_status_changes(server: &Server, token: &str, orders: &[i64], rate: usize, secs: usize) -> (HashMap<(i64, i64), Instant>, usize) {
+    let sent: Arc<Mutex<HashMap<(i64, i64), Instant>>> = Arc::default();
+    let failures = Arc::new(AtomicUsize::new(0));
+    let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / rate as f64));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let mut next_step: HashMap<i64, usize> = HashMap::new();
+    let mut handles = Vec::new();
+    for i in 0..rate * secs {
+        ticker.tick().await;
+        let order = orders[i % orders.len()];
+        let step = next_step.entry(order).or_insert(0);
+        if *step >= STEPS.len() {
+            continue;
+        }
+        let status = STEPS[*step];
+        *step += 1;
+        let version = *step as i64 + 1;
+        let (sent, failures, http) = (sent.clone(), failures.clone(), server.http.clone());
+        let url = format!("{}/api/v1/orders/{order}/status", server.base);
+        let token = token.to_owned();
+        handles.push(tokio::spawn(async move {
+            sent.lock().expect("lock").insert((order, version), Instant::now());
+            let ok = http.patch(url).bearer_auth(token).json(&json!({"status": status})).send().await.map(|r| r.status().is_success()).unwrap_or(false);
+            if !ok {
+                failures.fetch_add(1, Ordering::Relaxed);
+            }
+        }));
+    }
+    for h in handles {
+        let _ = h.await;
+    }
+    let sent = sent.lock().expect("lock").clone();
+    (sent, failures.load(Ordering::Relaxed))
 }
 
 pub fn percentile(sorted: &[f64], p: f64) -> f64 {
