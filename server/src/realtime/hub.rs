@@ -277,9 +277,23 @@ impl Hub {
                 Some(actor) => Revocation::Rights { actor: actor.clone(), removed },
                 None => Revocation::End(Disconnect::Disabled),
             };
-            inner.revocations.insert(id, revocation);
+            Self::leave(&mut inner, id, revocation);
         }
         ids.len()
+    }
+
+    /// Leaves a revocation for a connection's task, combined with one it has not taken yet: an
+    /// end is never replaced, and successive rights changes keep every topic removed.
+    fn leave(inner: &mut Inner, id: ConnId, new: Revocation) {
+        let combined = match (inner.revocations.remove(&id), new) {
+            (Some(Revocation::End(why)), _) => Revocation::End(why),
+            (Some(Revocation::Rights { removed: mut earlier, .. }), Revocation::Rights { actor, removed }) => {
+                earlier.extend(removed);
+                Revocation::Rights { actor, removed: earlier }
+            }
+            (_, new) => new,
+        };
+        inner.revocations.insert(id, combined);
     }
 
     /// Ends the connections of a session (signed out).
@@ -291,7 +305,7 @@ impl Hub {
             if let Some(conn) = inner.conns.get(&id) {
                 conn.changed.notify_one();
             }
-            inner.revocations.insert(id, Revocation::End(Disconnect::SessionEnded));
+            Self::leave(&mut inner, id, Revocation::End(Disconnect::SessionEnded));
         }
         ids.len()
     }
@@ -527,6 +541,28 @@ mod tests {
         assert!(slow.overflowed.load(Ordering::Acquire));
         assert_eq!(reports.try_recv().expect("gone").user_id, 3);
         assert_eq!(hub.connections_of(3), 0);
+    }
+
+    #[test]
+    fn an_end_is_never_replaced_and_rights_changes_add_up() {
+        let (hub, _) = hub();
+        let baker = actor(3, Role::Shopkeeper, vec![10, 11, 12]);
+        let signed_out = register(&hub, &baker, Some("gone"));
+        let other = register(&hub, &baker, Some("stays"));
+        // Both arrive in one relay read, before either task runs.
+        hub.deliver(&internal(1, EventType::SessionEnded, json!({ "user_id": 3, "session": "gone" })));
+        let fewer = Actor { user_id: 3, role: Role::Shopkeeper, shop_ids: vec![11, 12] };
+        hub.deliver(&internal(2, EventType::AccessChanged, json!({ "user_id": 3, "actor": fewer })));
+        let fewest = Actor { user_id: 3, role: Role::Shopkeeper, shop_ids: vec![12] };
+        hub.deliver(&internal(3, EventType::AccessChanged, json!({ "user_id": 3, "actor": fewest })));
+        assert!(matches!(hub.take_revocation(signed_out.id), Some(Revocation::End(Disconnect::SessionEnded))));
+        match hub.take_revocation(other.id) {
+            Some(Revocation::Rights { actor, mut removed }) => {
+                removed.sort();
+                assert_eq!((actor.shop_ids, removed), (vec![12], vec![Topic::Shop(10), Topic::Shop(11)]));
+            }
+            other => panic!("expected merged rights, got {other:?}"),
+        }
     }
 
     #[test]

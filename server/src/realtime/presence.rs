@@ -110,9 +110,10 @@ impl Presence {
     /// e.g. a sweep took them while it could not reach the database), retries failed writes,
     /// then announces users whose rows all expired as offline.
     async fn heartbeat(&self, mine: &mut Mine) {
-        let expires = Utc::now() + chrono::Duration::from_std(self.lease).unwrap_or(chrono::Duration::seconds(15));
+        let now = Utc::now();
+        let expires = now + chrono::Duration::from_std(self.lease).unwrap_or(chrono::Duration::seconds(15));
         let renewed = match self.db.write().await {
-            Ok(mut conn) => store::presence::renew(&mut conn, &self.node, expires).await,
+            Ok(mut conn) => store::presence::renew(&mut conn, &self.node, now, expires).await,
             Err(e) => Err(e),
         };
         match renewed {

@@ -125,6 +125,14 @@ impl ClientSession {
         if let Some(recorded) = presence {
             let _ = tokio::time::timeout(PRESENCE_WAIT, recorded).await;
         }
+        // A sign-out committed between the upgrade's check and the registration was applied by
+        // the hub before this connection could hear it: look again now that it would.
+        if let Some(hash) = session.auth.token_hash.clone() {
+            let mut conn = session.state.db.read().await.map_err(internal)?;
+            if store::sessions::live(&mut conn, &hash, chrono::Utc::now()).await.map_err(internal)?.is_none() {
+                return Err(Disconnect::SessionEnded);
+            }
+        }
         let seq = session.current_seq().await?;
         session.control(out, ControlMessage::Hello { user_id: session.auth.user.id, topics, seq }).await?;
         if let Some(last_seq) = resume_from {

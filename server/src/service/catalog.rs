@@ -121,6 +121,7 @@ pub async fn update_product(state: &AppState, session: &Session, id: i64, update
     }
 
     let mut tx = state.db.begin_write().await?;
+    store::products::lock(&mut tx, &[id]).await?;
     let before = store::products::get(&mut tx, id).await?.ok_or_else(|| ApiError::not_found("product"))?;
     require_staff(session, before.shop_id)?;
     let now = Utc::now();

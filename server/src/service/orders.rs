@@ -35,6 +35,9 @@ pub async fn create(state: &AppState, session: &Session, new: NewOrder) -> ApiRe
     }
 
     let now = Utc::now();
+    // Locked before they are read: concurrent orders must not both sell the same stock.
+    let product_ids: Vec<i64> = lines.iter().map(|(id, _)| *id).collect();
+    store::products::lock(&mut tx, &product_ids).await?;
     let mut items = Vec::with_capacity(lines.len());
     let mut stock_changes: Vec<(Product, Product)> = Vec::with_capacity(lines.len());
     let mut total: i64 = 0;

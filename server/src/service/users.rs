@@ -65,6 +65,8 @@ pub async fn update(state: &AppState, session: &Session, id: i64, update: UserUp
         return Err(ApiError::new(ErrorCode::Conflict, "admins cannot disable themselves"));
     }
     let mut tx = state.db.begin_write().await?;
+    // Concurrent changes of one user apply one after the other (on every engine).
+    store::presence::lock_user(&mut tx, id).await?;
     let (role, was_disabled) = store::users::role_of(&mut tx, id).await?.ok_or_else(|| ApiError::not_found("user"))?;
     if let Some(shop_ids) = &update.shop_ids {
         if role != Role::Shopkeeper {

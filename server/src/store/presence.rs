@@ -34,11 +34,13 @@ pub async fn clear_node(c: &mut impl AsConn, node: &str) -> sqlx::Result<u64> {
     on!(c, |c| sqlx::query("DELETE FROM presence WHERE node_id = $1").bind(node).execute(&mut *c).await.map(|r| r.rows_affected()))
 }
 
-/// Extends every row of `node`. Returns how many there were.
-pub async fn renew(c: &mut impl AsConn, node: &str, expires_at: DateTime<Utc>) -> sqlx::Result<u64> {
-    let done = on!(c, |c| sqlx::query("UPDATE presence SET expires_at = $1 WHERE node_id = $2")
+/// Extends the rows of `node` that have not expired (an expired one may already have been
+/// announced offline: it is written again through the announcing path). Returns how many.
+pub async fn renew(c: &mut impl AsConn, node: &str, now: DateTime<Utc>, expires_at: DateTime<Utc>) -> sqlx::Result<u64> {
+    let done = on!(c, |c| sqlx::query("UPDATE presence SET expires_at = $1 WHERE node_id = $2 AND expires_at > $3")
         .bind(expires_at)
         .bind(node)
+        .bind(now)
         .execute(&mut *c)
         .await.map(|r| r.rows_affected()))?;
     Ok(done)

@@ -2,7 +2,7 @@
 
 use app::api::{NewProduct, Product};
 use chrono::{DateTime, Utc};
-use crate::db::AsConn;
+use crate::db::{AsConn, Ex};
 use crate::on;
 
 const COLUMNS: &str = "id, shop_id, name, price_minor, stock, low_stock_threshold, available, updated_at";
@@ -88,5 +88,18 @@ pub async fn update(conn: &mut impl AsConn, p: &Product) -> sqlx::Result<()> {
     .bind(p.id)
     .execute(&mut *c)
     .await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Locks products until the transaction ends, in id order (so two orders never wait on each
+/// other), before they are read and written back. SQLite needs nothing: its writes already run
+/// one at a time.
+pub async fn lock(conn: &mut impl AsConn, ids: &[i64]) -> sqlx::Result<()> {
+    if let Ex::Postgres(c) = conn.ex() {
+        let mut ids = ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        sqlx::query("SELECT id FROM products WHERE id = ANY($1) ORDER BY id FOR UPDATE").bind(ids).fetch_all(c).await?;
+    }
     Ok(())
 }

@@ -255,3 +255,34 @@ async fn sessions_end_on_logout_and_the_server_stops_cleanly() {
     let exit = server.stop().await;
     assert!(exit.success(), "SIGTERM ends the server with success: {exit:?}");
 }
+
+#[tokio::test]
+async fn concurrent_orders_never_sell_more_than_the_stock() {
+    let s = TestServer::start().await;
+    let admin = s.login(ADMIN).await;
+    let customers = [s.login(ALICE).await, s.login(BOB).await];
+    let (bakery, _) = bakery_loaf(&s, &admin).await;
+    let rye = product_id(&s, &admin, bakery, "Rye").await;
+    let (code, body) = s.call(Method::PATCH, &format!("/products/{rye}"), Some(&admin), Some(json!({"stock": 5}))).await;
+    assert_eq!(code, StatusCode::OK, "{body}");
+
+    // Ten orders of three at once: on PostgreSQL these run in concurrent transactions.
+    let attempts = (0..10).map(|i| {
+        let (s, token) = (&s, &customers[i % 2]);
+        async move {
+            let order = json!({"shop_id": bakery, "items": [{"product_id": rye, "quantity": 3}]});
+            s.call(Method::POST, "/orders", Some(token), Some(order)).await
+        }
+    });
+    let results = futures_util::future::join_all(attempts).await;
+    let placed = results.iter().filter(|(code, _)| *code == StatusCode::CREATED).count();
+    assert_eq!(placed, 1, "{results:?}");
+    assert!(results.iter().all(|(code, body)| *code == StatusCode::CREATED || body["error"]["code"] == "insufficient_stock"), "{results:?}");
+    let stock = s.get(&format!("/shops/{bakery}/products"), &admin).await["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == rye)
+        .map(|p| p["stock"].clone());
+    assert_eq!(stock, Some(json!(2)));
+}
