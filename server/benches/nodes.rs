@@ -66,17 +66,7 @@ async fn across_nodes(writer: &Server, watched: &Server, other: &Server, baker: 
     let orders: Vec<i64> = customers.iter().map(|c| c.1).collect();
     let (sent, failures) = drive_status_changes(writer, baker, &orders, rate, secs).await;
     let expected = (sent.len() - failures) * 5;
-    let mut latencies = Vec::with_capacity(expected);
-    while latencies.len() < expected {
-        match tokio::time::timeout(Duration::from_secs(10), rx.recv()).await {
-            Ok(Some((order, version, at))) => {
-                if let Some(t0) = sent.get(&(order, version)) {
-                    latencies.push(at.duration_since(*t0).as_secs_f64() * 1000.0);
-                }
-            }
-            _ => break,
-        }
-    }
+    let mut latencies = collect_latencies(&mut rx, &sent, expected).await;
     for r in readers.into_iter().chain(quiet) {
         r.abort();
     }

@@ -49,17 +49,7 @@ async fn end_to_end(server: &Server, baker: &str, customers: &[(String, i64)], r
     let (sent, failures) = drive_status_changes(server, baker, &orders, rate, secs).await;
     // Every frame due: 5 per change. Wait for them (or give up after 10 s of silence: loss).
     let expected = (sent.len() - failures) * 5;
-    let mut latencies = Vec::with_capacity(expected);
-    while latencies.len() < expected {
-        match tokio::time::timeout(Duration::from_secs(10), rx.recv()).await {
-            Ok(Some((order, version, at))) => {
-                if let Some(t0) = sent.get(&(order, version)) {
-                    latencies.push(at.duration_since(*t0).as_secs_f64() * 1000.0);
-                }
-            }
-            _ => break,
-        }
-    }
+    let mut latencies = collect_latencies(&mut rx, &sent, expected).await;
     for r in readers {
         r.abort();
     }

@@ -219,6 +219,27 @@ pub async fn drive_status_changes(server: &Server, token: &str, orders: &[i64], 
     (sent, failures.load(Ordering::Relaxed))
 }
 
+/// Milliseconds from each change's PATCH to each frame reporting it, until `expected` frames
+/// came or 10 s passed without one (the rest are lost).
+pub async fn collect_latencies(
+    rx: &mut tokio::sync::mpsc::UnboundedReceiver<(i64, i64, Instant)>,
+    sent: &HashMap<(i64, i64), Instant>,
+    expected: usize,
+) -> Vec<f64> {
+    let mut latencies = Vec::with_capacity(expected);
+    while latencies.len() < expected {
+        match tokio::time::timeout(Duration::from_secs(10), rx.recv()).await {
+            Ok(Some((order, version, at))) => {
+                if let Some(t0) = sent.get(&(order, version)) {
+                    latencies.push(at.duration_since(*t0).as_secs_f64() * 1000.0);
+                }
+            }
+            _ => break,
+        }
+    }
+    latencies
+}
+
 pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
