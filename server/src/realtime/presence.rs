@@ -111,7 +111,7 @@ impl Presence {
     /// then announces users whose rows all expired as offline.
     async fn heartbeat(&self, mine: &mut Mine) {
         let now = Utc::now();
-        let expires = now + chrono::Duration::from_std(self.lease).unwrap_or(chrono::Duration::seconds(15));
+        let expires = self.expiry(now);
         let renewed = match self.db.write().await {
             Ok(mut conn) => store::presence::renew(&mut conn, &self.node, now, expires).await,
             Err(e) => Err(e),
@@ -129,6 +129,11 @@ impl Presence {
         }
     }
 
+    /// When a row written at `now` expires without a heartbeat.
+    fn expiry(&self, now: chrono::DateTime<Utc>) -> chrono::DateTime<Utc> {
+        now + chrono::Duration::from_std(self.lease).unwrap_or(chrono::Duration::seconds(15))
+    }
+
     async fn sweep(&self) -> crate::error::ApiResult<()> {
         let now = Utc::now();
         let stale = store::presence::stale(&mut self.db.read().await?, now).await?;
@@ -143,7 +148,7 @@ impl Presence {
     /// presence on all nodes with the state last announced and announces the difference.
     async fn settle(&self, user_id: i64, count: Option<i64>) -> crate::error::ApiResult<()> {
         let now = Utc::now();
-        let expires = now + chrono::Duration::from_std(self.lease).unwrap_or(chrono::Duration::seconds(15));
+        let expires = self.expiry(now);
         let mut tx = self.db.begin_write().await?;
         store::presence::lock_user(&mut tx, user_id).await?;
         if let Some(count) = count {
