@@ -2,7 +2,7 @@
 //! and the OpenAPI document.
 
 use crate::domain::order::OrderChange;
-use crate::domain::{OrderStatus, PaymentStatus, Role};
+use crate::domain::{ChittyStatus, OrderStatus, PaymentStatus, Role};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -35,6 +35,12 @@ pub enum ErrorCode {
     ProductUnavailable,
     InsufficientStock,
     PayloadTooLarge,
+    /// An upload was not an image of a kind the server reads (JPEG, PNG, WebP).
+    UnsupportedImage,
+    /// An upload was an image that could not be decoded (truncated, empty, too many pixels).
+    InvalidImage,
+    /// A chitty was already made an order or rejected.
+    ChittyClosed,
     TooManyRequests,
     Internal,
 }
@@ -50,10 +56,10 @@ impl ErrorCode {
             NotFound => 404,
             Conflict | OrderFinal | StatusUnchanged | InvalidTransition | CancelTooLate
             | AlreadyPaid | OrderCancelled | ShopClosed | ProductUnavailable
-            | InsufficientStock => 409,
+            | InsufficientStock | ChittyClosed => 409,
             PayloadTooLarge => 413,
-            UnsupportedMediaType => 415,
-            InvalidBody | ValidationFailed => 422,
+            UnsupportedMediaType | UnsupportedImage => 415,
+            InvalidBody | ValidationFailed | InvalidImage => 422,
             TooManyRequests => 429,
             Internal => 500,
         }
@@ -435,4 +441,107 @@ mod tests {
         }
         assert_eq!(ErrorCode::from_transition_code("forbidden").http_status(), 403);
     }
+}
+
+/// A product a chitty's line may mean, with how sure the match is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct ChittyCandidate {
+    pub product_id: i64,
+    pub name: String,
+    /// 0–100: how closely the line's text matches this product (or an alias staff taught).
+    pub confidence: u8,
+}
+
+/// One line of a chitty as the server read it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct ChittyLine {
+    /// 0-based, top to bottom.
+    pub position: i64,
+    /// The line as the OCR engine read it.
+    pub text: String,
+    /// What is asked for, without quantity and unit.
+    pub item: String,
+    pub quantity: i64,
+    /// Whether the line said how many (false: 1 is assumed).
+    pub quantity_read: bool,
+    /// A unit or size the line gave ("kg", "500 g"), as a hint.
+    pub unit: Option<String>,
+    /// 0–100: the OCR engine's mean confidence in the line's words.
+    pub ocr_confidence: u8,
+    /// Best first, at most three.
+    pub candidates: Vec<ChittyCandidate>,
+    /// The product proposed (the best candidate when it is good enough), if any.
+    pub product_id: Option<i64>,
+}
+
+/// A photographed shopping list sent to a shop.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct Chitty {
+    pub id: i64,
+    pub shop_id: i64,
+    pub shop_name: String,
+    pub customer_id: i64,
+    pub customer_name: String,
+    pub status: ChittyStatus,
+    /// The customer's note.
+    pub note: Option<String>,
+    /// Why it failed or was rejected.
+    pub reason: Option<String>,
+    /// Top to bottom; empty until read.
+    pub lines: Vec<ChittyLine>,
+    /// The order it became.
+    pub order_id: Option<i64>,
+    /// Increases by one with every change; clients keep the snapshot with the highest.
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// `GET /chitties`: the chitties this user may see, newest first.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct ChittyList {
+    pub items: Vec<Chitty>,
+    pub seq: i64,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema, IntoParams))]
+#[serde(deny_unknown_fields)]
+pub struct ChittyQuery {
+    pub shop_id: Option<i64>,
+    /// Only those waiting for staff (`read` or `failed`) and being read.
+    #[serde(default)]
+    pub open: bool,
+}
+
+/// `POST /chitties/{id}/order` (shop staff): the order a chitty becomes, as staff confirmed
+/// it. Each line names the chitty line it confirms (`position`), so that a line whose
+/// product staff changed teaches the shop an alias; lines staff added have none.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ChittyOrder {
+    pub items: Vec<ChittyOrderItem>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ChittyOrderItem {
+    #[serde(default)]
+    pub position: Option<i64>,
+    pub product_id: i64,
+    pub quantity: i64,
+}
+
+/// `POST /chitties/{id}/reject` (shop staff): the reason is shown to the customer.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ChittyRejection {
+    pub reason: String,
 }

@@ -88,6 +88,32 @@ pub struct Config {
     /// comma-separated, e.g. `https://orders.example.com`.
     #[arg(long, env = "ORDERCAST_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
+
+    /// The Tesseract executable that reads chitties (photographed lists).
+    #[arg(long, env = "ORDERCAST_OCR_COMMAND", default_value = "tesseract")]
+    pub ocr_command: String,
+
+    /// Lists read at once on this node (0: one per CPU core).
+    #[arg(long, env = "ORDERCAST_OCR_WORKERS", default_value_t = 0)]
+    pub ocr_workers: usize,
+
+    /// Seconds one photo may take to read before it fails.
+    #[arg(long = "ocr-timeout-secs", env = "ORDERCAST_OCR_TIMEOUT_SECS", default_value = "30", value_parser = parse_secs)]
+    pub ocr_timeout: std::time::Duration,
+
+    /// Seconds a node holds a list it reads without renewing its hold: a list whose node
+    /// died is taken over by another (or the restarted one) within about this long.
+    #[arg(long = "chitty-lease-secs", env = "ORDERCAST_CHITTY_LEASE_SECS", default_value = "15", value_parser = parse_secs)]
+    pub chitty_lease: std::time::Duration,
+
+    /// Largest photo of a list accepted, in bytes (the browser shrinks photos before upload;
+    /// this bounds those sent without it). Photos are kept in the database.
+    #[arg(long, env = "ORDERCAST_CHITTY_MAX_BYTES", default_value_t = 8 * 1024 * 1024)]
+    pub chitty_max_bytes: usize,
+
+    /// Lists one customer may send per minute.
+    #[arg(long, env = "ORDERCAST_CHITTY_UPLOADS_PER_MINUTE", default_value_t = 5)]
+    pub chitty_uploads_per_minute: i64,
 }
 
 impl Config {

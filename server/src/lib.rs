@@ -8,6 +8,7 @@
 //! - [`auth`]: passwords, sessions, sign-in throttling.
 //! - [`realtime`]: the bus between nodes, the outbox relay, the hub, presence, the client
 //!   session and the WebSocket transport at `/ws`.
+//! - [`chitty`]: reading photographed shopping lists (OCR) in a durable job.
 //! - [`pages`]: the pages' server functions' backend; SSR through leptos_axum.
 //! - [`seed`]: demo data for a first start.
 
@@ -16,6 +17,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod chitty;
 pub mod config;
 pub mod db;
 pub mod error;
@@ -124,6 +126,7 @@ pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         hub: Arc::new(hub),
         shutdown,
         sockets: tokio_util::task::TaskTracker::new(),
+        chitty_wake: Arc::new(tokio::sync::Notify::new()),
     };
     tracing::info!(node, engine = state.db.engine().as_str(), "starting");
 
@@ -151,6 +154,19 @@ pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         }
         .run(presence_reports, presence_stop.clone()),
     );
+    let reader = chitty::reader::Reader {
+        db: state.db.clone(),
+        bus: state.bus.clone(),
+        ocr: Arc::new(chitty::ocr::Tesseract { command: state.config.ocr_command.clone() }),
+        workers: match state.config.ocr_workers {
+            0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            n => n,
+        },
+        timeout: state.config.ocr_timeout,
+        lease: state.config.chitty_lease,
+        wake: state.chitty_wake.clone(),
+    };
+    let reader = tokio::spawn(reader.run(state.shutdown.clone()));
     housekeep(&state).await;
     tokio::spawn(housekeeping(state.clone()));
 
@@ -191,6 +207,7 @@ pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     presence_stop.cancel();
     let _ = presence.await;
     let _ = relay.await;
+    let _ = reader.await;
     db.close().await;
     tracing::info!("shut down");
     Ok(())

@@ -24,6 +24,8 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     /// The socket tasks, so shutdown can wait for their close frames to go out.
     pub sockets: TaskTracker,
+    /// Rung when a chitty is stored: wakes this node's list reader.
+    pub chitty_wake: Arc<tokio::sync::Notify>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

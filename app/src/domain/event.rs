@@ -29,6 +29,14 @@ pub enum EventType {
     Notification,
     UserConnected,
     UserDisconnected,
+    /// A customer sent a photographed list; it is being read. Carries the chitty.
+    ChittyReceived,
+    /// A list was read: its lines and proposed products wait for the shop's staff.
+    ChittyProcessed,
+    /// A list could not be read; the reason says why.
+    ChittyFailed,
+    /// Staff made an order of a list, or rejected it.
+    ChittyUpdated,
     /// Internal, never sent to clients: a user's rights changed or they were disabled. Every
     /// node's hub applies it to that user's open connections.
     AccessChanged,
@@ -38,7 +46,7 @@ pub enum EventType {
 }
 
 impl EventType {
-    pub const ALL: [EventType; 13] = [
+    pub const ALL: [EventType; 17] = [
         EventType::OrderCreated,
         EventType::OrderUpdated,
         EventType::StoreUpdated,
@@ -50,6 +58,10 @@ impl EventType {
         EventType::Notification,
         EventType::UserConnected,
         EventType::UserDisconnected,
+        EventType::ChittyReceived,
+        EventType::ChittyProcessed,
+        EventType::ChittyFailed,
+        EventType::ChittyUpdated,
         EventType::AccessChanged,
         EventType::SessionEnded,
     ];
@@ -67,6 +79,10 @@ impl EventType {
             EventType::Notification => "notification",
             EventType::UserConnected => "user_connected",
             EventType::UserDisconnected => "user_disconnected",
+            EventType::ChittyReceived => "chitty_received",
+            EventType::ChittyProcessed => "chitty_processed",
+            EventType::ChittyFailed => "chitty_failed",
+            EventType::ChittyUpdated => "chitty_updated",
             EventType::AccessChanged => "access_changed",
             EventType::SessionEnded => "session_ended",
         }
@@ -108,6 +124,11 @@ impl Topic {
     /// The topics of a public change to a shop or its catalogue.
     pub fn for_catalog(shop_id: i64) -> Vec<Topic> {
         vec![Topic::Catalog(shop_id), Topic::Shop(shop_id), Topic::Admin]
+    }
+
+    /// The topics of a chitty's events: the customer who sent it, the shop's staff, admins.
+    pub fn for_chitty(customer_id: i64, shop_id: i64) -> Vec<Topic> {
+        vec![Topic::User(customer_id), Topic::Shop(shop_id), Topic::Admin]
     }
 
     /// The topics of a change only a shop's staff and admins may see.

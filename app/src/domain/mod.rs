@@ -4,12 +4,14 @@
 //! on its own and the WASM client can reason about orders exactly as the server does.
 
 pub mod access;
+pub mod chitty;
 pub mod event;
 pub mod order;
 pub mod user;
 pub mod validation;
 
 pub use access::Actor;
+pub use chitty::ChittyStatus;
 pub use event::{EventType, Topic};
 pub use order::{allowed, Allowed, OrderAction, OrderState, OrderStatus, Party, PaymentStatus, TransitionError};
 pub use user::Role;

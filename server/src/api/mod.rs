@@ -2,6 +2,7 @@
 //! `service`. The OpenAPI document is served at `/api/v1/openapi.json`.
 
 pub mod auth;
+pub mod chitties;
 pub mod openapi;
 pub mod orders;
 pub mod realtime;
@@ -11,6 +12,7 @@ pub mod users;
 use crate::error::ApiError;
 use crate::state::AppState;
 use app::api::ErrorCode;
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, patch, post};
 use axum::Router;
 
@@ -24,6 +26,13 @@ pub fn router() -> Router<AppState> {
         .route("/shops/{id}/staff", get(shops::staff))
         .route("/shops/{id}/products", get(shops::list_products).post(shops::create_product))
         .route("/products/{id}", patch(shops::update_product))
+        // The photo's own limit (`--chitty-max-bytes`) is applied while it is read.
+        .route("/shops/{id}/chitties", post(chitties::upload).layer(DefaultBodyLimit::disable()))
+        .route("/chitties", get(chitties::list))
+        .route("/chitties/{id}", get(chitties::get))
+        .route("/chitties/{id}/image", get(chitties::image))
+        .route("/chitties/{id}/order", post(chitties::make_order))
+        .route("/chitties/{id}/reject", post(chitties::reject))
         .route("/orders", get(orders::list).post(orders::create))
         .route("/orders/{id}", get(orders::get))
         .route("/orders/{id}/status", patch(orders::set_status))

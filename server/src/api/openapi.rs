@@ -15,6 +15,8 @@ use utoipa::{Modify, OpenApi};
         super::orders::create, super::orders::list, super::orders::get,
         super::orders::set_status, super::orders::cancel, super::orders::verify_payment,
         super::realtime::notify, super::realtime::stats, super::users::list, super::users::create, super::users::update,
+        super::chitties::upload, super::chitties::list, super::chitties::get, super::chitties::image,
+        super::chitties::make_order, super::chitties::reject,
     ),
     modifiers(&Security),
     security(("bearer" = []), ("cookie" = [])),

@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod catalog;
+pub mod chitties;
 pub mod notifications;
 pub mod orders;
 pub mod users;

@@ -29,20 +29,37 @@ pub async fn create(state: &AppState, session: &Session, new: NewOrder) -> ApiRe
     validation::order_items(&lines)?;
 
     let mut tx = state.db.begin_write().await?;
-    let shop = store::shops::get(&mut tx, new.shop_id).await?.ok_or_else(|| ApiError::not_found("shop"))?;
+    let order = place(&mut tx, new.shop_id, session.user.id, session.user.id, &lines, Utc::now()).await?;
+    super::commit(state, tx).await?;
+    tracing::info!(order_id = order.id, shop_id = order.shop_id, customer_id = session.user.id, total = order.total_minor, "order placed");
+    Ok(order)
+}
+
+/// Places an order for `customer_id` in the caller's transaction: checks the shop is open and
+/// every product is available with enough stock, takes the stock, and records the order and
+/// its events. `by_user_id` is who placed it (the customer, or staff turning a chitty into
+/// an order). `lines` must be validated.
+pub(crate) async fn place(
+    tx: &mut Tx,
+    shop_id: i64,
+    customer_id: i64,
+    by_user_id: i64,
+    lines: &[(i64, i64)],
+    now: chrono::DateTime<Utc>,
+) -> ApiResult<Order> {
+    let shop = store::shops::get(tx, shop_id).await?.ok_or_else(|| ApiError::not_found("shop"))?;
     if !shop.is_open {
         return Err(ApiError::new(ErrorCode::ShopClosed, format!("{} is closed and is not taking orders", shop.name)));
     }
 
-    let now = Utc::now();
     // Locked before they are read: concurrent orders must not both sell the same stock.
     let product_ids: Vec<i64> = lines.iter().map(|(id, _)| *id).collect();
-    store::products::lock(&mut tx, &product_ids).await?;
+    store::products::lock(tx, &product_ids).await?;
     let mut items = Vec::with_capacity(lines.len());
     let mut stock_changes: Vec<(Product, Product)> = Vec::with_capacity(lines.len());
     let mut total: i64 = 0;
-    for &(product_id, quantity) in &lines {
-        let product = store::products::get(&mut tx, product_id)
+    for &(product_id, quantity) in lines {
+        let product = store::products::get(tx, product_id)
             .await?
             .filter(|p| p.shop_id == shop.id)
             .ok_or_else(|| {
@@ -73,25 +90,23 @@ pub async fn create(state: &AppState, session: &Session, new: NewOrder) -> ApiRe
         stock_changes.push((product, after));
     }
 
-    let order_id = store::orders::insert(&mut tx, shop.id, session.user.id, total, now).await?;
+    let order_id = store::orders::insert(tx, shop.id, customer_id, total, now).await?;
     for (position, item) in items.iter().enumerate() {
-        store::orders::insert_item(&mut tx, order_id, position as i64, item).await?;
+        store::orders::insert_item(tx, order_id, position as i64, item).await?;
     }
     let created = StatusChange {
         status: app::domain::OrderStatus::Pending,
         change: OrderChange::Created,
-        by_user_id: session.user.id,
+        by_user_id,
         at: now,
         note: None,
     };
-    store::orders::insert_history(&mut tx, order_id, &created).await?;
-    let order = record_event(&mut tx, order_id, EventType::OrderCreated, OrderChange::Created, now).await?;
+    store::orders::insert_history(tx, order_id, &created).await?;
+    let order = record_event(tx, order_id, EventType::OrderCreated, OrderChange::Created, now).await?;
     for (before, after) in &stock_changes {
-        store::products::update(&mut tx, after).await?;
-        product_events(&mut tx, before, after, now);
+        store::products::update(tx, after).await?;
+        product_events(tx, before, after, now);
     }
-    super::commit(state, tx).await?;
-    tracing::info!(order_id, shop_id = shop.id, customer_id = session.user.id, total, "order placed");
     Ok(order)
 }
 

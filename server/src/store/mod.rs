@@ -6,6 +6,7 @@
 //! SQLite and PostgreSQL both accept, run through [`on!`](crate::on). Where the engines differ
 //! the function matches on [`Ex`](crate::db::Ex) (see `presence::lock_user`).
 
+pub mod chitties;
 pub mod events;
 pub mod login_failures;
 pub mod orders;
