@@ -242,6 +242,23 @@ impl TestServer {
         rows.first().and_then(|s| s.parse().ok()).expect("seq")
     }
 
+    /// Kills the server with SIGKILL and starts a new one on the same database with `args`.
+    pub async fn crash_and_restart(mut self, args: &[&str]) -> TestServer {
+        let _ = self.child.kill().await;
+        let dir = std::mem::replace(&mut self._dir, tempfile::tempdir().expect("temp dir"));
+        Self::start_on(self.db.clone(), dir, args).await
+    }
+
+    /// Sends a list's photo (`multipart/form-data`: `photo`, optional `note`) to a shop.
+    pub async fn send_list(&self, token: &str, shop: i64, photo: Vec<u8>, file_name: &str, note: Option<&str>) -> (StatusCode, Value) {
+        let mut form = reqwest::multipart::Form::new().part("photo", reqwest::multipart::Part::bytes(photo).file_name(file_name.to_owned()));
+        if let Some(n) = note {
+            form = form.text("note", n.to_owned());
+        }
+        let req = self.http.post(self.url(&format!("/shops/{shop}/chitties"))).bearer_auth(token).multipart(form);
+        Self::parse(req.send().await.expect("request")).await
+    }
+
     /// Kills the server with SIGKILL: no shutdown, no goodbye.
     pub async fn kill(mut self) {
         let _ = self.child.kill().await;

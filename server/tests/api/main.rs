@@ -2,6 +2,7 @@
 
 mod authz;
 mod bad_input;
+mod chitty;
 mod common;
 mod lifecycle;
 mod nodes;

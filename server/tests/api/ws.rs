@@ -84,8 +84,14 @@ impl Ws {
 
     /// The next JSON message (server pings are answered by the library and skipped).
     pub async fn next(&mut self) -> Value {
+        self.next_within(DEADLINE).await
+    }
+
+    /// The next JSON message, allowing `deadline` for it (for work that takes long on a busy
+    /// machine, such as OCR).
+    pub async fn next_within(&mut self, deadline: Duration) -> Value {
         loop {
-            let msg = tokio::time::timeout(DEADLINE, self.stream.next())
+            let msg = tokio::time::timeout(deadline, self.stream.next())
                 .await
                 .expect("no message within the deadline")
                 .expect("socket ended")
