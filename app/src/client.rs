@@ -74,6 +74,9 @@ pub enum Method {
 }
 
 #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
+pub(crate) use browser::finish;
+
+#[cfg(all(feature = "hydrate", not(feature = "ssr")))]
 mod browser {
     use super::{failure, ApiFailure};
     use crate::api::ErrorBody;

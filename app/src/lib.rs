@@ -22,6 +22,7 @@ pub mod domain;
 pub mod live;
 pub mod pages;
 pub mod patch;
+pub mod photo;
 pub mod protocol;
 pub mod session;
 pub mod toast;
@@ -110,6 +111,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/shops/:id") view=pages::shops::ShopPage/>
                     <Route path=path!("/orders") view=pages::orders::OrdersPage/>
                     <Route path=path!("/orders/:id") view=pages::orders::OrderPage/>
+                    <Route path=path!("/lists/:id") view=pages::chitties::ListPage/>
                     <Route path=path!("/board") view=pages::board::BoardPage/>
                     <Route path=path!("/admin") view=pages::admin::AdminPage/>
                 </Routes>

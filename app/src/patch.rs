@@ -4,7 +4,7 @@
 //! Every event carries enough to patch in place (an order's full snapshot, a product's new
 //! stock, a shop's state), so a page never refetches a list because something in it changed.
 
-use crate::api::{Notification, Order, Product, Shop, StaffMember};
+use crate::api::{Chitty, Notification, Order, Product, Shop, StaffMember};
 use crate::domain::EventType;
 use crate::protocol::EventEnvelope;
 use chrono::{DateTime, Utc};
@@ -35,6 +35,40 @@ pub fn patch_orders(rows: &mut Vec<Order>, order: Order) -> bool {
             true
         }
     }
+}
+
+/// The chitty (photographed list) a `chitty_*` event carries.
+pub fn chitty_of(event: &EventEnvelope) -> Option<Chitty> {
+    if !matches!(
+        event.event_type,
+        EventType::ChittyReceived | EventType::ChittyProcessed | EventType::ChittyFailed | EventType::ChittyUpdated
+    ) {
+        return None;
+    }
+    serde_json::from_value(event.data.get("chitty")?.clone()).ok()
+}
+
+/// Applies a chitty snapshot to a newest-first list, like [`patch_orders`]. With `open_only`
+/// (the board), a chitty staff have handled leaves the list. Returns whether anything changed.
+pub fn patch_chitties(rows: &mut Vec<Chitty>, chitty: Chitty, open_only: bool) -> bool {
+    let position = rows.iter().position(|c| c.id == chitty.id);
+    if let Some(i) = position {
+        if rows[i].version >= chitty.version {
+            return false;
+        }
+        if open_only && chitty.status.is_final() {
+            rows.remove(i);
+        } else {
+            rows[i] = chitty;
+        }
+        return true;
+    }
+    if open_only && chitty.status.is_final() {
+        return false;
+    }
+    let at = rows.iter().position(|c| c.id < chitty.id).unwrap_or(rows.len());
+    rows.insert(at, chitty);
+    true
 }
 
 /// A change to a shop or its catalogue, as the catalogue events describe it.
@@ -330,5 +364,51 @@ mod tests {
         assert_eq!(age(t0, at(60)), "1 h");
         assert_eq!(age(t0, at(125)), "2 h 5 min");
         assert_eq!(age(t0, at(3 * 1440 + 7)), "3 d");
+    }
+
+    fn chitty(id: i64, version: i64, status: crate::domain::ChittyStatus) -> Chitty {
+        Chitty {
+            id,
+            shop_id: 1,
+            shop_name: "Shop".into(),
+            customer_id: 2,
+            customer_name: "Alice".into(),
+            status,
+            note: None,
+            reason: None,
+            lines: Vec::new(),
+            order_id: None,
+            version,
+            created_at: DateTime::UNIX_EPOCH,
+            updated_at: DateTime::UNIX_EPOCH,
+        }
+    }
+
+    #[test]
+    fn chitties_are_patched_by_version_and_handled_ones_leave_the_board() {
+        use crate::domain::ChittyStatus::*;
+        let mut board = vec![chitty(2, 1, Processing)];
+        assert!(patch_chitties(&mut board, chitty(3, 1, Processing), true));
+        assert_eq!(board.iter().map(|c| c.id).collect::<Vec<_>>(), [3, 2], "newest first");
+        assert!(patch_chitties(&mut board, chitty(2, 2, Read), true));
+        assert!(!patch_chitties(&mut board, chitty(2, 1, Processing), true), "an older snapshot changes nothing");
+        assert_eq!(board[1].status, Read);
+        assert!(patch_chitties(&mut board, chitty(2, 3, Ordered), true));
+        assert_eq!(board.iter().map(|c| c.id).collect::<Vec<_>>(), [3], "handled lists leave the board");
+        assert!(!patch_chitties(&mut board, chitty(1, 3, Rejected), true));
+        // A customer's page keeps them.
+        let mut mine = vec![chitty(2, 2, Read)];
+        assert!(patch_chitties(&mut mine, chitty(2, 3, Ordered), false));
+        assert_eq!(mine[0].status, Ordered);
+
+        let event = EventEnvelope {
+            event_type: EventType::ChittyProcessed,
+            seq: 9,
+            topic: Topic::Shop(1),
+            at: DateTime::UNIX_EPOCH,
+            data: json!({ "chitty": chitty(4, 2, Read) }),
+        };
+        assert_eq!(chitty_of(&event).map(|c| c.id), Some(4));
+        assert_eq!(chitty_of(&EventEnvelope { event_type: EventType::OrderUpdated, ..event }), None);
     }
 }

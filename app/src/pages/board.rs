@@ -3,13 +3,13 @@
 //! acknowledges it; the shop's open/closed switch, its products (availability and stock) with
 //! live low-stock alerts; and which of the shop's staff are online.
 
-use crate::api::{format_minor, Order, OrderList, Product, ProductList, ProductUpdate, Severity, Shop, ShopUpdate, StaffList, StaffMember, WithSeq};
+use crate::api::{format_minor, Chitty, ChittyList, Order, OrderList, Product, ProductList, ProductUpdate, Severity, Shop, ShopUpdate, StaffList, StaffMember, WithSeq};
 use crate::chime::Chime;
 use crate::client::{self, ApiFailure, Method};
 use crate::domain::{EventType, OrderStatus};
 use crate::live::Live;
 use crate::pages::common::{loaded, Clock, OrderActions, PaymentBadge, StatusBadge};
-use crate::patch::{catalog_change, order_of, patch_orders, patch_products, patch_staff, stock_low_of, CatalogChange};
+use crate::patch::{catalog_change, chitty_of, order_of, patch_chitties, patch_orders, patch_products, patch_staff, stock_low_of, CatalogChange};
 use crate::protocol::EventEnvelope;
 use crate::session::Session;
 use crate::toast::Toasts;
@@ -36,6 +36,8 @@ pub struct BoardData {
     pub orders: Vec<Order>,
     pub products: Vec<Product>,
     pub staff: Vec<StaffMember>,
+    /// Shopping lists being read or waiting for staff.
+    pub chitties: Vec<Chitty>,
     /// The lowest `seq` of the reads above: events after it patch all of them.
     pub seq: i64,
 }
@@ -56,8 +58,9 @@ async fn load_board(shop_id: i64) -> Result<BoardData, ApiFailure> {
     orders.sort_by_key(|o| std::cmp::Reverse((o.created_at, o.id)));
     let products: ProductList = client::get(&format!("/shops/{shop_id}/products")).await?;
     let staff: StaffList = client::get(&format!("/shops/{shop_id}/staff")).await?;
-    let seq = seq.min(products.seq).min(staff.seq);
-    Ok(BoardData { shop: shop.item, orders, products: products.items, staff: staff.items, seq })
+    let chitties: ChittyList = client::get(&format!("/chitties?shop_id={shop_id}&open=true")).await?;
+    let seq = seq.min(products.seq).min(staff.seq).min(chitties.seq);
+    Ok(BoardData { shop: shop.item, orders, products: products.items, staff: staff.items, chitties: chitties.items, seq })
 }
 
 #[component]
@@ -92,6 +95,21 @@ fn Board(data: BoardData) -> impl IntoView {
     let orders = RwSignal::new(data.orders);
     let products = RwSignal::new(data.products);
     let staff = RwSignal::new(data.staff);
+    let chitties = RwSignal::new(data.chitties);
+    // Lists read (or not readable) that nobody has handled yet: they chime like new orders.
+    let unacked_lists = RwSignal::new(BTreeSet::<i64>::new());
+    let announced_lists = StoredValue::new(BTreeSet::<i64>::new());
+    let announce_list = move |c: &Chitty| {
+        if !c.status.awaits_staff() || !announced_lists.try_update_value(|a| a.insert(c.id)).unwrap_or(false) {
+            return;
+        }
+        unacked_lists.update(|u| {
+            u.insert(c.id);
+        });
+        toasts.push(Severity::Info, format!("New shopping list from {}", c.customer_name));
+        chime.ring();
+        live.announcement.set(format!("New shopping list from {}", c.customer_name));
+    };
     // New orders nobody has acknowledged yet; an order that moved on is acknowledged.
     let unacked = RwSignal::new(BTreeSet::<i64>::new());
 
@@ -111,6 +129,19 @@ fn Board(data: BoardData) -> impl IntoView {
     };
 
     let on_event = move |event: &EventEnvelope| {
+        if let Some(c) = chitty_of(event).filter(|c| c.shop_id == shop_id) {
+            let mut changed = false;
+            chitties.update(|r| changed = patch_chitties(r, c.clone(), true));
+            if changed {
+                announce_list(&c);
+                if c.status.is_final() {
+                    unacked_lists.update(|u| {
+                        u.remove(&c.id);
+                    });
+                }
+            }
+            return;
+        }
         if let Some(order) = order_of(event).filter(|o| o.shop_id == shop_id) {
             let (id, status, name, total) = (order.id, order.status, order.customer_name.clone(), order.total_minor);
             let mut changed = false;
@@ -158,6 +189,10 @@ fn Board(data: BoardData) -> impl IntoView {
                 orders.set(fresh.orders);
                 products.set(fresh.products);
                 staff.set(fresh.staff);
+                for c in &fresh.chitties {
+                    announce_list(c);
+                }
+                chitties.set(fresh.chitties);
                 live.replay_since(fresh.seq, &on_event);
             }
         })
@@ -168,7 +203,7 @@ fn Board(data: BoardData) -> impl IntoView {
     Effect::new(move |_| {
         let handle = set_interval_with_handle(
             move || {
-                if !unacked.with_untracked(|u| u.is_empty()) {
+                if !unacked.with_untracked(|u| u.is_empty()) || !unacked_lists.with_untracked(|u| u.is_empty()) {
                     chime.ring();
                 }
             },
@@ -184,6 +219,7 @@ fn Board(data: BoardData) -> impl IntoView {
     let acknowledge_all = move |_| {
         chime.unlock();
         unacked.set(BTreeSet::new());
+        unacked_lists.set(BTreeSet::new());
     };
     let toggle_open = move |_| {
         let open = !shop.with_untracked(|s| s.is_open);
@@ -222,13 +258,18 @@ fn Board(data: BoardData) -> impl IntoView {
             <Show when=move || chime.blocked.get() && chime.enabled.get()>
                 <button type="button" class="secondary" on:click=move |_| chime.unlock()>"Enable sound"</button>
             </Show>
-            <Show when=move || !unacked.with(|u| u.is_empty())>
+            <Show when=move || !unacked.with(|u| u.is_empty()) || !unacked_lists.with(|u| u.is_empty())>
                 <div class="new-orders" role="alert">
-                    <span>{move || match unacked.with(|u| u.len()) { 1 => "1 new order".to_string(), n => format!("{n} new orders") }}</span>
+                    <span>{move || {
+                        let orders = match unacked.with(|u| u.len()) { 0 => None, 1 => Some("1 new order".to_string()), n => Some(format!("{n} new orders")) };
+                        let lists = match unacked_lists.with(|u| u.len()) { 0 => None, 1 => Some("1 new list".to_string()), n => Some(format!("{n} new lists")) };
+                        [orders, lists].into_iter().flatten().collect::<Vec<_>>().join(", ")
+                    }}</span>
                     <button type="button" class="ack-all" on:click=acknowledge_all>"Acknowledge"</button>
                 </div>
             </Show>
             <Presence staff/>
+            <crate::pages::chitties::ListsPanel shop_id chitties products unacked=unacked_lists/>
             <div class="board">
                 {COLUMNS
                     .into_iter()

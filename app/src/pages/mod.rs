@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod board;
+pub mod chitties;
 pub mod common;
 pub mod login;
 pub mod nav;
