@@ -97,6 +97,7 @@ pub fn SendList(shop_id: i64, shop_open: Signal<bool>) -> impl IntoView {
             </form>
         </section>
     }
+    .into_any()
 }
 
 /// A list and, once staff made it one, its order.
@@ -219,6 +220,7 @@ fn ListView(data: ListData) -> impl IntoView {
             </div>
         </section>
     }
+    .into_any()
 }
 
 fn headline(c: &Chitty) -> &'static str {
@@ -265,6 +267,7 @@ pub fn ListsPanel(
             </section>
         </Show>
     }
+    .into_any()
 }
 
 /// A line as staff edit it.
@@ -418,6 +421,7 @@ fn ListCard(
                                                 </td>
                                             </tr>
                                         }
+                                        .into_any()
                                     }
                                 </For>
                             </tbody>
@@ -440,4 +444,5 @@ fn ListCard(
             </div>
         </li>
     }
+    .into_any()
 }
