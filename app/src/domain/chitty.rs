@@ -307,12 +307,33 @@ fn content_words(normalized: &str) -> Vec<&str> {
     normalized.split(' ').filter(|w| !w.is_empty() && !is_filler(w)).collect()
 }
 
-/// How alike two words are, 0–1, forgiving the letter swaps and misreads of OCR.
+/// A word with the letters OCR confuses in handwriting folded together (`e`/`o`/`a`/`c`,
+/// `i`/`l`/`1`, `u`/`v`, `n`/`h`, `g`/`q`/`y`, `f`/`t`, `s`/`5`, `z`/`2`, `b`/`6`).
+fn fold_shapes(word: &str) -> String {
+    word.chars()
+        .map(|c| match c {
+            'e' | 'o' | 'a' | 'c' | '0' => 'o',
+            'i' | 'l' | '1' | 'j' => 'l',
+            'u' | 'v' => 'u',
+            'n' | 'h' => 'n',
+            'g' | 'q' | 'y' | '9' => 'g',
+            'f' | 't' => 't',
+            's' | '5' => 's',
+            'z' | '2' => 'z',
+            'b' | '6' => 'b',
+            c => c,
+        })
+        .collect()
+}
+
+/// How alike two words are, 0–1, forgiving the letter swaps and misreads of OCR: the edit
+/// distance of the words, or (a little less sure) of their shapes.
 fn word_similarity(a: &str, b: &str) -> f64 {
     if a == b {
         return 1.0;
     }
-    let edit = strsim::normalized_damerau_levenshtein(a, b);
+    let edit = strsim::normalized_damerau_levenshtein(a, b)
+        .max(0.9 * strsim::normalized_damerau_levenshtein(&fold_shapes(a), &fold_shapes(b)));
     // A word the other starts with ("choc" / "chocolate") is a strong hint on a list.
     let prefix = if a.len() >= 3 && b.starts_with(a) { 0.85 } else { 0.0 };
     edit.max(prefix)

@@ -7,7 +7,7 @@ use crate::client::{self, ApiFailure, Method};
 use crate::domain::chitty::{MIN_PROPOSAL_CONFIDENCE, SURE_CONFIDENCE};
 use crate::domain::ChittyStatus;
 use crate::live::Live;
-use crate::pages::common::{format_time, loaded, Clock, StatusBadge};
+use crate::pages::common::{loaded, Clock, StatusBadge};
 use crate::patch::{chitty_of, order_of};
 use crate::protocol::EventEnvelope;
 use crate::toast::Toasts;
@@ -134,7 +134,9 @@ pub fn ListPage() -> impl IntoView {
 #[component]
 fn ListView(data: ListData) -> impl IntoView {
     let live = Live::use_context();
+    let clock = Clock::use_context();
     let id = data.chitty.id;
+    let sent = data.chitty.created_at;
     let chitty = RwSignal::new(data.chitty);
     let order = RwSignal::new(data.order);
     let fetch_order = move |order_id: i64| {
@@ -215,7 +217,7 @@ fn ListView(data: ListData) -> impl IntoView {
                             }).collect_view())}
                         </ul>
                     </Show>
-                    <p class="sent">"Sent " {move || chitty.with(|c| format_time(c.created_at))}</p>
+                    <p class="sent">"Sent at " <time datetime=sent.to_rfc3339()>{move || clock.local_time(sent)}</time></p>
                 </div>
             </div>
         </section>

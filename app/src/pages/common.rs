@@ -64,6 +64,14 @@ impl Clock {
     pub fn age(&self, at: DateTime<Utc>) -> String {
         self.0.get().map(|now| age(at, now)).unwrap_or_default()
     }
+
+    /// `at` in the viewer's time zone once hydrated (the server cannot know it: UTC until then).
+    pub fn local_time(&self, at: DateTime<Utc>) -> String {
+        match self.0.get() {
+            Some(_) => at.with_timezone(&chrono::Local).format("%H:%M on %-d %b %Y").to_string(),
+            None => format_time(at),
+        }
+    }
 }
 
 pub fn format_time(at: DateTime<Utc>) -> String {
