@@ -100,6 +100,49 @@ pub fn SendList(shop_id: i64, shop_open: Signal<bool>) -> impl IntoView {
     .into_any()
 }
 
+/// The customer's recent lists at a shop, each linking to its live page.
+#[component]
+pub fn MyLists(shop_id: i64) -> impl IntoView {
+    let session = crate::session::Session::use_context();
+    let mine = Resource::new(
+        || (),
+        move |_| async move {
+            let customer = session.0.await.ok().and_then(|s| s.user).is_some_and(|u| u.role == crate::domain::Role::Customer);
+            if !customer {
+                return Vec::new();
+            }
+            client::get::<crate::api::ChittyList>(&format!("/chitties?shop_id={shop_id}")).await.map(|l| l.items).unwrap_or_default()
+        },
+    );
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                let lists = mine.await;
+                (!lists.is_empty()).then(|| view! {
+                    <section class="card my-lists" aria-labelledby="my-lists-title">
+                        <h2 id="my-lists-title">"Your lists here"</h2>
+                        <ul>
+                            {lists.into_iter().take(5).map(|c| view! {
+                                <li><a href=format!("/lists/{}", c.id)>{format!("List #{}", c.id)}</a> " — " {status_label(c.status)}</li>
+                            }).collect_view()}
+                        </ul>
+                    </section>
+                })
+            })}
+        </Suspense>
+    }
+    .into_any()
+}
+
+fn status_label(s: ChittyStatus) -> &'static str {
+    match s {
+        ChittyStatus::Processing => "being read",
+        ChittyStatus::Read | ChittyStatus::Failed => "with the shop",
+        ChittyStatus::Ordered => "made an order",
+        ChittyStatus::Rejected => "declined",
+    }
+}
+
 /// A list and, once staff made it one, its order.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ListData {

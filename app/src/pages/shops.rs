@@ -151,6 +151,7 @@ fn ShopFront(data: ShopData) -> impl IntoView {
             </ul>
         </section>
         <crate::pages::chitties::SendList shop_id shop_open=Signal::derive(move || shop.with(|s| s.is_open))/>
+        <crate::pages::chitties::MyLists shop_id/>
         <section class="card cart" aria-label="Cart">
             <h2>"Cart"</h2>
             <Show when=move || !cart.with(|c| c.is_empty()) fallback=|| view! { <p class="empty">"Your cart is empty."</p> }>
