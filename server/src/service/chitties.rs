@@ -105,22 +105,8 @@ pub async fn image(state: &AppState, session: &Session, id: i64) -> ApiResult<(S
 
 /// A customer's own chitties; a shopkeeper's shops'; every shop's for admins. Newest first.
 pub async fn list(state: &AppState, session: &Session, query: ChittyQuery) -> ApiResult<ChittyList> {
-    let actor = &session.actor;
-    let mut scope = Scope { open: query.open, ..Scope::default() };
-    match actor.role {
-        Role::Customer => {
-            scope.customer_id = Some(actor.user_id);
-            scope.shop_ids = query.shop_id.map(|id| vec![id]);
-        }
-        Role::Shopkeeper => {
-            scope.shop_ids = Some(match query.shop_id {
-                Some(id) if actor.can_manage_shop(id) => vec![id],
-                Some(_) => return Err(ApiError::forbidden("you are not staff of that shop")),
-                None => actor.shop_ids.clone(),
-            });
-        }
-        Role::Admin => scope.shop_ids = query.shop_id.map(|id| vec![id]),
-    }
+    let visible = super::visible_to(&session.actor, query.shop_id)?;
+    let scope = Scope { open: query.open, customer_id: visible.customer_id, shop_ids: visible.shop_ids };
     let mut tx = state.db.begin_read().await?;
     let seq = store::events::current_seq(&mut tx).await?;
     let items = store::chitties::list(&mut tx, &scope, LIST_LIMIT).await?;

@@ -14,7 +14,8 @@ pub mod users;
 pub mod subscriptions;
 
 use crate::db::Tx;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
+use app::domain::{Actor, Role};
 use crate::state::AppState;
 
 /// Commits a write transaction and, if it wrote events, wakes the relays to publish them.
@@ -23,4 +24,28 @@ pub async fn commit(state: &AppState, tx: Tx) -> ApiResult<()> {
         state.bus.committed();
     }
     Ok(())
+}
+
+/// Whose records (orders, chitties) a list shows an actor, narrowed to one shop if asked: a
+/// customer's own, a shopkeeper's shops' (another shop is refused), every shop's for admins.
+/// `None` means no restriction.
+pub(crate) struct Visible {
+    pub customer_id: Option<i64>,
+    pub shop_ids: Option<Vec<i64>>,
+}
+
+pub(crate) fn visible_to(actor: &Actor, shop_id: Option<i64>) -> ApiResult<Visible> {
+    let only = shop_id.map(|id| vec![id]);
+    Ok(match actor.role {
+        Role::Customer => Visible { customer_id: Some(actor.user_id), shop_ids: only },
+        Role::Shopkeeper => Visible {
+            customer_id: None,
+            shop_ids: Some(match shop_id {
+                Some(id) if actor.can_manage_shop(id) => vec![id],
+                Some(_) => return Err(ApiError::forbidden("you are not staff of that shop")),
+                None => actor.shop_ids.clone(),
+            }),
+        },
+        Role::Admin => Visible { customer_id: None, shop_ids: only },
+    })
 }

@@ -22,19 +22,16 @@ fn list_png(lines: &[&str]) -> Vec<u8> {
 
 /// Waits for the event of `event_type` about chitty `id`, skipping others.
 async fn chitty_event(ws: &mut Ws, event_type: &str, id: i64) -> Value {
-    loop {
-        let msg = ws.next_within(READING).await;
-        if msg["type"] == event_type && msg["data"]["chitty"]["id"] == id {
-            return msg;
+    let wait = async {
+        loop {
+            let msg = ws.next_within(READING).await;
+            if msg["type"] == event_type && msg["data"]["chitty"]["id"] == id {
+                return msg;
+            }
         }
-    }
-}
-
-async fn barrier(server: &TestServer, admin: &str, text: &str) {
-    let (status, body) = server
-        .call(Method::POST, "/notifications", Some(admin), Some(json!({"severity": "info", "text": text})))
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
+    };
+    // One deadline for the whole wait: server pings must not extend it.
+    tokio::time::timeout(READING, wait).await.unwrap_or_else(|_| panic!("no {event_type} for list {id}"))
 }
 
 fn chitty_types(events: &[Value]) -> Vec<String> {
@@ -290,10 +287,22 @@ async fn bad_uploads_get_a_clear_error_and_store_nothing() {
     assert_eq!(s.db.texts("SELECT CAST(COUNT(*) AS TEXT) FROM chitties").await, ["2"]);
 
     // Without an engine a list ends `failed` with a reason, never stuck; the shop still has the photo.
-    for &id in &ids {
-        let failed = chitty_event(&mut baker_ws, "chitty_failed", id).await;
-        assert_eq!(failed["data"]["chitty"]["status"], "failed");
-        assert!(failed["data"]["chitty"]["reason"].as_str().unwrap_or_default().contains("read the photo"), "{failed}");
+    // Two readers work at once: the lists may end in either order.
+    let mut failed = std::collections::BTreeMap::new();
+    tokio::time::timeout(READING, async {
+        while failed.len() < ids.len() {
+            let msg = baker_ws.next_within(READING).await;
+            if msg["type"] == "chitty_failed" {
+                failed.insert(msg["data"]["chitty"]["id"].as_i64().unwrap_or_default(), msg["data"]["chitty"].clone());
+            }
+        }
+    })
+    .await
+    .expect("both lists end failed");
+    assert_eq!(failed.keys().copied().collect::<Vec<_>>(), ids);
+    for chitty in failed.values() {
+        assert_eq!(chitty["status"], "failed");
+        assert!(chitty["reason"].as_str().unwrap_or_default().contains("read the photo"), "{chitty}");
     }
 
     // Another customer's list does not exist for Bob; Alice cannot act for the shop.

@@ -291,6 +291,15 @@ impl TestServer {
     }
 }
 
+/// Sends a notification to everyone: a barrier sockets read up to (events reach a socket in
+/// `seq` order, so everything meant for it before the barrier has arrived by then).
+pub async fn barrier(server: &TestServer, admin: &str, text: &str) {
+    let (status, body) = server
+        .call(Method::POST, "/notifications", Some(admin), Some(serde_json::json!({"severity": "info", "text": text})))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+}
+
 /// The id of the first product of a shop with the given name fragment.
 pub async fn product_id(server: &TestServer, token: &str, shop_id: i64, name: &str) -> i64 {
     let products = server.get(&format!("/shops/{shop_id}/products"), token).await;

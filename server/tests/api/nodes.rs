@@ -26,13 +26,6 @@ async fn two_nodes(extra_args: &[&str]) -> (TestServer, TestServer) {
     (a, b)
 }
 
-async fn notify_all(server: &TestServer, admin: &str, text: &str) {
-    let (status, body) = server
-        .call(Method::POST, "/notifications", Some(admin), Some(json!({"severity": "info", "text": text})))
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-}
-
 fn seqs(events: &[Value]) -> Vec<i64> {
     events.iter().map(|e| e["seq"].as_i64().expect("seq")).collect()
 }
@@ -89,7 +82,7 @@ async fn a_socket_on_one_node_gets_changes_made_through_another_in_order() {
         let (code, body) = b.call(Method::PATCH, &format!("/orders/{id}/status"), Some(&admin_b), Some(json!({"status": status}))).await;
         assert_eq!(code, StatusCode::OK, "{body}");
     }
-    notify_all(&b, &admin_b, "barrier").await;
+    barrier(&b, &admin_b, "barrier").await;
     // Events after the hello's seq (the baker's own presence, written before it, may come too).
     let events: Vec<Value> = baker_ws.events_until("barrier").await.into_iter().filter(|e| e["seq"].as_i64() > Some(start)).collect();
     let orders: Vec<&Value> = events.iter().filter(|e| e["data"]["order"]["id"] == id).collect();
@@ -125,7 +118,7 @@ async fn a_client_resumes_on_another_node_after_the_first_is_killed() {
         }
     };
     advance("confirmed").await;
-    notify_all(&b, &admin, "before the kill").await;
+    barrier(&b, &admin, "before the kill").await;
     let mut received = on_a.events_until("before the kill").await;
     let last_seen = received.last().map(|e| e["seq"].as_i64().unwrap()).unwrap_or(start);
 
@@ -145,7 +138,7 @@ async fn a_client_resumes_on_another_node_after_the_first_is_killed() {
         }
     }
     advance("out_for_delivery").await;
-    notify_all(&b, &admin, "after the kill").await;
+    barrier(&b, &admin, "after the kill").await;
     received.extend(on_b.events_until("after the kill").await);
     // Everything Alice may see after she first connected, except the last barrier, which is
     // read up to and not collected (the first one comes again in the replay from `last_seen`).
@@ -223,7 +216,7 @@ async fn presence_follows_across_nodes_and_expires_for_a_killed_node() {
     let baker_on_b = live(&b, &baker).await;
     drop(baker_ws);
     // Node A kills its row only; prove nothing was announced by a barrier.
-    notify_all(&b, &admin, "still online").await;
+    barrier(&b, &admin, "still online").await;
     let between = admin_ws.events_until("still online").await;
     assert!(between.iter().all(|e| e["type"] != "user_disconnected"), "{between:?}");
     assert_eq!(b.get(&staff, &admin).await["items"][0]["online"], true);
@@ -298,7 +291,7 @@ async fn concurrent_writers_on_both_nodes_reach_every_client_in_commit_order() {
     let (reader_a, reader_b) = (seqs_until(&mut on_a, "done"), seqs_until(&mut on_b, "done"));
     let write_all = async {
         futures_util::future::join_all(writers).await;
-        notify_all(&b, &admin, "done").await;
+        barrier(&b, &admin, "done").await;
     };
     let (got_a, got_b, ()) = tokio::join!(reader_a, reader_b, write_all);
     let want = admin_seqs(&a, start, "done").await;

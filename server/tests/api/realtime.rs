@@ -8,14 +8,6 @@ use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
 
-/// Sends a notification to everyone: the barrier the sockets read up to.
-async fn barrier(server: &TestServer, admin: &str, text: &str) {
-    let (status, body) = server
-        .call(Method::POST, "/notifications", Some(admin), Some(json!({"severity": "info", "text": text})))
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-}
-
 fn without_presence(events: Vec<Value>) -> Vec<Value> {
     events.into_iter().filter(|e| e["type"] != "user_connected" && e["type"] != "user_disconnected").collect()
 }
