@@ -32,7 +32,7 @@ test("a customer at 360 px sends a photo of a list and the shop's staff turn it 
   const board = await device({ width: 1280, height: 800 });
   const phone = await device({ width: 360, height: 740 });
   await signIn(board, "baker@ordercast.test", /\/board$/);
-  await signIn(phone, "alice@ordercast.test", /\/shops$/);
+  await signIn(phone, "bob@ordercast.test", /\/shops$/);
 
   await phone.getByRole("link", { name: "Corner Bakery" }).click();
   await expect(phone.getByRole("heading", { name: "Send a list" })).toBeVisible();
@@ -77,7 +77,7 @@ test("a customer at 360 px sends a photo of a list and the shop's staff turn it 
   await card.getByLabel("Product for line 3").fill("Rye bread");
   await card.getByRole("button", { name: "Create order" }).click();
   await expect(card).toHaveCount(0);
-  const toast = board.locator(".toast").filter({ hasText: /Order #\d+ made for Alice Customer/ });
+  const toast = board.locator(".toast").filter({ hasText: /Order #\d+ made for Bob Customer/ });
   await expect(toast).toBeVisible();
   const orderId = (await toast.textContent())!.match(/#(\d+)/)![1];
   const order = board.locator(`.column[data-status="pending"] .order-card[data-order-id="${orderId}"]`);
@@ -89,6 +89,7 @@ test("a customer at 360 px sends a photo of a list and the shop's staff turn it 
   await expect(page.locator(`.list-order[data-order-id="${orderId}"] .status`)).toHaveText("Pending");
   await order.getByRole("button", { name: "Mark confirmed" }).click();
   await expect(page.locator(`.list-order[data-order-id="${orderId}"] .status`)).toHaveText("Confirmed");
+  await expect(page.locator(".list-order .order-items li")).toHaveText(["3 × Croissant", "1 × Sourdough loaf", "1 × Rye bread"]);
   await phone.screenshot({ path: test.info().outputPath("list-ordered-360px.png"), fullPage: true });
   await page.getByRole("link", { name: "Follow your order" }).click();
   await expect(phone).toHaveURL(new RegExp(`/orders/${orderId}$`));

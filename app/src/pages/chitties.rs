@@ -238,6 +238,9 @@ fn ListView(data: ListData) -> impl IntoView {
                         <span>"Order #" {o.id} " is "</span>
                         <StatusBadge status=o.status/>
                         <a class="button" href=format!("/orders/{}", o.id)>"Follow your order"</a>
+                        <ul class="order-items">
+                            {o.items.iter().map(|i| view! { <li>{i.quantity} " × " {i.name.clone()}</li> }).collect_view()}
+                        </ul>
                     </div>
                 })
             }}
@@ -245,7 +248,8 @@ fn ListView(data: ListData) -> impl IntoView {
                 <img class="list-photo" src=format!("/api/v1/chitties/{id}/image") alt="The photo you sent"/>
                 <div>
                     {move || chitty.with(|c| c.note.clone()).map(|n| view! { <p class="note">"Your note: " {n}</p> })}
-                    <Show when=move || chitty.with(|c| !c.lines.is_empty())>
+                    // Once it is an order, the order's items (above) replace what was read.
+                    <Show when=move || chitty.with(|c| !c.lines.is_empty() && c.status != ChittyStatus::Ordered)>
                         <h2>"What we read"</h2>
                         <ul class="read-lines">
                             {move || chitty.with(|c| c.lines.iter().map(|l| {
