@@ -28,14 +28,15 @@ pub mod session;
 pub mod toast;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
     path,
 };
 
-/// The HTML document around the app, rendered once per server response.
-pub fn shell(options: LeptosOptions) -> impl IntoView {
+/// The HTML document around the app, rendered once per server response. `stylesheet` is the
+/// stylesheet's URL (with its content hash in release builds).
+pub fn shell(options: LeptosOptions, stylesheet: &str) -> impl IntoView {
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -43,6 +44,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <link rel="stylesheet" id="leptos" href=stylesheet.to_owned()/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
@@ -95,7 +97,6 @@ pub fn App() -> impl IntoView {
     });
 
     view! {
-        <Stylesheet id="leptos" href="/pkg/ordercast.css"/>
         <Title text="Ordercast"/>
         <Router>
             <header class="topbar">

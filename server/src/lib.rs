@@ -16,6 +16,7 @@
 #![recursion_limit = "256"]
 
 pub mod api;
+pub mod assets;
 pub mod auth;
 pub mod chitty;
 pub mod config;
@@ -52,6 +53,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+use axum::http::HeaderValue;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 /// Largest request body accepted, in bytes.
@@ -71,6 +74,14 @@ fn leptos_options(addr: SocketAddr) -> LeptosOptions {
             .site_pkg_dir("pkg")
             .build(),
     };
+    // A binary cargo-leptos built with hashed asset names names them so however it is started
+    // (by cargo-leptos, or directly as in production and the browser tests).
+    if option_env!("LEPTOS_HASH_FILES") == Some("true") {
+        options.hash_files = true;
+        if let Some(name) = option_env!("LEPTOS_HASH_FILE_NAME") {
+            options.hash_file = name.into();
+        }
+    }
     options.site_addr = addr;
     options
 }
@@ -80,18 +91,25 @@ pub fn router(state: AppState) -> Router {
     let backend: SharedBackend = Arc::new(pages::Pages::new(state.clone()));
     let routes = generate_route_list(App);
     let options = state.leptos_options.clone();
+    let stylesheet = assets::stylesheet_href(&options);
     Router::new()
         .nest("/api/v1", api::router())
+        .nest_service(&format!("/{}", options.site_pkg_dir), assets::pkg_service(&options))
         .route("/ws", get(realtime::ws::upgrade))
         .route("/metrics", get(metrics))
         .leptos_routes_with_context(
             &state,
             routes,
             move || provide_context(backend.clone()),
-            move || shell(options.clone()),
+            {
+                let (options, stylesheet) = (options.clone(), stylesheet.clone());
+                move || shell(options.clone(), &stylesheet)
+            },
         )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(move |options| shell(options, &stylesheet)))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // Pages and API answers are always current; assets under /pkg set their own caching.
+        .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-cache")))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -101,6 +119,10 @@ pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let db = db::Db::connect(&config.database_url).await?;
     let listener = TcpListener::bind(config.addr).await?;
     let addr = listener.local_addr()?;
+    let options = leptos_options(addr);
+    // Before serving: every node serves the compressed copies from its first request.
+    let to_compress = options.clone();
+    tokio::task::spawn_blocking(move || assets::precompress(&to_compress)).await?;
     let node = config.node();
     let (hub, presence_reports) = Hub::new(
         HubLimits {
@@ -120,7 +142,7 @@ pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         db,
         node: node.clone().into(),
         throttle: Arc::new(LoginThrottle::new(config.login_attempts, Duration::from_secs(config.login_window_secs))),
-        leptos_options: leptos_options(addr),
+        leptos_options: options,
         config: Arc::new(config),
         bus,
         hub: Arc::new(hub),
