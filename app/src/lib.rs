@@ -34,6 +34,18 @@ use leptos_router::{
     path,
 };
 
+/// Taps on buttons before the page is interactive (the WASM still loading on a slow phone) are
+/// kept, shown busy, and replayed once it is, so a tap is never lost. Links and forms work
+/// without it already.
+const KEEP_EARLY_TAPS: &str = "(function(){var q=[];\
+document.addEventListener('click',function(e){\
+if(document.body.getAttribute('data-hydrated')==='true')return;\
+var b=e.target.closest&&e.target.closest('button[type=button]');if(!b)return;\
+e.preventDefault();e.stopPropagation();q.push([b,b.getAttribute('aria-label')]);b.setAttribute('aria-busy','true');},true);\
+window.__ordercastReplayTaps=function(){q.splice(0).forEach(function(t){var b=t[0];b.removeAttribute('aria-busy');\
+if(!b.isConnected&&t[1]){b=document.querySelector('button[aria-label=\"'+t[1]+'\"]');}\
+if(b&&!b.disabled){b.click();}});};})();";
+
 /// The HTML document around the app, rendered once per server response. `stylesheet` is the
 /// stylesheet's URL (with its content hash in release builds).
 pub fn shell(options: LeptosOptions, stylesheet: &str) -> impl IntoView {
@@ -45,6 +57,7 @@ pub fn shell(options: LeptosOptions, stylesheet: &str) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <link rel="stylesheet" id="leptos" href=stylesheet.to_owned()/>
+                <script inner_html=KEEP_EARLY_TAPS></script>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
@@ -53,6 +66,18 @@ pub fn shell(options: LeptosOptions, stylesheet: &str) -> impl IntoView {
                 <App/>
             </body>
         </html>
+    }
+}
+
+/// Replays the taps [`KEEP_EARLY_TAPS`] kept while the page was not yet interactive.
+fn replay_early_taps() {
+    #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
+    {
+        use wasm_bindgen::JsCast;
+        let replay = js_sys::Reflect::get(&window(), &wasm_bindgen::JsValue::from_str("__ordercastReplayTaps"));
+        if let Ok(f) = replay.and_then(|f| f.dyn_into::<js_sys::Function>()) {
+            let _ = f.call0(&wasm_bindgen::JsValue::NULL);
+        }
     }
 }
 
@@ -66,6 +91,7 @@ pub fn App() -> impl IntoView {
         if let Some(body) = document().body() {
             let _ = body.set_attribute("data-hydrated", "true");
         }
+        replay_early_taps();
     });
 
     let live = live::Live::provide();

@@ -17,3 +17,25 @@ test("assets have content-hashed names, come brotli- or gzip-compressed and are 
   // The page still hydrates from the hashed files.
   await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
 });
+
+test("a tap on Add before the page is interactive is kept and counts once it is", async ({ page }) => {
+  // Signed in through the API (the context shares its cookie), then the WASM is held back
+  // until the tap has been made.
+  const login = await page.request.post("/api/v1/auth/login", { data: { email: "alice@ordercast.test", password: "ordercast" } });
+  expect(login.ok()).toBeTruthy();
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  await page.route(/\.wasm$/, async (route) => {
+    await held;
+    await route.continue();
+  });
+  await page.goto("/shops/1");
+  await expect(page.locator("body")).not.toHaveAttribute("data-hydrated", "true");
+  const add = page.getByRole("button", { name: "Add Croissant" });
+  await add.click();
+  await expect(add).toHaveAttribute("aria-busy", "true");
+  release();
+  await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+  await expect(page.locator('li.product[data-product-id] .in-cart').filter({ hasText: "1 in cart" })).toHaveCount(1);
+  await expect(add).not.toHaveAttribute("aria-busy", "true");
+});
