@@ -15,9 +15,8 @@ use super::photo;
 use crate::db::Db;
 use crate::realtime::Bus;
 use crate::store;
-use app::domain::{ChittyStatus, EventType, Topic};
+use app::domain::{ChittyStatus, EventType};
 use chrono::Utc;
-use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Notify, Semaphore};
@@ -171,7 +170,7 @@ impl Reader {
         }
         let chitty = store::chitties::get(&mut tx, id).await?.ok_or(sqlx::Error::RowNotFound)?;
         let event = if status == ChittyStatus::Read { EventType::ChittyProcessed } else { EventType::ChittyFailed };
-        store::events::append(&mut tx, event, &Topic::for_chitty(chitty.customer_id, shop_id), &json!({ "chitty": chitty }), now);
+        crate::service::chitties::record_event(&mut tx, event, &chitty, now);
         if tx.commit().await?.is_some() {
             self.bus.committed();
         }

@@ -77,7 +77,8 @@ fn photo_error(e: PhotoError) -> ApiError {
     ApiError::new(code, e.to_string())
 }
 
-fn record_event(tx: &mut Tx, event_type: EventType, chitty: &Chitty, now: chrono::DateTime<Utc>) {
+/// Appends a chitty's event (the whole chitty) for its customer, the shop's staff and admins.
+pub(crate) fn record_event(tx: &mut Tx, event_type: EventType, chitty: &Chitty, now: chrono::DateTime<Utc>) {
     store::events::append(tx, event_type, &Topic::for_chitty(chitty.customer_id, chitty.shop_id), &json!({ "chitty": chitty }), now);
 }
 
