@@ -99,33 +99,31 @@ fn Board(data: BoardData) -> impl IntoView {
     // Lists read (or not readable) that nobody has handled yet: they chime like new orders.
     let unacked_lists = RwSignal::new(BTreeSet::<i64>::new());
     let announced_lists = StoredValue::new(BTreeSet::<i64>::new());
-    let announce_list = move |c: &Chitty| {
-        if !c.status.awaits_staff() || !announced_lists.try_update_value(|a| a.insert(c.id)).unwrap_or(false) {
-            return;
-        }
-        unacked_lists.update(|u| {
-            u.insert(c.id);
-        });
-        toasts.push(Severity::Info, format!("New shopping list from {}", c.customer_name));
-        chime.ring();
-        live.announcement.set(format!("New shopping list from {}", c.customer_name));
-    };
     // New orders nobody has acknowledged yet; an order that moved on is acknowledged.
     let unacked = RwSignal::new(BTreeSet::<i64>::new());
 
-    // Every new order is announced once (toast, chime, waiting for acknowledgement), whether
-    // it arrives live or with a reload while the socket was down.
-    let announced = StoredValue::new(BTreeSet::<i64>::new());
-    let announce = move |id: i64, name: &str, total: i64| {
+    // Every new order or list is announced once (toast, chime, waiting for acknowledgement),
+    // whether it arrives live or with a reload while the socket was down.
+    let alert = move |announced: StoredValue<BTreeSet<i64>>, unacked: RwSignal<BTreeSet<i64>>, id: i64, toast: String, spoken: String| {
         if !announced.try_update_value(|a| a.insert(id)).unwrap_or(false) {
             return;
         }
         unacked.update(|u| {
             u.insert(id);
         });
-        toasts.push(Severity::Info, format!("New order #{id} from {name}: {}", format_minor(total)));
+        toasts.push(Severity::Info, toast);
         chime.ring();
-        live.announcement.set(format!("New order #{id} from {name}"));
+        live.announcement.set(spoken);
+    };
+    let announced = StoredValue::new(BTreeSet::<i64>::new());
+    let announce = move |id: i64, name: &str, total: i64| {
+        alert(announced, unacked, id, format!("New order #{id} from {name}: {}", format_minor(total)), format!("New order #{id} from {name}"));
+    };
+    let announce_list = move |c: &Chitty| {
+        if c.status.awaits_staff() {
+            let text = format!("New shopping list from {}", c.customer_name);
+            alert(announced_lists, unacked_lists, c.id, text.clone(), text);
+        }
     };
 
     let on_event = move |event: &EventEnvelope| {
