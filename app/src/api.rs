@@ -3,6 +3,7 @@
 
 use crate::domain::order::OrderChange;
 use crate::domain::{ChittyStatus, OrderStatus, PaymentStatus, Role};
+use crate::domain::validation::ValidationError;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -165,6 +166,16 @@ pub struct Shop {
     pub id: i64,
     pub name: String,
     pub is_open: bool,
+    pub address: String,
+    pub phone: String,
+    /// Free text, as the shop writes it ("Mon–Sat 7:00–18:00").
+    pub opening_hours: String,
+    /// ISO 4217 code of the currency its prices are in.
+    pub currency: String,
+    /// The board shows an open order amber after this many minutes in its status...
+    pub warn_after_mins: i64,
+    /// ...and red after this many.
+    pub late_after_mins: i64,
     pub updated_at: DateTime<Utc>,
 }
 
@@ -176,10 +187,72 @@ pub struct ShopList {
     pub seq: i64,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct ShopUpdate {
-    pub is_open: bool,
+    pub is_open: Option<bool>,
+    pub name: Option<String>,
+    pub address: Option<String>,
+    pub phone: Option<String>,
+    pub opening_hours: Option<String>,
+    pub currency: Option<String>,
+    pub warn_after_mins: Option<i64>,
+    pub late_after_mins: Option<i64>,
+}
+
+impl ShopUpdate {
+    /// `shop` with this update applied, each field checked (text trimmed); the thresholds are
+    /// checked together, as they will be.
+    pub fn apply(&self, shop: &Shop) -> Result<Shop, ValidationError> {
+        use crate::domain::validation as v;
+        if self.is_open.is_none() && self.name.is_none() && self.address.is_none() && self.phone.is_none() && self.opening_hours.is_none() && self.currency.is_none() && self.warn_after_mins.is_none() && self.late_after_mins.is_none() {
+            return Err(ValidationError::EmptyUpdate);
+        }
+        let mut next = shop.clone();
+        if let Some(open) = self.is_open {
+            next.is_open = open;
+        }
+        if let Some(name) = &self.name {
+            v::name(name)?;
+            next.name = name.trim().to_string();
+        }
+        for (what, value, field) in [("address", &self.address, &mut next.address), ("opening hours", &self.opening_hours, &mut next.opening_hours)] {
+            if let Some(value) = value {
+                v::shop_text(what, value)?;
+                *field = value.trim().to_string();
+            }
+        }
+        if let Some(phone) = &self.phone {
+            v::phone(phone.trim())?;
+            next.phone = phone.trim().to_string();
+        }
+        if let Some(currency) = &self.currency {
+            v::currency(currency)?;
+            next.currency = currency.clone();
+        }
+        next.warn_after_mins = self.warn_after_mins.unwrap_or(next.warn_after_mins);
+        next.late_after_mins = self.late_after_mins.unwrap_or(next.late_after_mins);
+        v::alert_minutes(next.warn_after_mins, next.late_after_mins)?;
+        Ok(next)
+    }
+}
+
+/// A new shop (admins).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewShop {
+    pub name: String,
+    #[serde(default)]
+    pub address: String,
+    #[serde(default)]
+    pub phone: String,
+    #[serde(default)]
+    pub opening_hours: String,
+    /// Defaults to EUR.
+    #[serde(default)]
+    pub currency: Option<String>,
 }
 
 /// One of a shop's staff, and whether they are online (have a socket open) right now.
@@ -289,6 +362,18 @@ pub struct Order {
     pub updated_at: DateTime<Utc>,
     /// Oldest first.
     pub history: Vec<StatusChange>,
+}
+
+impl Order {
+    /// The history as the timing rules read it.
+    pub fn steps(&self) -> Vec<crate::domain::timing::Step> {
+        self.history.iter().map(|h| crate::domain::timing::Step { status: h.status, change: h.change, at: h.at }).collect()
+    }
+
+    /// When the order entered its current status.
+    pub fn status_since(&self) -> DateTime<Utc> {
+        crate::domain::timing::status_since(&self.steps()).unwrap_or(self.created_at)
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

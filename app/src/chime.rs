@@ -1,9 +1,11 @@
 //! The new-order chime: a short two-tone sound made with the Web Audio API (no audio file).
 //!
 //! Browsers refuse to play sound before the user has interacted with the page (autoplay
-//! rules). The chime's audio context is created on the first attempt; if the browser keeps it
-//! suspended, [`Chime::blocked`] turns true and the board shows an "Enable sound" button whose
-//! click (a user gesture) unlocks it. The sound switch is remembered in `localStorage`.
+//! rules). The board probes for that as soon as it opens ([`Chime::probe`]): if the browser
+//! keeps the audio context suspended, [`Chime::blocked`] turns true and the board covers itself
+//! with a "Start the board" overlay whose click (a user gesture) unlocks it, so the first
+//! order of the day is never silent. The sound switch and the loud setting are remembered in
+//! `localStorage`.
 
 use leptos::prelude::*;
 
@@ -11,6 +13,8 @@ use leptos::prelude::*;
 pub struct Chime {
     /// The sound switch.
     pub enabled: RwSignal<bool>,
+    /// Louder and longer, for a noisy kitchen.
+    pub loud: RwSignal<bool>,
     /// The browser has not allowed sound yet: a click on the page is needed.
     pub blocked: RwSignal<bool>,
     /// How many times the chime has rung on this page (also shown to tests as an attribute).
@@ -21,11 +25,17 @@ pub struct Chime {
 
 #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
 const STORAGE_KEY: &str = "ordercast.sound";
+/// How long a new audio context may take to start where sound is allowed.
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+const PROBE_MS: u64 = 1_000;
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+const LOUD_KEY: &str = "ordercast.sound.loud";
 
 impl Chime {
     pub fn new() -> Chime {
         let chime = Chime {
             enabled: RwSignal::new(true),
+            loud: RwSignal::new(false),
             blocked: RwSignal::new(false),
             rung: RwSignal::new(0),
             #[cfg(feature = "hydrate")]
@@ -37,6 +47,10 @@ impl Chime {
             #[cfg(feature = "hydrate")]
             if let Some(stored) = storage().and_then(|s| s.get_item(STORAGE_KEY).ok().flatten()) {
                 chime.enabled.set(stored != "off");
+            }
+            #[cfg(feature = "hydrate")]
+            if let Some(stored) = storage().and_then(|s| s.get_item(LOUD_KEY).ok().flatten()) {
+                chime.loud.set(stored == "on");
             }
         });
         // Browsers allow only a few audio contexts per page: give it back when the board goes.
@@ -57,6 +71,36 @@ impl Chime {
         }
         if on {
             self.unlock();
+        }
+    }
+
+    pub fn set_loud(&self, on: bool) {
+        self.loud.set(on);
+        #[cfg(feature = "hydrate")]
+        if let Some(s) = storage() {
+            let _ = s.set_item(LOUD_KEY, if on { "on" } else { "off" });
+        }
+    }
+
+    /// Finds out whether the browser would let the chime ring now, without ringing. A new
+    /// audio context starts suspended even where sound is allowed and runs a moment later; one
+    /// still suspended after that is blocked until a click, and [`Chime::blocked`] turns true.
+    pub fn probe(&self) {
+        #[cfg(feature = "hydrate")]
+        if let Some(ctx) = self.audio() {
+            if ctx.state() == web_sys::AudioContextState::Running {
+                return;
+            }
+            let _ = ctx.resume();
+            let blocked = self.blocked;
+            set_timeout(
+                move || {
+                    if ctx.state() != web_sys::AudioContextState::Running {
+                        let _ = blocked.try_set(true);
+                    }
+                },
+                std::time::Duration::from_millis(PROBE_MS),
+            );
         }
     }
 
@@ -83,7 +127,16 @@ impl Chime {
                     self.blocked.set(true);
                 }
             }
-            play(&ctx);
+            play(&ctx, self.loud.get_untracked());
+        }
+    }
+
+    /// Rings once from a click, whatever the switch says, so staff can hear it before service.
+    pub fn ring_test(&self) {
+        self.unlock();
+        #[cfg(feature = "hydrate")]
+        if let Some(ctx) = self.audio() {
+            play(&ctx, self.loud.get_untracked());
         }
     }
 
@@ -109,18 +162,21 @@ fn storage() -> Option<web_sys::Storage> {
     window().local_storage().ok().flatten()
 }
 
-/// Two short sine tones, fading in and out so they do not click.
+/// Two short sine tones, fading in and out so they do not click; loud plays them three
+/// times as a brighter triangle wave at nearly full volume.
 #[cfg(feature = "hydrate")]
-fn play(ctx: &web_sys::AudioContext) {
+fn play(ctx: &web_sys::AudioContext, loud: bool) {
     let now = ctx.current_time();
-    for (i, freq) in [880.0f32, 1175.0].into_iter().enumerate() {
+    let (repeats, peak, wave) = if loud { (3, 0.9, web_sys::OscillatorType::Triangle) } else { (1, 0.25, web_sys::OscillatorType::Sine) };
+    let tones = (0..repeats).flat_map(|_| [880.0f32, 1175.0]);
+    for (i, freq) in tones.enumerate() {
         let start = now + i as f64 * 0.18;
         let (Ok(osc), Ok(gain)) = (ctx.create_oscillator(), ctx.create_gain()) else { return };
-        osc.set_type(web_sys::OscillatorType::Sine);
+        osc.set_type(wave);
         osc.frequency().set_value(freq);
         let g = gain.gain();
         let _ = g.set_value_at_time(0.0, start);
-        let _ = g.linear_ramp_to_value_at_time(0.25, start + 0.02);
+        let _ = g.linear_ramp_to_value_at_time(peak, start + 0.02);
         let _ = g.linear_ramp_to_value_at_time(0.0, start + 0.16);
         let _ = osc.connect_with_audio_node(&gain);
         let _ = gain.connect_with_audio_node(&ctx.destination());

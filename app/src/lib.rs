@@ -20,6 +20,7 @@ pub mod chime;
 pub mod client;
 pub mod domain;
 pub mod live;
+pub mod notify;
 pub mod pages;
 pub mod patch;
 pub mod photo;

@@ -48,6 +48,9 @@ pub struct Live {
     pub last_seq: RwSignal<i64>,
     /// A screen-reader announcement of the latest change.
     pub announcement: RwSignal<String>,
+    /// When a live connection was last lost, while it is not back: what is on screen is
+    /// current as of then (pages mark themselves stale). `None` while live or never live.
+    pub down_since: RwSignal<Option<chrono::DateTime<chrono::Utc>>>,
     /// Who gets applied events: an id (for removal), the `seq` their data is current as of
     /// (they get only events after it), and the handler.
     handlers: StoredValue<Vec<(u64, i64, Handler)>>,
@@ -77,6 +80,7 @@ impl Live {
             state: RwSignal::new(LinkState::Idle),
             last_seq: RwSignal::new(0),
             announcement: RwSignal::new(String::new()),
+            down_since: RwSignal::new(None),
             handlers: StoredValue::new(Vec::new()),
             reloads: StoredValue::new(Vec::new()),
             next_id: StoredValue::new(0),
@@ -88,7 +92,22 @@ impl Live {
             attempt: StoredValue::new(0),
         };
         provide_context(live);
+        // The moment the link drops is the moment the data on screen stops being known current.
+        Effect::new(move |was_live: Option<bool>| {
+            let is_live = live.state.get() == LinkState::Live;
+            if is_live {
+                live.down_since.set(None);
+            } else if was_live == Some(true) {
+                live.down_since.set(Some(chrono::Utc::now()));
+            }
+            is_live
+        });
         live
+    }
+
+    /// The link was live and is not now: the page's data may be out of date.
+    pub fn is_down(&self) -> bool {
+        self.down_since.with(|d| d.is_some())
     }
 
     pub fn use_context() -> Live {
@@ -239,7 +258,8 @@ pub fn LinkIndicator(live: Live) -> impl IntoView {
         LinkState::Connecting => "conn conn-connecting",
         _ => "conn conn-down",
     };
-    let retry_visible = move || matches!(live.state.get(), LinkState::Reconnecting { .. } | LinkState::Offline);
+    // Nothing to retry while the browser itself has no network: it comes back on its own.
+    let retry_visible = move || matches!(live.state.get(), LinkState::Reconnecting { .. });
     view! {
         <span class=class data-state=move || format!("{:?}", live.state.get()).to_lowercase() role="status">
             <span class="conn-label">{label}</span>

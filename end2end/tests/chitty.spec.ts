@@ -1,6 +1,5 @@
 import { expect, type Page } from "@playwright/test";
-import AxeBuilder from "@axe-core/playwright";
-import { test, signIn, horizontalOverflow } from "./helpers";
+import { test, signIn, horizontalOverflow, accessible } from "./helpers";
 
 test.setTimeout(120_000);
 
@@ -19,13 +18,6 @@ async function listPhoto(page: Page, lines: string[]): Promise<Buffer> {
     return canvas.toDataURL("image/png");
   }, lines);
   return Buffer.from(dataUrl.split(",")[1], "base64");
-}
-
-/** No serious or critical accessibility violation inside `selector`. */
-async function accessible(page: Page, selector: string) {
-  const results = await new AxeBuilder({ page }).include(selector).analyze();
-  const bad = results.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-  expect(bad.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`)).toEqual([]);
 }
 
 test("a customer at 360 px sends a photo of a list and the shop's staff turn it into an order the customer follows", async ({ device }) => {
@@ -58,6 +50,8 @@ test("a customer at 360 px sends a photo of a list and the shop's staff turn it 
   await phone.screenshot({ path: test.info().outputPath("list-read-360px.png"), fullPage: true });
 
   // The board shows it live with the new-order alert, the photo beside the lines read.
+  await expect(board.locator(".new-orders")).toContainText("1 new list");
+  await board.locator(".new-orders").getByRole("button", { name: "Show lists" }).click();
   const card = board.locator(`.list-card[data-chitty-id="${id}"]`);
   await expect(card).toBeVisible();
   await expect(card).toHaveClass(/new/);
@@ -80,6 +74,7 @@ test("a customer at 360 px sends a photo of a list and the shop's staff turn it 
   const toast = board.locator(".toast").filter({ hasText: /Order #\d+ made for Bob Customer/ });
   await expect(toast).toBeVisible();
   const orderId = (await toast.textContent())!.match(/#(\d+)/)![1];
+  await board.getByRole("tab", { name: /Orders/ }).click();
   const order = board.locator(`.column[data-status="pending"] .order-card[data-order-id="${orderId}"]`);
   await expect(order).toContainText("3 × Croissant");
   await expect(order).toContainText("1 × Rye bread");

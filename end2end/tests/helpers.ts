@@ -1,4 +1,5 @@
 import { test as base, expect, type Page, type APIRequestContext, type BrowserContext } from "@playwright/test";
+import AxeBuilder from "@axe-core/playwright";
 
 type Viewport = { width: number; height: number };
 
@@ -68,4 +69,11 @@ export async function tabTo(page: Page, name: string, maxPresses = 80) {
     if (focused === name) return;
   }
   throw new Error(`Tab never reached "${name}"`);
+}
+
+/** No serious or critical accessibility violation inside `selector` (axe-core). */
+export async function accessible(page: Page, selector: string) {
+  const results = await new AxeBuilder({ page }).include(selector).analyze();
+  const bad = results.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  expect(bad.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`)).toEqual([]);
 }

@@ -138,3 +138,25 @@ test("a page away longer than the server keeps events reloads its data in place"
     await stopServer(server);
   }
 });
+
+test("a board shows a not-live banner and pauses its actions while its server is down", async ({ page }) => {
+  fs.rmSync(DB_DIR, { recursive: true, force: true });
+  fs.mkdirSync(DB_DIR, { recursive: true });
+  let server = await startServer(PORT_A);
+  try {
+    await signIn(page, "baker@ordercast.test", /\/board$/, `http://127.0.0.1:${PORT_A}`);
+    const advance = page.locator(".order-card .advance").first();
+    await expect(advance).toBeEnabled();
+    await stopServer(server);
+    const banner = page.locator(".stale-banner");
+    await expect(banner).toContainText("Not live.");
+    await expect(banner).toContainText(/as of \d\d:\d\d:\d\d/);
+    await expect(advance).toBeDisabled();
+    server = await startServer(PORT_A);
+    await reconnected(page);
+    await expect(banner).toHaveCount(0);
+    await expect(advance).toBeEnabled();
+  } finally {
+    await stopServer(server);
+  }
+});

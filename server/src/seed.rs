@@ -28,13 +28,20 @@ type DemoProduct = (&'static str, i64, i64, i64);
 /// A demo order: (customer, shop, [(product index, quantity)], steps taken, minutes ago).
 type DemoOrder = (usize, usize, &'static [(usize, i64)], &'static [OrderAction], i64);
 
-const SHOPS: &[(&str, &[DemoProduct])] = &[
+/// (name, address, phone, opening hours, products)
+const SHOPS: &[(&str, &str, &str, &str, &[DemoProduct])] = &[
     (
         "Corner Bakery",
+        "12 Mill Lane",
+        "+44 20 7946 0018",
+        "Mon–Sat 7:00–18:00, Sun 8:00–13:00",
         &[("Sourdough loaf", 550, 40, 5), ("Croissant", 220, 60, 10), ("Rye bread", 480, 25, 5), ("Cinnamon bun", 320, 30, 5)],
     ),
     (
         "Green Grocer",
+        "3 Market Square",
+        "+44 20 7946 0342",
+        "Mon–Sat 8:00–19:00",
         &[("Apples (1 kg)", 399, 50, 8), ("Bananas (1 kg)", 249, 45, 8), ("Tomatoes (500 g)", 299, 30, 5), ("Oat milk (1 l)", 189, 6, 6)],
     ),
 ];
@@ -58,8 +65,15 @@ async fn seed_unless_users(state: &AppState) -> Result<bool, ApiError> {
 
     let mut tx = state.db.begin_write().await?;
     let mut shop_ids = Vec::new();
-    for (name, _) in SHOPS {
-        shop_ids.push(store::shops::insert(&mut tx, name, true, now).await?);
+    for (name, address, phone, hours, _) in SHOPS {
+        let shop = app::api::NewShop {
+            name: name.to_string(),
+            address: address.to_string(),
+            phone: phone.to_string(),
+            opening_hours: hours.to_string(),
+            currency: Some("GBP".into()),
+        };
+        shop_ids.push(store::shops::insert(&mut tx, &shop, true, now).await?);
     }
     let mut users = Vec::new();
     for (email, name, role, shops) in USERS {
@@ -79,7 +93,7 @@ async fn seed_unless_users(state: &AppState) -> Result<bool, ApiError> {
     let admin = session(0);
 
     let mut products = Vec::new();
-    for (s, (_, items)) in SHOPS.iter().enumerate() {
+    for (s, (_, _, _, _, items)) in SHOPS.iter().enumerate() {
         let mut ids = Vec::new();
         for &(name, price_minor, stock, low_stock_threshold) in *items {
             let new = NewProduct { name: name.into(), price_minor, stock, low_stock_threshold, available: true };

@@ -8,6 +8,7 @@ pub mod chitty;
 pub mod event;
 pub mod order;
 pub mod user;
+pub mod timing;
 pub mod validation;
 
 pub use access::Actor;

@@ -37,6 +37,36 @@ pub enum ValidationError {
     Password,
     #[error("only shopkeepers work in shops")]
     ShopsForNonStaff,
+    #[error("{0} must be at most {MAX_SHOP_TEXT_LEN} characters")]
+    ShopText(&'static str),
+    #[error("a phone number has digits, spaces and + ( ) - . only")]
+    Phone,
+    #[error("currency must be a three-letter ISO 4217 code such as EUR or GBP")]
+    Currency,
+    #[error("the late threshold must be after the getting-late one, both between 1 and {MAX_ALERT_MINS} minutes")]
+    AlertMinutes,
+}
+
+pub const MAX_SHOP_TEXT_LEN: usize = 200;
+pub const MAX_ALERT_MINS: i64 = 240;
+
+/// A shop's address, phone or opening hours (`what` names it in the error).
+pub fn shop_text(what: &'static str, s: &str) -> Result<(), ValidationError> {
+    (s.chars().count() <= MAX_SHOP_TEXT_LEN).then_some(()).ok_or(ValidationError::ShopText(what))
+}
+
+pub fn phone(s: &str) -> Result<(), ValidationError> {
+    let ok = s.chars().count() <= 40 && s.chars().all(|c| c.is_ascii_digit() || " +()-./".contains(c));
+    ok.then_some(()).ok_or(ValidationError::Phone)
+}
+
+pub fn currency(s: &str) -> Result<(), ValidationError> {
+    (s.len() == 3 && s.chars().all(|c| c.is_ascii_uppercase())).then_some(()).ok_or(ValidationError::Currency)
+}
+
+/// The board's "getting late" and "late" thresholds, in minutes.
+pub fn alert_minutes(warn: i64, late: i64) -> Result<(), ValidationError> {
+    (1 <= warn && warn < late && late <= MAX_ALERT_MINS).then_some(()).ok_or(ValidationError::AlertMinutes)
 }
 
 pub const MIN_PASSWORD_LEN: usize = 8;
@@ -93,6 +123,27 @@ pub fn name(s: &str) -> Result<(), ValidationError> {
 
 pub fn note(s: &str) -> Result<(), ValidationError> {
     (s.chars().count() <= MAX_NOTE_LEN).then_some(()).ok_or(ValidationError::Note)
+}
+
+#[cfg(test)]
+mod shop_tests {
+    use super::*;
+
+    #[test]
+    fn shop_details_are_checked() {
+        assert!(phone("+44 (0)20 7946-0958").is_ok());
+        assert_eq!(phone("call me"), Err(ValidationError::Phone));
+        assert!(currency("GBP").is_ok());
+        for bad in ["gbp", "EU", "EURO", "€"] {
+            assert_eq!(currency(bad), Err(ValidationError::Currency), "{bad}");
+        }
+        assert!(alert_minutes(5, 10).is_ok());
+        for (w, l) in [(0, 10), (10, 10), (11, 10), (5, 241)] {
+            assert_eq!(alert_minutes(w, l), Err(ValidationError::AlertMinutes), "{w} {l}");
+        }
+        assert!(shop_text("address", &"x".repeat(200)).is_ok());
+        assert_eq!(shop_text("address", &"x".repeat(201)), Err(ValidationError::ShopText("address")));
+    }
 }
 
 /// Whether stock at `stock` is low for a product with this threshold.

@@ -1,19 +1,25 @@
-//! The shopkeeper's live board: the shop's orders in columns by status, newest first, with
-//! one-click actions; a toast and a repeating chime for every new order until someone
-//! acknowledges it; the shop's open/closed switch, its products (availability and stock) with
-//! live low-stock alerts; and which of the shop's staff are online.
+//! The shopkeeper's live board, built to fit one screen of a kitchen tablet or a counter PC:
+//! the shop's open orders in columns by status, oldest first, each with a timer of its time in
+//! that status (amber, then red, past the shop's thresholds) and one main action; a toast, a
+//! repeating chime, the tab's title and (while hidden) a system notification for every new
+//! order or shopping list until someone acknowledges it; a "Start the board" overlay when the
+//! browser blocks sound; a full-width banner and paused actions while not live; the shopping
+//! lists and the products (availability and stock, live low-stock alerts) in tabs of their
+//! own; which of the shop's staff are online; and keyboard shortcuts.
 
 use crate::api::{format_minor, Chitty, ChittyList, Order, OrderList, Product, ProductList, ProductUpdate, Severity, Shop, ShopUpdate, StaffList, StaffMember, WithSeq};
 use crate::chime::Chime;
 use crate::client::{self, ApiFailure, Method};
+use crate::domain::timing::{timer, Urgency};
 use crate::domain::{EventType, OrderStatus};
-use crate::live::Live;
+use crate::live::{LinkState, Live};
 use crate::pages::common::{loaded, Clock, OrderActions, PaymentBadge, StatusBadge};
 use crate::patch::{catalog_change, chitty_of, order_of, patch_chitties, patch_orders, patch_products, patch_staff, stock_low_of, CatalogChange};
 use crate::protocol::EventEnvelope;
 use crate::session::Session;
 use crate::toast::Toasts;
 use leptos::prelude::*;
+use leptos_meta::Title;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
@@ -84,6 +90,32 @@ pub fn BoardPage() -> impl IntoView {
     loaded(data, |data| view! { <Board data/> })
 }
 
+/// The board's tabs: the columns of orders, the shopping lists, the products and stock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Tab {
+    Orders,
+    Lists,
+    Products,
+}
+
+impl Tab {
+    fn label(self) -> &'static str {
+        match self {
+            Tab::Orders => "Orders",
+            Tab::Lists => "Lists",
+            Tab::Products => "Products",
+        }
+    }
+
+    fn id(self) -> &'static str {
+        match self {
+            Tab::Orders => "tab-orders",
+            Tab::Lists => "tab-lists",
+            Tab::Products => "tab-products",
+        }
+    }
+}
+
 #[component]
 fn Board(data: BoardData) -> impl IntoView {
     let live = Live::use_context();
@@ -96,33 +128,38 @@ fn Board(data: BoardData) -> impl IntoView {
     let products = RwSignal::new(data.products);
     let staff = RwSignal::new(data.staff);
     let chitties = RwSignal::new(data.chitties);
+    let tab = RwSignal::new(Tab::Orders);
+    let help = RwSignal::new(false);
     // Lists read (or not readable) that nobody has handled yet: they chime like new orders.
     let unacked_lists = RwSignal::new(BTreeSet::<i64>::new());
     let announced_lists = StoredValue::new(BTreeSet::<i64>::new());
     // New orders nobody has acknowledged yet; an order that moved on is acknowledged.
     let unacked = RwSignal::new(BTreeSet::<i64>::new());
+    let unacked_count = move || unacked.with(|u| u.len()) + unacked_lists.with(|u| u.len());
 
-    // Every new order or list is announced once (toast, chime, waiting for acknowledgement),
-    // whether it arrives live or with a reload while the socket was down.
-    let alert = move |announced: StoredValue<BTreeSet<i64>>, unacked: RwSignal<BTreeSet<i64>>, id: i64, toast: String, spoken: String| {
+    // Every new order or list is announced once (toast, chime, a system notification while
+    // the tab is hidden, waiting for acknowledgement), whether it arrives live or with a reload
+    // while the socket was down.
+    let alert = move |announced: StoredValue<BTreeSet<i64>>, unacked: RwSignal<BTreeSet<i64>>, id: i64, toast: String, spoken: String, tag: String| {
         if !announced.try_update_value(|a| a.insert(id)).unwrap_or(false) {
             return;
         }
         unacked.update(|u| {
             u.insert(id);
         });
+        crate::notify::show_if_hidden(&spoken, &toast, &tag);
         toasts.push(Severity::Info, toast);
         chime.ring();
         live.announcement.set(spoken);
     };
     let announced = StoredValue::new(BTreeSet::<i64>::new());
     let announce = move |id: i64, name: &str, total: i64| {
-        alert(announced, unacked, id, format!("New order #{id} from {name}: {}", format_minor(total)), format!("New order #{id} from {name}"));
+        alert(announced, unacked, id, format!("New order #{id} from {name}: {}", format_minor(total)), format!("New order #{id} from {name}"), format!("order-{id}"));
     };
     let announce_list = move |c: &Chitty| {
         if c.status.awaits_staff() {
             let text = format!("New shopping list from {}", c.customer_name);
-            alert(announced_lists, unacked_lists, c.id, text.clone(), text);
+            alert(announced_lists, unacked_lists, c.id, text.clone(), text, format!("list-{}", c.id));
         }
     };
 
@@ -197,8 +234,10 @@ fn Board(data: BoardData) -> impl IntoView {
     };
     live.follow(data.seq, on_event, reload);
 
-    // Chime again every few seconds while a new order waits (browser only).
+    // In the browser: find out at once whether sound is blocked (the start overlay), and
+    // chime again every few seconds while a new order waits.
     Effect::new(move |_| {
+        chime.probe();
         let handle = set_interval_with_handle(
             move || {
                 if !unacked.with_untracked(|u| u.is_empty()) || !unacked_lists.with_untracked(|u| u.is_empty()) {
@@ -214,103 +253,320 @@ fn Board(data: BoardData) -> impl IntoView {
         });
     });
 
-    let acknowledge_all = move |_| {
+    let acknowledge_all = move || {
         chime.unlock();
         unacked.set(BTreeSet::new());
         unacked_lists.set(BTreeSet::new());
     };
+    let notifications = RwSignal::new(None::<bool>);
+    Effect::new(move |_| notifications.set(crate::notify::granted()));
+    let start = move |_| {
+        chime.unlock();
+        if notifications.get_untracked() == Some(false) {
+            crate::notify::request(move |granted| notifications.set(Some(granted)));
+        }
+    };
+    keyboard_shortcuts(tab, help, acknowledge_all, unacked);
+
     let toggle_open = move |_| {
         let open = !shop.with_untracked(|s| s.is_open);
         spawn_local(async move {
-            match client::send::<_, Shop>(Method::Patch, &format!("/shops/{shop_id}"), &ShopUpdate { is_open: open }).await {
+            match client::send::<_, Shop>(Method::Patch, &format!("/shops/{shop_id}"), &ShopUpdate { is_open: Some(open), ..Default::default() }).await {
                 Ok(s) => shop.set(s),
                 Err(e) => toasts.push(Severity::Warning, e.message),
             }
         });
     };
     let actor = move || session.user_untracked().map(|u| u.actor());
+    let title = move || {
+        let name = shop.with(|s| s.name.clone());
+        match unacked_count() {
+            0 => format!("{name} board · Ordercast"),
+            n => format!("({n}) {name} board · Ordercast"),
+        }
+    };
+    let open_orders = move || orders.with(|o| o.iter().filter(|o| !o.status.is_final()).count());
+    let tab_button = move |t: Tab, count: Signal<usize>| {
+        view! {
+            <button
+                type="button"
+                role="tab"
+                id=t.id()
+                class="tab"
+                aria-selected=move || (tab.get() == t).to_string()
+                aria-controls=format!("{}-panel", t.id())
+                tabindex=move || if tab.get() == t { "0" } else { "-1" }
+                on:click=move |_| tab.set(t)
+            >
+                {t.label()}
+                <span class="badge">{move || count.get()}</span>
+            </button>
+        }
+    };
 
     view! {
-        <section class="board-page" data-shop-id=shop_id data-chimes=move || chime.rung.get()>
-            <div class="page-head">
-                <h1>{move || shop.with(|s| s.name.clone())} " — orders"</h1>
+        <Title text=title/>
+        <section
+            class=move || if live.is_down() { "board-page stale" } else { "board-page" }
+            data-shop-id=shop_id
+            data-chimes=move || chime.rung.get()
+        >
+            <div class="board-head">
+                <h1>{move || shop.with(|s| s.name.clone())} <span class="sr-only">" — orders"</span></h1>
+                <div class="tabs" role="tablist" aria-label="Board">
+                    {tab_button(Tab::Orders, Signal::derive(open_orders))}
+                    {tab_button(Tab::Lists, Signal::derive(move || chitties.with(|c| c.len())))}
+                    {tab_button(Tab::Products, Signal::derive(move || products.with(|p| p.len())))}
+                </div>
+                <Presence staff/>
                 <div class="board-controls">
                     <button
                         type="button"
                         class=move || if shop.with(|s| s.is_open) { "shop-toggle open" } else { "shop-toggle closed" }
                         aria-pressed=move || shop.with(|s| s.is_open).to_string()
+                        disabled=move || live.is_down()
                         on:click=toggle_open
                     >
                         {move || if shop.with(|s| s.is_open) { "Open — click to close" } else { "Closed — click to open" }}
                     </button>
-                    <label class="switch">
-                        <input
-                            type="checkbox"
-                            prop:checked=move || chime.enabled.get()
-                            on:change=move |ev| chime.set_enabled(event_target_checked(&ev))
-                        />
-                        "Sound"
-                    </label>
+                    <details class="more sound-menu">
+                        <summary>"Alerts"</summary>
+                        <div class="menu">
+                            <label class="switch">
+                                <input type="checkbox" prop:checked=move || chime.enabled.get() on:change=move |ev| chime.set_enabled(event_target_checked(&ev))/>
+                                "Sound"
+                            </label>
+                            <label class="switch">
+                                <input type="checkbox" prop:checked=move || chime.loud.get() on:change=move |ev| chime.set_loud(event_target_checked(&ev))/>
+                                "Loud (noisy kitchen)"
+                            </label>
+                            <button type="button" class="secondary small" on:click=move |_| chime.ring_test()>"Test the chime"</button>
+                            {move || match notifications.get() {
+                                None => view! { <p class="hint">"This browser cannot show system notifications."</p> }.into_any(),
+                                Some(true) => view! { <p class="hint">"System notifications are on while this tab is hidden."</p> }.into_any(),
+                                Some(false) => view! {
+                                    <button type="button" class="secondary small" on:click=move |_| crate::notify::request(move |g| notifications.set(Some(g)))>
+                                        "Notify me while this tab is hidden"
+                                    </button>
+                                }.into_any(),
+                            }}
+                        </div>
+                    </details>
+                    <button type="button" class="secondary small keys" aria-keyshortcuts="?" on:click=move |_| help.update(|h| *h = !*h)>"Keys"</button>
                 </div>
             </div>
-            <Show when=move || chime.blocked.get() && chime.enabled.get()>
-                <button type="button" class="secondary" on:click=move |_| chime.unlock()>"Enable sound"</button>
-            </Show>
-            <Show when=move || !unacked.with(|u| u.is_empty()) || !unacked_lists.with(|u| u.is_empty())>
+            <StaleBanner live/>
+            <Show when=move || unacked_count() != 0>
                 <div class="new-orders" role="alert">
                     <span>{move || {
                         let orders = match unacked.with(|u| u.len()) { 0 => None, 1 => Some("1 new order".to_string()), n => Some(format!("{n} new orders")) };
                         let lists = match unacked_lists.with(|u| u.len()) { 0 => None, 1 => Some("1 new list".to_string()), n => Some(format!("{n} new lists")) };
                         [orders, lists].into_iter().flatten().collect::<Vec<_>>().join(", ")
                     }}</span>
-                    <button type="button" class="ack-all" on:click=acknowledge_all>"Acknowledge"</button>
+                    <Show when=move || !unacked_lists.with(|u| u.is_empty()) && tab.get() != Tab::Lists>
+                        <button type="button" class="secondary small" on:click=move |_| tab.set(Tab::Lists)>"Show lists"</button>
+                    </Show>
+                    <button type="button" class="ack-all" aria-keyshortcuts="a" on:click=move |_| acknowledge_all()>"Acknowledge"</button>
                 </div>
             </Show>
-            <Presence staff/>
-            <crate::pages::chitties::ListsPanel shop_id chitties products unacked=unacked_lists/>
-            <div class="board">
-                {COLUMNS
-                    .into_iter()
-                    .map(|status| {
-                        let cards = move || {
-                            let mut col: Vec<Order> = orders.with(|o| o.iter().filter(|o| o.status == status).cloned().collect());
-                            col.sort_by_key(|o| std::cmp::Reverse(o.created_at));
-                            col
-                        };
-                        view! {
-                            <section class="column" data-status=status.as_str() aria-label=status.label()>
-                                <h2>{status.label()} " " <span class="badge">{move || orders.with(|o| o.iter().filter(|o| o.status == status).count())}</span></h2>
-                                <ul>
-                                    <For each=cards key=|o| (o.id, o.version) let:order>
-                                        <OrderCard order unacked actor=actor() orders/>
-                                    </For>
-                                </ul>
-                            </section>
-                        }
-                    })
-                    .collect_view()}
-                <section class="column done" data-status="done" aria-label="Done">
-                    <h2>"Done"</h2>
-                    <ul>
-                        <For
-                            each=move || {
-                                let mut done: Vec<Order> = orders.with(|o| o.iter().filter(|o| o.status.is_final()).cloned().collect());
-                                done.sort_by_key(|o| std::cmp::Reverse(o.updated_at));
-                                done.truncate(DONE_SHOWN);
-                                done
+            <Show when=move || help.get()>
+                <div class="shortcuts card" role="region" aria-label="Keyboard shortcuts">
+                    <p>
+                        <kbd>"N"</kbd>" next new order · "<kbd>"↑ ↓ ← →"</kbd>" move between orders · "
+                        <kbd>"Enter"</kbd>" main action · "<kbd>"A"</kbd>" acknowledge · "
+                        <kbd>"1"</kbd>" "<kbd>"2"</kbd>" "<kbd>"3"</kbd>" tabs · "<kbd>"?"</kbd>" this help"
+                    </p>
+                </div>
+            </Show>
+            <fieldset class="board-body" disabled=move || live.is_down()>
+                <legend class="sr-only">{move || shop.with(|s| format!("{} board", s.name))}</legend>
+                <div class="board" role="tabpanel" id="tab-orders-panel" aria-labelledby="tab-orders" hidden=move || tab.get() != Tab::Orders>
+                    {COLUMNS
+                        .into_iter()
+                        .map(|status| {
+                            // Oldest first: the order that has waited longest is at the top.
+                            let cards = move || {
+                                let mut col: Vec<Order> = orders.with(|o| o.iter().filter(|o| o.status == status).cloned().collect());
+                                col.sort_by_key(|o| (o.status_since(), o.id));
+                                col
+                            };
+                            view! {
+                                <section class="column" data-status=status.as_str() aria-label=status.label()>
+                                    <h2>{status.label()} " " <span class="badge">{move || orders.with(|o| o.iter().filter(|o| o.status == status).count())}</span></h2>
+                                    <ul>
+                                        <For each=cards key=|o| (o.id, o.version) let:order>
+                                            <OrderCard order unacked actor=actor() orders shop/>
+                                        </For>
+                                    </ul>
+                                </section>
                             }
-                            key=|o| (o.id, o.version)
-                            let:order
-                        >
-                            <OrderCard order unacked actor=actor() orders/>
-                        </For>
-                    </ul>
-                </section>
-            </div>
-            <Products shop_id products/>
+                        })
+                        .collect_view()}
+                    <section class="column done" data-status="done" aria-label="Done">
+                        <h2>"Done"</h2>
+                        <ul>
+                            <For
+                                each=move || {
+                                    let mut done: Vec<Order> = orders.with(|o| o.iter().filter(|o| o.status.is_final()).cloned().collect());
+                                    done.sort_by_key(|o| std::cmp::Reverse(o.updated_at));
+                                    done.truncate(DONE_SHOWN);
+                                    done
+                                }
+                                key=|o| (o.id, o.version)
+                                let:order
+                            >
+                                <OrderCard order unacked actor=actor() orders shop/>
+                            </For>
+                        </ul>
+                    </section>
+                </div>
+                <div role="tabpanel" id="tab-lists-panel" aria-labelledby="tab-lists" class="tab-panel" hidden=move || tab.get() != Tab::Lists>
+                    <crate::pages::chitties::ListsPanel shop_id chitties products unacked=unacked_lists/>
+                </div>
+                <div role="tabpanel" id="tab-products-panel" aria-labelledby="tab-products" class="tab-panel" hidden=move || tab.get() != Tab::Products>
+                    <Products shop_id products/>
+                </div>
+            </fieldset>
+            <Show when=move || chime.blocked.get() && chime.enabled.get()>
+                <div class="start-overlay">
+                    <div class="start-dialog" role="dialog" aria-modal="true" aria-labelledby="start-title" aria-describedby="start-why">
+                        <h2 id="start-title">"Start the board"</h2>
+                        <p id="start-why">"Your browser keeps sound off until you click. Start the board so every new order chimes."</p>
+                        <button type="button" class="start-button" autofocus on:click=start>"Start the board"</button>
+                        <button type="button" class="link" on:click=move |_| chime.set_enabled(false)>"Continue without sound"</button>
+                    </div>
+                </div>
+            </Show>
         </section>
     }
     .into_any()
+}
+
+/// The full-width "not live" banner: since when the board has not been updated and what is
+/// being done about it.
+#[component]
+fn StaleBanner(live: Live) -> impl IntoView {
+    let as_of = move || live.down_since.get().map(|t| t.with_timezone(&chrono::Local).format("%H:%M:%S").to_string()).unwrap_or_default();
+    view! {
+        <Show when=move || live.is_down()>
+            <div class="stale-banner" role="alert">
+                <strong>{move || match live.state.get() {
+                    LinkState::Offline => "No network.",
+                    _ => "Not live.",
+                }}</strong>
+                " This board shows orders as of " <time>{as_of}</time>
+                {move || match live.state.get() {
+                    LinkState::Offline => "; it catches up as soon as the network is back. Actions are paused.".to_string(),
+                    LinkState::Reconnecting { in_secs } => format!("; reconnecting in {in_secs} s. Actions are paused."),
+                    _ => "; reconnecting now. Actions are paused.".to_string(),
+                }}
+            </div>
+        </Show>
+    }
+}
+
+/// The board's keyboard: `N` the next new order, arrows between cards, `Enter` a card's main
+/// action, `A` acknowledge, `1`–`3` the tabs, `?` the help. Keys typed into a field are left
+/// alone.
+fn keyboard_shortcuts(tab: RwSignal<Tab>, help: RwSignal<bool>, acknowledge_all: impl Fn() + Clone + 'static, unacked: RwSignal<BTreeSet<i64>>) {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        let handle = window_event_listener(leptos::ev::keydown, move |ev| {
+            if ev.ctrl_key() || ev.meta_key() || ev.alt_key() || ev.default_prevented() {
+                return;
+            }
+            let target = ev.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok());
+            let typing = target.as_ref().is_some_and(|t| matches!(t.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT") || t.closest("summary, details[open] .menu").ok().flatten().is_some());
+            if typing {
+                return;
+            }
+            let card = target.as_ref().and_then(|t| t.closest(".order-card").ok().flatten());
+            let handled = match ev.key().as_str() {
+                "1" => { tab.set(Tab::Orders); true }
+                "2" => { tab.set(Tab::Lists); true }
+                "3" => { tab.set(Tab::Products); true }
+                "?" => { help.update(|h| *h = !*h); true }
+                "a" | "A" => { acknowledge_all(); true }
+                "n" | "N" => {
+                    tab.set(Tab::Orders);
+                    let next = unacked.with_untracked(|u| u.iter().next().copied());
+                    let selector = match next {
+                        Some(id) => format!(".order-card[data-order-id=\"{id}\"]"),
+                        None => ".column[data-status=pending] .order-card".to_string(),
+                    };
+                    focus(document().query_selector(&selector).ok().flatten());
+                    true
+                }
+                "Enter" if card.as_ref() == target.as_ref() && card.is_some() => {
+                    if let Some(button) = card.as_ref().and_then(|c| c.query_selector(".actions > button").ok().flatten()) {
+                        if let Ok(b) = button.dyn_into::<web_sys::HtmlElement>() {
+                            b.click();
+                        }
+                    }
+                    true
+                }
+                key @ ("ArrowUp" | "ArrowDown" | "ArrowLeft" | "ArrowRight") => match &card {
+                    Some(card) => {
+                        focus(neighbour(card, key));
+                        true
+                    }
+                    None if tab.get_untracked() == Tab::Orders => {
+                        focus(document().query_selector(".board .order-card").ok().flatten());
+                        true
+                    }
+                    None => false,
+                },
+                _ => false,
+            };
+            if handled {
+                ev.prevent_default();
+            }
+        });
+        on_cleanup(move || handle.remove());
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (tab, help, acknowledge_all, unacked);
+}
+
+#[cfg(feature = "hydrate")]
+fn focus(el: Option<web_sys::Element>) {
+    use wasm_bindgen::JsCast;
+    if let Some(el) = el.and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok()) {
+        let _ = el.focus();
+    }
+}
+
+/// The card an arrow key moves to: the one above or below in the column, or the one at the
+/// same height in the next column that has any.
+#[cfg(feature = "hydrate")]
+fn neighbour(card: &web_sys::Element, key: &str) -> Option<web_sys::Element> {
+    match key {
+        "ArrowUp" => card.previous_element_sibling(),
+        "ArrowDown" => card.next_element_sibling(),
+        _ => {
+            let column = card.closest(".column").ok().flatten()?;
+            let index = {
+                let mut i = 0;
+                let mut c = card.previous_element_sibling();
+                while let Some(e) = c {
+                    i += 1;
+                    c = e.previous_element_sibling();
+                }
+                i
+            };
+            let mut next = if key == "ArrowLeft" { column.previous_element_sibling() } else { column.next_element_sibling() };
+            while let Some(col) = next {
+                let cards = col.query_selector_all(".order-card").ok()?;
+                if cards.length() > 0 {
+                    let i = index.min(cards.length() - 1);
+                    return cards.item(i).and_then(|n| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(n).ok());
+                }
+                next = if key == "ArrowLeft" { col.previous_element_sibling() } else { col.next_element_sibling() };
+            }
+            None
+        }
+    }
 }
 
 #[component]
@@ -319,12 +575,26 @@ fn OrderCard(
     unacked: RwSignal<BTreeSet<i64>>,
     actor: Option<crate::domain::Actor>,
     orders: RwSignal<Vec<Order>>,
+    shop: RwSignal<Shop>,
 ) -> impl IntoView {
     let clock = Clock::use_context();
     let id = order.id;
-    let created = order.created_at;
+    let since = order.status_since();
+    let open = !order.status.is_final();
     let items = order.items.iter().map(|i| format!("{} × {}", i.quantity, i.name)).collect::<Vec<_>>().join(", ");
     let is_new = move || unacked.with(|u| u.contains(&id));
+    let waited = move || clock.now().map(|now| now - since);
+    let urgency = move || {
+        let (warn, late) = shop.with(|s| (s.warn_after_mins, s.late_after_mins));
+        waited().filter(|_| open).map(|w| Urgency::of(w, warn, late)).unwrap_or(Urgency::OnTime)
+    };
+    let class = move || {
+        let mut c = format!("order-card urgency-{}", urgency().as_str());
+        if is_new() {
+            c.push_str(" new");
+        }
+        c
+    };
     let done = Callback::new(move |updated: Order| {
         orders.update(|r| {
             patch_orders(r, updated);
@@ -333,24 +603,33 @@ fn OrderCard(
             u.remove(&id);
         });
     });
+    let status = order.status;
     view! {
-        <li class=move || if is_new() { "order-card new" } else { "order-card" } data-order-id=id data-version=order.version>
+        <li class=class tabindex="-1" data-order-id=id data-version=order.version aria-label=format!("Order {id} from {}", order.customer_name)>
             <div class="card-head">
                 <a class="order-id" href=format!("/orders/{id}")>"#" {id}</a>
-                <span class="customer">{order.customer_name.clone()}</span>
-                <span class="age" title=created.to_rfc3339()>{move || clock.age(created)}</span>
+                {if open {
+                    view! {
+                        <span class="timer" title=format!("In “{}” since {}", status.label(), since.to_rfc3339())>
+                            <span class="sr-only">{format!("In {} for ", status.label().to_lowercase())}</span>
+                            {move || waited().map(timer).unwrap_or_default()}
+                            {move || (urgency() == Urgency::Late).then_some(view! { <span class="sr-only">" (late)"</span> })}
+                        </span>
+                    }.into_any()
+                } else {
+                    view! { <StatusBadge status/> }.into_any()
+                }}
             </div>
-            <div class="card-body">
-                <span class="items">{items}</span>
+            <div class="customer">{order.customer_name.clone()}</div>
+            <div class="items">{items}</div>
+            <div class="card-foot">
                 <span class="total">{format_minor(order.total_minor)}</span>
                 <PaymentBadge payment=order.payment_status/>
-                // Done holds delivered and cancelled orders alike: say which.
-                {order.status.is_final().then(|| view! { <StatusBadge status=order.status/> })}
             </div>
             <Show when=is_new>
                 <button type="button" class="secondary ack" on:click=move |_| unacked.update(|u| { u.remove(&id); })>"Acknowledge"</button>
             </Show>
-            {actor.map(|actor| view! { <OrderActions order=order.clone() actor done/> })}
+            {actor.map(|actor| view! { <OrderActions order=order.clone() actor done compact=true/> })}
         </li>
     }
 }

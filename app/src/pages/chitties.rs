@@ -302,19 +302,20 @@ pub fn ListsPanel(
 ) -> impl IntoView {
     let datalist = StoredValue::new(format!("products-of-{shop_id}"));
     view! {
-        <Show when=move || chitties.with(|c| !c.is_empty())>
-            <section class="card lists-panel" aria-labelledby="lists-title">
-                <h2 id="lists-title">"Shopping lists " <span class="badge">{move || chitties.with(|c| c.len())}</span></h2>
-                <datalist id=datalist.get_value()>
-                    {move || products.with(|p| p.iter().map(|p| view! { <option value=p.name.clone()></option> }).collect_view())}
-                </datalist>
-                <ul>
-                    <For each=move || chitties.get() key=|c| (c.id, c.version) let:chitty>
-                        <ListCard chitty products unacked datalist/>
-                    </For>
-                </ul>
-            </section>
-        </Show>
+        <section class="card lists-panel" aria-labelledby="lists-title">
+            <h2 id="lists-title">"Shopping lists " <span class="badge">{move || chitties.with(|c| c.len())}</span></h2>
+            <datalist id=datalist.get_value()>
+                {move || products.with(|p| p.iter().map(|p| view! { <option value=p.name.clone()></option> }).collect_view())}
+            </datalist>
+            <Show when=move || chitties.with(|c| c.is_empty())>
+                <p class="empty">"No lists waiting. When a customer sends a photo of a shopping list, it appears here and chimes like a new order."</p>
+            </Show>
+            <ul>
+                <For each=move || chitties.get() key=|c| (c.id, c.version) let:chitty>
+                    <ListCard chitty products unacked datalist/>
+                </For>
+            </ul>
+        </section>
     }
     .into_any()
 }

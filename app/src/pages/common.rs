@@ -40,8 +40,8 @@ where
     }
 }
 
-/// The current time for ages, ticking every 20 s in the browser. `None` until hydrated, so
-/// the server-rendered page and the hydrating one agree.
+/// The current time for ages and the board's timers, ticking every second in the browser.
+/// `None` until hydrated, so the server-rendered page and the hydrating one agree.
 #[derive(Clone, Copy)]
 pub struct Clock(pub RwSignal<Option<DateTime<Utc>>>);
 
@@ -51,13 +51,18 @@ impl Clock {
         provide_context(clock);
         Effect::new(move |_| {
             clock.0.set(Some(Utc::now()));
-            let _ = set_interval_with_handle(move || clock.0.set(Some(Utc::now())), std::time::Duration::from_secs(20));
+            let _ = set_interval_with_handle(move || clock.0.set(Some(Utc::now())), std::time::Duration::from_secs(1));
         });
         clock
     }
 
     pub fn use_context() -> Clock {
         expect_context::<Clock>()
+    }
+
+    /// Now, once hydrated.
+    pub fn now(&self) -> Option<DateTime<Utc>> {
+        self.0.get()
     }
 
     /// "4 min" since `at`, or nothing before hydration.
@@ -180,9 +185,11 @@ pub enum OrderRequest {
 }
 
 /// The buttons for what `actor` may do to `order` now: advance, verify payment, cancel (with
-/// an optional reason). `done` receives the updated order.
+/// an optional reason). `done` receives the updated order. `compact` (the board's cards) shows
+/// one primary action and puts the others in a "More" menu, so a red Cancel never sits right
+/// under the button a busy hand reaches for.
 #[component]
-pub fn OrderActions(order: Order, actor: Actor, done: Callback<Order>) -> impl IntoView {
+pub fn OrderActions(order: Order, actor: Actor, done: Callback<Order>, #[prop(optional)] compact: bool) -> impl IntoView {
     let Some(party) = actor.party_to_order(order.customer_id, order.shop_id) else {
         return ().into_any();
     };
@@ -202,38 +209,62 @@ pub fn OrderActions(order: Order, actor: Actor, done: Callback<Order>) -> impl I
             }
         });
     };
+    let advance = can.advance.map(|next| view! {
+        <button type="button" class="advance" disabled=move || busy.get() on:click=move |_| run(OrderRequest::Advance(next))>
+            {format!("Mark {}", next.label().to_lowercase())}
+        </button>
+    });
+    // Verifying a payment is the primary action only when nothing else moves the order on.
+    let verify_primary = compact && advance.is_none();
+    let verify = move |class: &'static str| view! {
+        <button type="button" class=class disabled=move || busy.get() on:click=move |_| run(OrderRequest::VerifyPayment)>
+            "Verify payment"
+        </button>
+    };
+    let cancel = can.cancel.then(|| view! {
+        <Show
+            when=move || cancelling.get()
+            fallback=move || view! {
+                <button type="button" class="secondary danger cancel" on:click=move |_| cancelling.set(true)>"Cancel order"</button>
+            }
+        >
+            <form class="cancel-form" on:submit=move |ev| {
+                ev.prevent_default();
+                run(OrderRequest::Cancel(Some(reason.get_untracked())));
+            }>
+                <label>
+                    "Reason"
+                    <input type="text" name="reason" maxlength="500" placeholder="Optional" bind:value=reason/>
+                </label>
+                <button type="submit" class="danger" disabled=move || busy.get()>"Confirm cancel"</button>
+                <button type="button" class="link" on:click=move |_| cancelling.set(false)>"Keep order"</button>
+            </form>
+        </Show>
+    });
+    if !compact {
+        return view! {
+            <div class="actions">
+                {advance}
+                {can.verify_payment.then(|| verify("secondary verify"))}
+                {cancel}
+            </div>
+        }
+        .into_any();
+    }
+    let more = (can.cancel || (can.verify_payment && !verify_primary)).then(|| view! {
+        <details class="more">
+            <summary aria-label=format!("More actions for order #{id}") title="More actions">"⋯"</summary>
+            <div class="menu">
+                {(can.verify_payment && !verify_primary).then(|| verify("secondary verify"))}
+                {cancel}
+            </div>
+        </details>
+    });
     view! {
-        <div class="actions">
-            {can.advance.map(|next| view! {
-                <button type="button" class="advance" disabled=move || busy.get() on:click=move |_| run(OrderRequest::Advance(next))>
-                    {format!("Mark {}", next.label().to_lowercase())}
-                </button>
-            })}
-            {can.verify_payment.then(|| view! {
-                <button type="button" class="secondary verify" disabled=move || busy.get() on:click=move |_| run(OrderRequest::VerifyPayment)>
-                    "Verify payment"
-                </button>
-            })}
-            {can.cancel.then(|| view! {
-                <Show
-                    when=move || cancelling.get()
-                    fallback=move || view! {
-                        <button type="button" class="secondary danger cancel" on:click=move |_| cancelling.set(true)>"Cancel order"</button>
-                    }
-                >
-                    <form class="cancel-form" on:submit=move |ev| {
-                        ev.prevent_default();
-                        run(OrderRequest::Cancel(Some(reason.get_untracked())));
-                    }>
-                        <label>
-                            "Reason"
-                            <input type="text" name="reason" maxlength="500" placeholder="Optional" bind:value=reason/>
-                        </label>
-                        <button type="submit" class="danger" disabled=move || busy.get()>"Confirm cancel"</button>
-                        <button type="button" class="link" on:click=move |_| cancelling.set(false)>"Keep order"</button>
-                    </form>
-                </Show>
-            })}
+        <div class="actions compact">
+            {advance}
+            {(can.verify_payment && verify_primary).then(|| verify("verify"))}
+            {more}
         </div>
     }
     .into_any()

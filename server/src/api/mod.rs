@@ -21,7 +21,7 @@ pub fn router() -> Router<AppState> {
         .route("/auth/login", post(auth::login))
         .route("/auth/logout", post(auth::logout))
         .route("/auth/me", get(auth::me))
-        .route("/shops", get(shops::list))
+        .route("/shops", get(shops::list).post(shops::create))
         .route("/shops/{id}", get(shops::get).patch(shops::update))
         .route("/shops/{id}/staff", get(shops::staff))
         .route("/shops/{id}/products", get(shops::list_products).post(shops::create_product))

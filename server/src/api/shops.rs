@@ -5,7 +5,7 @@ use crate::error::ApiResult;
 use crate::extract::{ApiJson, Id};
 use crate::service::catalog;
 use crate::state::AppState;
-use app::api::{ErrorBody, NewProduct, Product, ProductList, ProductUpdate, Shop, ShopList, ShopUpdate, StaffList};
+use app::api::{ErrorBody, NewProduct, NewShop, Product, ProductList, ProductUpdate, Shop, ShopList, ShopUpdate, StaffList};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
@@ -23,16 +23,24 @@ pub async fn get(State(state): State<AppState>, _session: Session, Id(id): Id) -
     Ok(Json(catalog::get_shop(&state, id).await?))
 }
 
-/// Opens or closes a shop (its staff and admins).
+/// Creates a shop, open and without staff yet (admins); announced to everyone as `store_updated`.
+#[utoipa::path(post, path = "/shops", tag = "shops", request_body = NewShop,
+    responses((status = 201, body = Shop), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create(State(state): State<AppState>, session: Session, ApiJson(new): ApiJson<NewShop>) -> ApiResult<(StatusCode, Json<Shop>)> {
+    Ok((StatusCode::CREATED, Json(catalog::create_shop(&state, &session, new).await?)))
+}
+
+/// Changes a shop (its staff and admins): open or closed (`store_availability_changed`), its
+/// name, contact, hours, currency or the board's lateness thresholds (`store_updated`).
 #[utoipa::path(patch, path = "/shops/{id}", tag = "shops", params(("id" = i64, Path)), request_body = ShopUpdate,
-    responses((status = 200, body = Shop), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Shop), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update(
     State(state): State<AppState>,
     session: Session,
     Id(id): Id,
     ApiJson(update): ApiJson<ShopUpdate>,
 ) -> ApiResult<Json<Shop>> {
-    Ok(Json(catalog::set_shop_open(&state, &session, id, update.is_open).await?))
+    Ok(Json(catalog::update_shop(&state, &session, id, update).await?))
 }
 
 /// The shop's staff and who of them is online (its staff and admins).

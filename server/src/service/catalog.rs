@@ -4,7 +4,7 @@ use crate::auth::Session;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::store;
-use app::api::{NewProduct, Product, ProductList, ProductUpdate, Shop, ShopList, StaffList, StaffMember, WithSeq};
+use app::api::{NewProduct, NewShop, Product, ProductList, ProductUpdate, Shop, ShopList, ShopUpdate, StaffList, StaffMember, WithSeq};
 use app::domain::validation::{self, ValidationError};
 use app::domain::{EventType, Topic};
 use chrono::{DateTime, Utc};
@@ -47,26 +47,79 @@ fn require_staff(session: &Session, shop_id: i64) -> ApiResult<()> {
     }
 }
 
-/// Opens or closes a shop. Setting the state it already has changes nothing and writes no event.
-pub async fn set_shop_open(state: &AppState, session: &Session, id: i64, is_open: bool) -> ApiResult<Shop> {
+/// Changes a shop (its staff and admins): opening or closing it, its details, its board's
+/// thresholds. Opening or closing is announced as `store_availability_changed`; any other
+/// change as `store_updated`, to everyone signed in (a shop's name, contact and hours are
+/// public). An update that changes nothing writes no event.
+pub async fn update_shop(state: &AppState, session: &Session, id: i64, update: ShopUpdate) -> ApiResult<Shop> {
     let mut tx = state.db.begin_write().await?;
     let shop = store::shops::get(&mut tx, id).await?.ok_or_else(|| ApiError::not_found("shop"))?;
     require_staff(session, id)?;
-    if shop.is_open == is_open {
+    let next = update.apply(&shop)?;
+    let details_changed = Shop { is_open: shop.is_open, ..next.clone() } != shop;
+    if next == shop {
         return Ok(shop);
     }
     let now = Utc::now();
-    store::shops::set_open(&mut tx, id, is_open, now).await?;
-    let shop = Shop { is_open, updated_at: now, ..shop };
-    store::events::append(
-        &mut tx,
-        EventType::StoreAvailabilityChanged,
-        &Topic::for_catalog(id),
-        &json!({ "shop": shop, "by_user_id": session.user.id }),
-        now,
-    );
+    let next = Shop { updated_at: now, ..next };
+    store::shops::update(&mut tx, &next).await?;
+    if next.is_open != shop.is_open {
+        store::events::append(
+            &mut tx,
+            EventType::StoreAvailabilityChanged,
+            &Topic::for_catalog(id),
+            &json!({ "shop": next, "by_user_id": session.user.id }),
+            now,
+        );
+    }
+    if details_changed {
+        store_updated(&mut tx, &next, session.user.id, now);
+    }
+    super::commit(state, tx).await?;
+    Ok(next)
+}
+
+/// Creates a shop, open, with no staff yet (admins). Everyone signed in hears of it.
+pub async fn create_shop(state: &AppState, session: &Session, new: NewShop) -> ApiResult<Shop> {
+    if !session.actor.is_admin() {
+        return Err(ApiError::forbidden("only admins can create shops"));
+    }
+    let draft = Shop {
+        id: 0,
+        name: String::new(),
+        is_open: true,
+        address: String::new(),
+        phone: String::new(),
+        opening_hours: String::new(),
+        currency: "EUR".into(),
+        warn_after_mins: 5,
+        late_after_mins: 10,
+        updated_at: Utc::now(),
+    };
+    let checked = ShopUpdate {
+        name: Some(new.name.clone()),
+        address: Some(new.address.clone()),
+        phone: Some(new.phone.clone()),
+        opening_hours: Some(new.opening_hours.clone()),
+        currency: new.currency.clone(),
+        ..Default::default()
+    }
+    .apply(&draft)
+    ?;
+    let new = NewShop { name: checked.name, address: checked.address, phone: checked.phone, opening_hours: checked.opening_hours, currency: Some(checked.currency) };
+    let mut tx = state.db.begin_write().await?;
+    let now = Utc::now();
+    let id = store::shops::insert(&mut tx, &new, true, now).await?;
+    let shop = store::shops::get(&mut tx, id).await?.ok_or_else(|| ApiError::not_found("shop"))?;
+    store_updated(&mut tx, &shop, session.user.id, now);
     super::commit(state, tx).await?;
     Ok(shop)
+}
+
+fn store_updated(tx: &mut Tx, shop: &Shop, by_user_id: i64, now: DateTime<Utc>) {
+    let mut topics = Topic::for_catalog(shop.id);
+    topics.push(Topic::Broadcast);
+    store::events::append(tx, EventType::StoreUpdated, &topics, &json!({ "shop": shop, "by_user_id": by_user_id }), now);
 }
 
 pub async fn list_products(state: &AppState, shop_id: i64) -> ApiResult<ProductList> {

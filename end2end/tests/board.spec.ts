@@ -1,0 +1,191 @@
+import { expect, type APIRequestContext, type Page } from "@playwright/test";
+import { test, signIn, token, accessible } from "./helpers";
+
+test.setTimeout(90_000);
+
+/**
+ * A customer of this file's own, so the orders placed here stay out of the demo customers'
+ * lists that other tests count.
+ */
+let rushEmail = "";
+async function rushCustomer(request: APIRequestContext): Promise<string> {
+  if (!rushEmail) {
+    const admin = await token(request, "admin@ordercast.test");
+    const email = `rush-${Date.now()}@ordercast.test`;
+    const res = await request.post("/api/v1/users", {
+      headers: { authorization: `Bearer ${admin}` },
+      data: { email, name: "Rush Hour", role: "customer", password: "ordercast" },
+    });
+    expect(res.status()).toBe(201);
+    rushEmail = email;
+  }
+  return await token(request, rushEmail);
+}
+
+/** Places `n` one-item orders at the bakery; returns their ids, oldest first. */
+async function placeOrders(request: APIRequestContext, n: number): Promise<number[]> {
+  const headers = { authorization: `Bearer ${await rushCustomer(request)}` };
+  const products = (await (await request.get("/api/v1/shops/1/products", { headers })).json()).items;
+  const ids: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const res = await request.post("/api/v1/orders", {
+      headers,
+      data: { shop_id: 1, items: [{ product_id: products[i % products.length].id, quantity: 1 }] },
+    });
+    expect(res.status()).toBe(201);
+    ids.push((await res.json()).id);
+  }
+  return ids;
+}
+
+/** Cancels the orders a test placed, so later tests see the board as they expect it. */
+async function cancelOrders(request: APIRequestContext, ids: number[]) {
+  const baker = await token(request, "baker@ordercast.test");
+  for (const id of ids) {
+    const res = await request.post(`/api/v1/orders/${id}/cancel`, { headers: { authorization: `Bearer ${baker}` }, data: {} });
+    expect(res.status()).toBe(200);
+  }
+}
+
+async function columnIds(page: Page, status: string): Promise<number[]> {
+  return (await page.locator(`.column[data-status="${status}"] .order-card`).evaluateAll((cards) =>
+    cards.map((c) => Number(c.getAttribute("data-order-id"))),
+  )) as number[];
+}
+
+test("a busy board fits 1280×800 without page scroll, oldest first, each order with a timer and one main action", async ({ device, request }) => {
+  const ids = await placeOrders(request, 62);
+  try {
+    const board = await device({ width: 1280, height: 800 });
+    await signIn(board, "baker@ordercast.test", /\/board$/);
+    const pending = board.locator('.column[data-status="pending"]');
+    await expect(pending.locator(`.order-card[data-order-id="${ids[ids.length - 1]}"]`)).toHaveCount(1);
+    const shown = await columnIds(board, "pending");
+    expect(shown.length).toBeGreaterThanOrEqual(62);
+    // Oldest first: the orders just placed come in the order they were placed, at the end.
+    expect(shown.filter((id) => ids.includes(id))).toEqual(ids);
+
+    // No page scroll: the column scrolls on its own and its header stays put.
+    const page = await board.evaluate(() => ({ scroll: document.documentElement.scrollHeight, view: window.innerHeight }));
+    expect(page.scroll).toBeLessThanOrEqual(page.view);
+    const column = await pending.evaluate((c) => ({ scroll: c.scrollHeight, view: c.clientHeight }));
+    expect(column.scroll).toBeGreaterThan(column.view);
+    const last = pending.locator(`.order-card[data-order-id="${ids[ids.length - 1]}"]`);
+    await last.scrollIntoViewIfNeeded();
+    await expect(last).toBeInViewport();
+    await expect(pending.locator("h2")).toBeInViewport();
+
+    // A compact card: a timer, one main action, the rest in a menu; 44 px targets.
+    const card = pending.locator(`.order-card[data-order-id="${ids[0]}"]`);
+    await expect(card.locator(".timer")).toHaveText(/^(In pending for )?\d+:\d\d/);
+    await expect(card.getByRole("button")).toHaveText(["Mark confirmed"]);
+    const main = await card.getByRole("button", { name: "Mark confirmed" }).boundingBox();
+    expect(main!.height).toBeGreaterThanOrEqual(44);
+    await card.getByLabel(`More actions for order #${ids[0]}`).click();
+    await expect(card.getByRole("button", { name: "Cancel order" })).toBeVisible();
+    await card.getByLabel(`More actions for order #${ids[0]}`).click();
+
+    await accessible(board, ".board-page");
+    await board.screenshot({ path: test.info().outputPath("busy-board-1280px.png") });
+    const phone = await device({ width: 360, height: 740 });
+    await signIn(phone, "baker@ordercast.test", /\/board$/);
+    await accessible(phone, ".board-page");
+    await phone.screenshot({ path: test.info().outputPath("busy-board-360px.png") });
+  } finally {
+    await cancelOrders(request, ids);
+  }
+});
+
+test("a board whose browser blocks sound asks to be started, and chimes once started", async ({ device, request }) => {
+  const board = await device({ width: 1280, height: 800 });
+  // Chromium here allows sound; this makes its audio behave as a browser that blocks it:
+  // suspended until a click on the page.
+  await board.addInitScript(() => {
+    const Real = window.AudioContext;
+    let allowed = false;
+    window.addEventListener("click", () => (allowed = true), { capture: true });
+    (window as any).AudioContext = class extends Real {
+      get state() {
+        return allowed ? super.state : "suspended";
+      }
+      resume() {
+        return allowed ? super.resume() : new Promise<void>(() => {});
+      }
+    };
+  });
+  await signIn(board, "baker@ordercast.test", /\/board$/);
+  await board.goto("/board"); // a fresh page, with no click on it yet
+  const overlay = board.getByRole("dialog", { name: "Start the board" });
+  await expect(overlay).toBeVisible();
+  await accessible(board, ".start-overlay");
+  await board.screenshot({ path: test.info().outputPath("start-overlay-1280px.png") });
+  await overlay.getByRole("button", { name: "Start the board" }).click();
+  await expect(overlay).toHaveCount(0);
+
+  const chimes = Number(await board.locator(".board-page").getAttribute("data-chimes"));
+  const ids = await placeOrders(request, 1);
+  try {
+    await expect(board.locator(`.order-card[data-order-id="${ids[0]}"]`)).toBeVisible();
+    await expect.poll(async () => Number(await board.locator(".board-page").getAttribute("data-chimes"))).toBeGreaterThan(chimes);
+    await expect(overlay).toHaveCount(0);
+  } finally {
+    await cancelOrders(request, ids);
+  }
+});
+
+test("a hidden board counts new orders in its title and raises a system notification for each", async ({ device, request }) => {
+  const board = await device({ width: 1280, height: 800 });
+  await board.addInitScript(() => {
+    // The tab is behind another window, and the shopkeeper allowed notifications.
+    Object.defineProperty(document, "hidden", { get: () => true });
+    Object.defineProperty(document, "visibilityState", { get: () => "hidden" });
+    (window as any).__notifications = [];
+    (window as any).Notification = class {
+      static permission = "granted";
+      static requestPermission() {
+        return Promise.resolve("granted");
+      }
+      onclick: unknown = null;
+      constructor(title: string, options?: { body?: string; tag?: string }) {
+        (window as any).__notifications.push({ title, body: options?.body, tag: options?.tag });
+      }
+    };
+  });
+  await signIn(board, "baker@ordercast.test", /\/board$/);
+  await expect(board).toHaveTitle(/^Corner Bakery board · Ordercast$/);
+  const ids = await placeOrders(request, 2);
+  try {
+    await expect(board).toHaveTitle("(2) Corner Bakery board · Ordercast");
+    const shown = await board.evaluate(() => (window as any).__notifications);
+    expect(shown.map((n: any) => n.tag)).toEqual(ids.map((id) => `order-${id}`));
+    expect(shown[0].title).toBe(`New order #${ids[0]} from Rush Hour`);
+    await board.getByRole("button", { name: "Acknowledge" }).first().click();
+    await expect(board).toHaveTitle("Corner Bakery board · Ordercast");
+  } finally {
+    await cancelOrders(request, ids);
+  }
+});
+
+test("a board without network says since when it is not live and pauses its actions", async ({ device }) => {
+  const board = await device({ width: 1280, height: 800 });
+  await signIn(board, "baker@ordercast.test", /\/board$/);
+  const advance = board.locator(".order-card .advance").first();
+  await expect(advance).toBeEnabled();
+  await expect(board.locator(".stale-banner")).toHaveCount(0);
+
+  await board.context().setOffline(true);
+  const banner = board.locator(".stale-banner");
+  await expect(banner).toContainText("No network.");
+  await expect(banner).toContainText(/as of \d\d:\d\d:\d\d/);
+  await expect(board.locator(".board-page")).toHaveClass(/stale/);
+  await expect(advance).toBeDisabled();
+  // Nothing to retry by hand while the browser itself is offline.
+  await expect(board.getByRole("button", { name: "Reconnect now" })).toHaveCount(0);
+  await accessible(board, ".stale-banner");
+  await board.screenshot({ path: test.info().outputPath("offline-board-1280px.png") });
+
+  await board.context().setOffline(false);
+  await expect(board.locator(".conn")).toHaveAttribute("data-state", "live");
+  await expect(banner).toHaveCount(0);
+  await expect(advance).toBeEnabled();
+});
