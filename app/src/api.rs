@@ -238,6 +238,28 @@ impl ShopUpdate {
     }
 }
 
+/// How long a shop's orders usually take: the median seconds its recent delivered orders
+/// spent in each stage (pending, confirmed, preparing, ready, out for delivery) before the
+/// next, `null` where too few orders went through it to say.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct ShopTimings {
+    pub shop_id: i64,
+    pub stage_seconds: Vec<Option<i64>>,
+    /// How many delivered orders it was learned from.
+    pub sample: usize,
+}
+
+impl ShopTimings {
+    pub fn medians(&self) -> crate::domain::timing::StageMedians {
+        let mut m: crate::domain::timing::StageMedians = Default::default();
+        for (slot, v) in m.iter_mut().zip(&self.stage_seconds) {
+            *slot = *v;
+        }
+        m
+    }
+}
+
 /// A new shop (admins).
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(ToSchema))]

@@ -147,14 +147,20 @@ fn set_field(products: &mut [Product], id: i64, f: impl FnOnce(&mut Product) -> 
 }
 
 /// Applies a catalogue change to a list of shops. Returns whether anything changed.
-pub fn patch_shops(shops: &mut [Shop], change: &CatalogChange) -> bool {
+pub fn patch_shops(shops: &mut Vec<Shop>, change: &CatalogChange) -> bool {
     let CatalogChange::Shop(shop) = change else { return false };
     match shops.iter_mut().find(|s| s.id == shop.id) {
-        Some(existing) if existing != shop => {
+        Some(existing) if existing.updated_at <= shop.updated_at && existing != shop => {
             *existing = shop.clone();
             true
         }
-        _ => false,
+        Some(_) => false,
+        // A shop created while the page is open.
+        None => {
+            shops.push(shop.clone());
+            shops.sort_by_key(|s| s.id);
+            true
+        }
     }
 }
 
@@ -316,11 +322,28 @@ mod tests {
     #[test]
     fn shop_events_patch_the_shop_list() {
         let at = DateTime::UNIX_EPOCH;
-        let mut shops = vec![Shop { id: 1, name: "A".into(), is_open: true, updated_at: at }];
+        let mut shops = vec![Shop {
+            id: 1,
+            name: "A".into(),
+            is_open: true,
+            address: String::new(),
+            phone: String::new(),
+            opening_hours: String::new(),
+            currency: "EUR".into(),
+            warn_after_mins: 5,
+            late_after_mins: 10,
+            updated_at: at,
+        }];
         let closed = Shop { is_open: false, ..shops[0].clone() };
         let change = catalog_change(&event(EventType::StoreAvailabilityChanged, json!({ "shop": closed, "by_user_id": 2 }))).unwrap();
         assert!(patch_shops(&mut shops, &change));
         assert!(!shops[0].is_open);
+        assert!(!patch_shops(&mut shops, &change));
+        // A shop created while the page is open joins the list, in id order.
+        let created = Shop { id: 3, name: "C".into(), ..shops[0].clone() };
+        let change = catalog_change(&event(EventType::StoreUpdated, json!({ "shop": created, "by_user_id": 1 }))).unwrap();
+        assert!(patch_shops(&mut shops, &change));
+        assert_eq!(shops.iter().map(|s| s.id).collect::<Vec<_>>(), vec![1, 3]);
         assert!(!patch_shops(&mut shops, &change));
         assert_eq!(catalog_change(&event(EventType::StoreAvailabilityChanged, json!({ "nope": 1 }))), None);
     }

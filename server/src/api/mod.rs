@@ -24,6 +24,7 @@ pub fn router() -> Router<AppState> {
         .route("/shops", get(shops::list).post(shops::create))
         .route("/shops/{id}", get(shops::get).patch(shops::update))
         .route("/shops/{id}/staff", get(shops::staff))
+        .route("/shops/{id}/timings", get(shops::timings))
         .route("/shops/{id}/products", get(shops::list_products).post(shops::create_product))
         .route("/products/{id}", patch(shops::update_product))
         // The photo's own limit (`--chitty-max-bytes`) is applied while it is read.

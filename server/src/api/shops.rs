@@ -5,7 +5,7 @@ use crate::error::ApiResult;
 use crate::extract::{ApiJson, Id};
 use crate::service::catalog;
 use crate::state::AppState;
-use app::api::{ErrorBody, NewProduct, NewShop, Product, ProductList, ProductUpdate, Shop, ShopList, ShopUpdate, StaffList};
+use app::api::{ErrorBody, NewProduct, NewShop, ShopTimings, Product, ProductList, ProductUpdate, Shop, ShopList, ShopUpdate, StaffList};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
@@ -41,6 +41,13 @@ pub async fn update(
     ApiJson(update): ApiJson<ShopUpdate>,
 ) -> ApiResult<Json<Shop>> {
     Ok(Json(catalog::update_shop(&state, &session, id, update).await?))
+}
+
+/// How long the shop's orders usually take per stage (for the tracker's estimate).
+#[utoipa::path(get, path = "/shops/{id}/timings", tag = "shops", params(("id" = i64, Path)),
+    responses((status = 200, body = ShopTimings), (status = 404, body = ErrorBody)))]
+pub async fn timings(State(state): State<AppState>, _session: Session, Id(id): Id) -> ApiResult<Json<ShopTimings>> {
+    Ok(Json(catalog::timings(&state, id).await?))
 }
 
 /// The shop's staff and who of them is online (its staff and admins).

@@ -4,9 +4,9 @@ use crate::auth::Session;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::store;
-use app::api::{NewProduct, NewShop, Product, ProductList, ProductUpdate, Shop, ShopList, ShopUpdate, StaffList, StaffMember, WithSeq};
+use app::api::{NewProduct, NewShop, ShopTimings, Product, ProductList, ProductUpdate, Shop, ShopList, ShopUpdate, StaffList, StaffMember, WithSeq};
 use app::domain::validation::{self, ValidationError};
-use app::domain::{EventType, Topic};
+use app::domain::{EventType, OrderStatus, Topic};
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use crate::db::Tx;
@@ -120,6 +120,19 @@ fn store_updated(tx: &mut Tx, shop: &Shop, by_user_id: i64, now: DateTime<Utc>) 
     let mut topics = Topic::for_catalog(shop.id);
     topics.push(Topic::Broadcast);
     store::events::append(tx, EventType::StoreUpdated, &topics, &json!({ "shop": shop, "by_user_id": by_user_id }), now);
+}
+
+/// The shop's usual time per stage, from its last delivered orders (anyone signed in: the
+/// tracker's estimate).
+pub async fn timings(state: &AppState, shop_id: i64) -> ApiResult<ShopTimings> {
+    const SAMPLE: i64 = 200;
+    let mut tx = state.db.begin_read().await?;
+    store::shops::get(&mut tx, shop_id).await?.ok_or_else(|| ApiError::not_found("shop"))?;
+    let scope = store::orders::Scope { shop_ids: Some(vec![shop_id]), status: Some(OrderStatus::Delivered), ..Default::default() };
+    let (orders, _) = store::orders::list(&mut tx, &scope, SAMPLE, 0).await?;
+    let histories: Vec<Vec<app::domain::timing::Step>> = orders.iter().map(|o| o.steps()).collect();
+    let medians = app::domain::timing::stage_medians(histories.iter().map(|h| h.as_slice()));
+    Ok(ShopTimings { shop_id, stage_seconds: medians.to_vec(), sample: orders.len() })
 }
 
 pub async fn list_products(state: &AppState, shop_id: i64) -> ApiResult<ProductList> {

@@ -2,7 +2,8 @@
 
 use crate::common::*;
 use reqwest::{Method, StatusCode};
-use serde_json::json;
+use serde_json::{json, Value};
+use crate::ws::live;
 
 fn types(events: &[(i64, String, Vec<String>, serde_json::Value)]) -> Vec<&str> {
     events.iter().map(|e| e.1.as_str()).collect()
@@ -285,4 +286,82 @@ async fn concurrent_orders_never_sell_more_than_the_stock() {
         .find(|p| p["id"] == rye)
         .map(|p| p["stock"].clone());
     assert_eq!(stock, Some(json!(2)));
+}
+
+#[tokio::test]
+async fn shop_details_and_new_shops_reach_customers_live_and_bad_details_change_nothing() {
+    let server = TestServer::start().await;
+    let alice = server.login(ALICE).await;
+    let baker = server.login(BAKER).await;
+    let admin = server.login(ADMIN).await;
+    let bakery = shop_id(&server, &alice, "Corner Bakery").await;
+    let mut phone = live(&server, &alice).await;
+
+    // Staff change the shop's contact, hours, currency and the board's thresholds.
+    let details = json!({"phone": "+44 20 7946 0999", "opening_hours": "Daily 7–19", "currency": "EUR", "warn_after_mins": 4, "late_after_mins": 8});
+    let (status, shop) = server.call(Method::PATCH, &format!("/shops/{bakery}"), Some(&baker), Some(details)).await;
+    assert_eq!(status, StatusCode::OK, "{shop}");
+    assert_eq!((shop["phone"].as_str(), shop["currency"].as_str(), shop["late_after_mins"].as_i64()), (Some("+44 20 7946 0999"), Some("EUR"), Some(8)));
+    barrier(&server, &admin, "after details").await;
+    let seen = phone.events_until("after details").await;
+    let updated: Vec<&Value> = seen.iter().filter(|e| e["type"] == "store_updated").collect();
+    assert_eq!(updated.len(), 1, "{seen:?}");
+    assert_eq!(updated[0]["data"]["shop"]["opening_hours"], "Daily 7–19");
+
+    // Bad details are refused whole, with the field named, and change nothing.
+    let fingerprint = server.fingerprint().await;
+    for (body, code) in [
+        (json!({"phone": "call me", "name": "Renamed"}), "validation_failed"),
+        (json!({"currency": "euro"}), "validation_failed"),
+        (json!({"warn_after_mins": 9}), "validation_failed"),
+        (json!({"address": "x".repeat(201)}), "validation_failed"),
+        (json!({}), "validation_failed"),
+        (json!({"colour": "red"}), "invalid_body"),
+    ] {
+        let (status, err) = server.call(Method::PATCH, &format!("/shops/{bakery}"), Some(&baker), Some(body.clone())).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body} → {err}");
+        assert_eq!(err["error"]["code"], code, "{body}");
+    }
+    let (status, _) = server.call(Method::PATCH, &format!("/shops/{bakery}"), Some(&alice), Some(json!({"phone": "1"}))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(server.fingerprint().await, fingerprint);
+
+    // Only admins create shops; a new shop reaches an open page at once.
+    let (status, _) = server.call(Method::POST, "/shops", Some(&baker), Some(json!({"name": "Bike Shop"}))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = server.call(Method::POST, "/shops", Some(&admin), Some(json!({"name": " "}))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(server.fingerprint().await, fingerprint);
+    let (status, created) = server.call(Method::POST, "/shops", Some(&admin), Some(json!({"name": "Bike Shop", "currency": "GBP"}))).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    barrier(&server, &admin, "after create").await;
+    let seen = phone.events_until("after create").await;
+    assert!(seen.iter().any(|e| e["type"] == "store_updated" && e["data"]["shop"]["name"] == "Bike Shop"), "{seen:?}");
+    let shops = server.get("/shops", &alice).await;
+    assert!(shops["items"].as_array().unwrap().iter().any(|s| s["id"] == created["id"] && s["is_open"] == true));
+}
+
+#[tokio::test]
+async fn a_shops_timings_come_from_its_delivered_orders() {
+    let server = TestServer::start().await;
+    let alice = server.login(ALICE).await;
+    let baker = server.login(BAKER).await;
+    let (bakery, loaf) = bakery_loaf(&server, &alice).await;
+    let before = server.get(&format!("/shops/{bakery}/timings"), &alice).await;
+    for _ in 0..3 {
+        let id = place(&server, &alice, bakery, loaf).await["id"].as_i64().unwrap();
+        for step in ["confirmed", "preparing", "ready", "out_for_delivery", "delivered"] {
+            let (status, _) = server.call(Method::PATCH, &format!("/orders/{id}/status"), Some(&baker), Some(json!({"status": step}))).await;
+            assert_eq!(status, StatusCode::OK);
+        }
+    }
+    let timings = server.get(&format!("/shops/{bakery}/timings"), &alice).await;
+    assert_eq!(timings["sample"].as_u64().unwrap(), before["sample"].as_u64().unwrap() + 3);
+    let stages = timings["stage_seconds"].as_array().unwrap();
+    assert_eq!(stages.len(), 6);
+    // Changed within the second: every stage with enough orders has a median, the last none.
+    assert!(stages[..5].iter().all(|s| s.as_i64().is_some_and(|v| (0..60).contains(&v))), "{timings}");
+    assert!(stages[5].is_null());
+    let (status, _) = server.call(Method::GET, "/shops/999/timings", Some(&alice), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }
