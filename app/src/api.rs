@@ -372,6 +372,9 @@ pub struct Order {
     pub id: i64,
     pub shop_id: i64,
     pub shop_name: String,
+    /// The shop's currency (ISO 4217), which the amounts are in.
+    #[serde(default = "default_currency")]
+    pub currency: String,
     pub customer_id: i64,
     pub customer_name: String,
     pub items: Vec<OrderItem>,
@@ -511,6 +514,29 @@ pub const DEFAULT_PER_PAGE: u32 = 20;
 pub const MAX_PER_PAGE: u32 = 100;
 
 /// Formats integer minor units as a price, e.g. `1250` → `"12.50"`.
+fn default_currency() -> String {
+    "EUR".into()
+}
+
+/// An amount with its currency, the same on the server and the browser: the symbol of the
+/// common currencies, else the code ("£4.80", "CHF 4.80"). The browser switches to its own
+/// locale's format once hydrated (`pages::common::Money`).
+pub fn format_money(minor: i64, currency: &str) -> String {
+    let symbol = match currency {
+        "EUR" => "€",
+        "GBP" => "£",
+        "USD" => "$",
+        "INR" => "₹",
+        _ => "",
+    };
+    let amount = format_minor(minor);
+    match (symbol, amount.strip_prefix('-')) {
+        ("", _) => format!("{currency} {amount}"),
+        (s, Some(abs)) => format!("-{s}{abs}"),
+        (s, None) => format!("{s}{amount}"),
+    }
+}
+
 pub fn format_minor(minor: i64) -> String {
     let sign = if minor < 0 { "-" } else { "" };
     let abs = minor.unsigned_abs();
@@ -520,6 +546,13 @@ pub fn format_minor(minor: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn money_carries_its_currency() {
+        assert_eq!(format_money(480, "GBP"), "£4.80");
+        assert_eq!(format_money(-5, "EUR"), "-€0.05");
+        assert_eq!(format_money(123456, "CHF"), "CHF 1234.56");
+    }
 
     #[test]
     fn minor_units_format_without_floats() {

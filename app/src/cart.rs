@@ -38,6 +38,26 @@ impl Cart {
         self.lines.retain(|(_, q)| *q > 0);
     }
 
+    /// The cart as kept in the browser's storage between visits: `id:quantity` pairs.
+    pub fn to_storage(&self) -> String {
+        self.lines.iter().map(|(id, q)| format!("{id}:{q}")).collect::<Vec<_>>().join(",")
+    }
+
+    /// A cart read back from storage. Anything malformed, repeated or out of range is left
+    /// out (storage is the user's to edit); the shop page then checks it against the live
+    /// products like any cart.
+    pub fn from_storage(s: &str) -> Cart {
+        let mut cart = Cart::default();
+        for pair in s.split(',').take(MAX_ITEMS_PER_ORDER) {
+            let Some((id, q)) = pair.split_once(':') else { continue };
+            let (Ok(id), Ok(q)) = (id.trim().parse::<i64>(), q.trim().parse::<i64>()) else { continue };
+            if id > 0 && (1..=MAX_QUANTITY).contains(&q) && cart.quantity(id) == 0 {
+                cart.lines.push((id, q));
+            }
+        }
+        cart
+    }
+
     pub fn is_empty(&self) -> bool {
         self.lines.is_empty()
     }
@@ -84,6 +104,15 @@ impl Cart {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cart_survives_storage_and_junk_in_storage_is_dropped() {
+        let cart = Cart { lines: vec![(3, 2), (1, 1)] };
+        assert_eq!(Cart::from_storage(&cart.to_storage()), cart);
+        assert_eq!(Cart::from_storage(""), Cart::default());
+        let junk = Cart::from_storage("3:2,x:1,4:0,5:-1,6:1001,3:5,7,8:1");
+        assert_eq!(junk.lines, vec![(3, 2), (8, 1)]);
+    }
     use chrono::DateTime;
 
     fn product(id: i64, price_minor: i64, stock: i64, available: bool) -> Product {

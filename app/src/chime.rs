@@ -23,12 +23,10 @@ pub struct Chime {
     context: StoredValue<Option<web_sys::AudioContext>, LocalStorage>,
 }
 
-#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
 const STORAGE_KEY: &str = "ordercast.sound";
 /// How long a new audio context may take to start where sound is allowed.
 #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
 const PROBE_MS: u64 = 1_000;
-#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
 const LOUD_KEY: &str = "ordercast.sound.loud";
 
 impl Chime {
@@ -44,12 +42,10 @@ impl Chime {
         // Effects run only in the browser, after hydration, so the server-rendered switch and
         // the hydrated one agree before the stored preference is applied.
         Effect::new(move |_| {
-            #[cfg(feature = "hydrate")]
-            if let Some(stored) = storage().and_then(|s| s.get_item(STORAGE_KEY).ok().flatten()) {
+            if let Some(stored) = crate::kept::get(STORAGE_KEY) {
                 chime.enabled.set(stored != "off");
             }
-            #[cfg(feature = "hydrate")]
-            if let Some(stored) = storage().and_then(|s| s.get_item(LOUD_KEY).ok().flatten()) {
+            if let Some(stored) = crate::kept::get(LOUD_KEY) {
                 chime.loud.set(stored == "on");
             }
         });
@@ -65,10 +61,7 @@ impl Chime {
 
     pub fn set_enabled(&self, on: bool) {
         self.enabled.set(on);
-        #[cfg(feature = "hydrate")]
-        if let Some(s) = storage() {
-            let _ = s.set_item(STORAGE_KEY, if on { "on" } else { "off" });
-        }
+        crate::kept::set(STORAGE_KEY, if on { "on" } else { "off" });
         if on {
             self.unlock();
         }
@@ -76,10 +69,7 @@ impl Chime {
 
     pub fn set_loud(&self, on: bool) {
         self.loud.set(on);
-        #[cfg(feature = "hydrate")]
-        if let Some(s) = storage() {
-            let _ = s.set_item(LOUD_KEY, if on { "on" } else { "off" });
-        }
+        crate::kept::set(LOUD_KEY, if on { "on" } else { "off" });
     }
 
     /// Finds out whether the browser would let the chime ring now, without ringing. A new
@@ -155,11 +145,6 @@ impl Default for Chime {
     fn default() -> Self {
         Chime::new()
     }
-}
-
-#[cfg(feature = "hydrate")]
-fn storage() -> Option<web_sys::Storage> {
-    window().local_storage().ok().flatten()
 }
 
 /// Two short sine tones, fading in and out so they do not click; loud plays them three

@@ -19,6 +19,7 @@ pub mod cart;
 pub mod chime;
 pub mod client;
 pub mod domain;
+pub mod kept;
 pub mod live;
 pub mod notify;
 pub mod pages;
@@ -70,6 +71,20 @@ pub fn shell(options: LeptosOptions, stylesheet: &str) -> impl IntoView {
     }
 }
 
+/// Whether the page on screen shows order `id`'s status already (its own page, or the list).
+fn shows_order_status(id: i64) -> bool {
+    #[cfg(feature = "hydrate")]
+    {
+        let path = window().location().pathname().unwrap_or_default();
+        return path == "/orders" || path == format!("/orders/{id}");
+    }
+    #[allow(unreachable_code)]
+    {
+        let _ = id;
+        false
+    }
+}
+
 /// Replays the taps [`KEEP_EARLY_TAPS`] kept while the page was not yet interactive.
 fn replay_early_taps() {
     #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
@@ -117,8 +132,10 @@ pub fn App() -> impl IntoView {
             let mine = me == Some(order.customer_id);
             // What the customer did themselves needs no toast; what the shop did does.
             let by_me = order.history.last().is_some_and(|h| Some(h.by_user_id) == me);
-            if mine && !by_me && event.event_type == domain::EventType::OrderUpdated {
-                toasts.push(api::Severity::Info, format!("Order #{} is now {}", order.id, order.status.label().to_lowercase()));
+            // One toast per order, the latest change; none while the page shows its status.
+            if mine && !by_me && event.event_type == domain::EventType::OrderUpdated && !shows_order_status(order.id) {
+                let text = format!("Order #{} is now {}", order.id, order.status.label().to_lowercase());
+                toasts.push_keyed(api::Severity::Info, Some(format!("order-{}", order.id)), text);
             }
         }
     });

@@ -10,6 +10,8 @@ pub struct Toast {
     pub id: u64,
     pub severity: Severity,
     pub text: String,
+    /// Toasts about the same thing (one order) replace each other instead of stacking.
+    pub key: Option<String>,
 }
 
 #[derive(Clone, Copy)]
@@ -22,7 +24,7 @@ pub struct Toasts {
 #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
 const INFO_MS: u64 = 8_000;
 /// Toasts on screen at most; the oldest go first.
-const MAX_TOASTS: usize = 5;
+const MAX_TOASTS: usize = 3;
 
 impl Toasts {
     pub fn provide() -> Toasts {
@@ -36,10 +38,18 @@ impl Toasts {
     }
 
     pub fn push(&self, severity: Severity, text: impl Into<String>) {
+        self.push_keyed(severity, None, text);
+    }
+
+    /// Like [`Toasts::push`], replacing any toast with the same `key`.
+    pub fn push_keyed(&self, severity: Severity, key: Option<String>, text: impl Into<String>) {
         let id = self.next.get_value();
         self.next.set_value(id + 1);
         self.items.update(|items| {
-            items.push(Toast { id, severity, text: text.into() });
+            if key.is_some() {
+                items.retain(|t| t.key != key);
+            }
+            items.push(Toast { id, severity, text: text.into(), key });
             if items.len() > MAX_TOASTS {
                 items.remove(0);
             }

@@ -18,7 +18,7 @@ test("an order placed by a customer reaches the shop board and the admin panel, 
   await phone.getByRole("button", { name: "Add Croissant" }).click();
   await phone.getByRole("button", { name: "Add Croissant" }).click();
   await phone.getByRole("button", { name: "Add Cinnamon bun" }).click();
-  await expect(phone.locator(".cart-total strong")).toHaveText("7.60");
+  await expect(phone.locator(".cart-total strong")).toHaveText("£7.60");
   expect(await horizontalOverflow(phone)).toBeLessThanOrEqual(0);
   await phone.screenshot({ path: test.info().outputPath("shop-360px.png"), fullPage: true });
   await phone.getByRole("button", { name: "Place order" }).click();
@@ -54,6 +54,12 @@ test("an order placed by a customer reaches the shop board and the admin panel, 
   await expect(detail.locator(".page-head .status")).toHaveText("Confirmed");
   await expect(detail.locator(".timeline .step-confirmed")).toBeVisible();
   await expect(phone.locator("[aria-live=polite]")).toHaveText(`Order #${id} is Confirmed`);
+  // The tracker says it in words and lights the step; no toast repeats what the page shows.
+  await expect(detail.locator(".headline")).toHaveText("Corner Bakery has your order");
+  await expect(detail.locator(".stage.current")).toContainText("Confirmed");
+  await expect(detail.locator(".stage.done")).toHaveCount(1);
+  await expect(detail.locator(".shop-contact")).toContainText("12 Mill Lane");
+  await expect(phone.locator(".toast").filter({ hasText: `Order #${id} is now` })).toHaveCount(0);
   // The admin's filter on "pending" now hides it; on "confirmed" shows it.
   await expect(row).toHaveCount(0);
   await admin.getByRole("combobox", { name: "Status", exact: true }).selectOption("confirmed");
@@ -162,7 +168,7 @@ test("a customer orders and a shopkeeper confirms with the keyboard alone", asyn
   await expect(phone.getByRole("heading", { name: "Corner Bakery" })).toBeVisible();
   await tabTo(phone, "Add Rye bread");
   await phone.keyboard.press("Enter");
-  await expect(phone.locator(".cart-total strong")).toHaveText("4.80");
+  await expect(phone.locator(".cart-total strong")).toHaveText("£4.80");
   await tabTo(phone, "Place order");
   await phone.keyboard.press("Enter");
   await expect(phone).toHaveURL(/\/orders\/\d+$/);

@@ -1,4 +1,5 @@
 import { test, expect } from "@playwright/test";
+import { signIn, accessible } from "./helpers";
 
 test("assets have content-hashed names, come brotli- or gzip-compressed and are cached for a year; pages are not cached", async ({ page, request }) => {
   const res = await page.goto("/login");
@@ -38,4 +39,35 @@ test("a tap on Add before the page is interactive is kept and counts once it is"
   await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
   await expect(page.locator('li.product[data-product-id] .in-cart').filter({ hasText: "1 in cart" })).toHaveCount(1);
   await expect(add).not.toHaveAttribute("aria-busy", "true");
+});
+
+test("the cart survives a reload and sits in a bar pinned to the bottom of a phone", async ({ page }) => {
+  await page.setViewportSize({ width: 360, height: 740 });
+  await signIn(page, "bob@ordercast.test", /\/shops$/);
+  await page.getByRole("link", { name: "Corner Bakery" }).click();
+  await page.getByRole("button", { name: "Add Rye bread" }).click();
+  await page.getByRole("button", { name: "Add Rye bread" }).click();
+  const bar = page.locator(".cart-bar");
+  await expect(bar).toContainText("2 items");
+  await expect(bar).toContainText("£9.60");
+  await expect(bar).toBeInViewport();
+
+  await page.reload();
+  await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+  await expect(page.locator(".cart-total strong")).toHaveText("£9.60");
+  await expect(page.locator(".cart-line")).toHaveText([/2 × Rye bread/]);
+  await expect(bar).toBeInViewport();
+  await accessible(page, ".shop-front");
+  await page.screenshot({ path: test.info().outputPath("cart-bar-360px.png") });
+
+  // Another shop has its own cart; the bakery's is still there when Bob comes back.
+  await page.getByRole("link", { name: "Shops" }).click();
+  await page.getByRole("link", { name: "Green Grocer" }).click();
+  await expect(page.locator(".cart .empty")).toHaveText("Your cart is empty.");
+  await page.getByRole("link", { name: "Shops" }).click();
+  await page.getByRole("link", { name: "Corner Bakery" }).click();
+  await expect(page.locator(".cart-total strong")).toHaveText("£9.60");
+  await page.getByRole("button", { name: "Remove one Rye bread" }).click();
+  await page.getByRole("button", { name: "Remove one Rye bread" }).click();
+  await expect(bar).toHaveCount(0);
 });

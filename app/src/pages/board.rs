@@ -13,7 +13,7 @@ use crate::client::{self, ApiFailure, Method};
 use crate::domain::timing::{timer, Urgency};
 use crate::domain::{EventType, OrderStatus};
 use crate::live::{LinkState, Live};
-use crate::pages::common::{loaded, Clock, OrderActions, PaymentBadge, StatusBadge};
+use crate::pages::common::{loaded, money, Clock, OrderActions, PaymentBadge, StatusBadge};
 use crate::patch::{catalog_change, chitty_of, order_of, patch_chitties, patch_orders, patch_products, patch_staff, stock_low_of, CatalogChange};
 use crate::protocol::EventEnvelope;
 use crate::session::Session;
@@ -623,7 +623,7 @@ fn OrderCard(
             <div class="customer">{order.customer_name.clone()}</div>
             <div class="items">{items}</div>
             <div class="card-foot">
-                <span class="total">{format_minor(order.total_minor)}</span>
+                <span class="total">{money(order.total_minor, order.currency.clone())}</span>
                 <PaymentBadge payment=order.payment_status/>
             </div>
             <Show when=is_new>

@@ -1,7 +1,7 @@
 //! Pieces every page uses: loading a page's data with the signed-out redirect, the ticking
 //! clock for ages, status badges, an order's timeline and its action buttons.
 
-use crate::api::{format_minor, CancelRequest, Order, StatusUpdate};
+use crate::api::{format_money, CancelRequest, Order, StatusUpdate};
 use crate::client::{self, ApiFailure, Method};
 use crate::domain::{allowed, Actor, OrderState, OrderStatus, PaymentStatus};
 use crate::patch::age;
@@ -71,12 +71,62 @@ impl Clock {
     }
 
     /// `at` in the viewer's time zone once hydrated (the server cannot know it: UTC until then).
+    /// `at` as a short local time ("12:40"; with the day when not today), UTC until hydrated.
+    pub fn short_time(&self, at: DateTime<Utc>) -> String {
+        match self.0.get() {
+            Some(now) => {
+                let (local, today) = (at.with_timezone(&chrono::Local), now.with_timezone(&chrono::Local));
+                if local.date_naive() == today.date_naive() {
+                    local.format("%H:%M").to_string()
+                } else {
+                    local.format("%-d %b %H:%M").to_string()
+                }
+            }
+            None => at.format("%H:%M UTC").to_string(),
+        }
+    }
+
     pub fn local_time(&self, at: DateTime<Utc>) -> String {
         match self.0.get() {
             Some(_) => at.with_timezone(&chrono::Local).format("%H:%M on %-d %b %Y").to_string(),
             None => format_time(at),
         }
     }
+}
+
+/// An amount of money as the viewer's browser formats it for their locale (Intl), or
+/// [`format_money`] until hydrated, so the server-rendered page and the hydrating one agree.
+pub fn money(minor: i64, currency: String) -> impl Fn() -> String + Send + Sync + 'static {
+    let hydrated = use_hydrated();
+    move || money_text(minor, &currency, hydrated.get())
+}
+
+/// Whether the page is hydrated (the browser's locale and zone can be used).
+pub fn use_hydrated() -> Memo<bool> {
+    let clock = Clock::use_context();
+    Memo::new(move |_| clock.0.with(|t| t.is_some()))
+}
+
+/// [`money`] for an amount that changes (a cart's total).
+pub fn money_text(minor: i64, currency: &str, hydrated: bool) -> String {
+    if hydrated {
+        #[cfg(feature = "hydrate")]
+        if let Some(s) = intl_money(minor, currency) {
+            return s;
+        }
+    }
+    format_money(minor, currency)
+}
+
+#[cfg(feature = "hydrate")]
+fn intl_money(minor: i64, currency: &str) -> Option<String> {
+    use wasm_bindgen::JsValue;
+    let options = js_sys::Object::new();
+    js_sys::Reflect::set(&options, &"style".into(), &"currency".into()).ok()?;
+    js_sys::Reflect::set(&options, &"currency".into(), &currency.into()).ok()?;
+    let format = js_sys::Intl::NumberFormat::new(&js_sys::Array::new(), &options).format();
+    // For display only: the amount itself stays in integer minor units.
+    format.call1(&JsValue::NULL, &JsValue::from_f64(minor as f64 / 100.0)).ok()?.as_string()
 }
 
 pub fn format_time(at: DateTime<Utc>) -> String {
@@ -100,6 +150,7 @@ pub fn PaymentBadge(payment: PaymentStatus) -> impl IntoView {
 /// An order's status history with times, oldest first.
 #[component]
 pub fn Timeline(order: Order) -> impl IntoView {
+    let clock = Clock::use_context();
     view! {
         <ol class="timeline" aria-label="Status history">
             {order
@@ -114,7 +165,7 @@ pub fn Timeline(order: Order) -> impl IntoView {
                     view! {
                         <li class=format!("step step-{}", h.status.as_str())>
                             <span class="step-what">{what}</span>
-                            <time datetime=h.at.to_rfc3339()>{format_time(h.at)}</time>
+                            <time datetime=h.at.to_rfc3339()>{move || clock.local_time(h.at)}</time>
                             {h.note.map(|n| view! { <span class="step-note">"“" {n} "”"</span> })}
                         </li>
                     }
@@ -137,13 +188,13 @@ pub fn OrderItems(order: Order) -> impl IntoView {
                     <tr>
                         <td>{i.name.clone()}</td>
                         <td class="num">{i.quantity}</td>
-                        <td class="num">{format_minor(i.unit_price_minor)}</td>
-                        <td class="num">{format_minor(i.line_total_minor)}</td>
+                        <td class="num">{money(i.unit_price_minor, order.currency.clone())}</td>
+                        <td class="num">{money(i.line_total_minor, order.currency.clone())}</td>
                     </tr>
                 }).collect_view()}
             </tbody>
             <tfoot>
-                <tr><th scope="row" colspan="3">"Total"</th><td class="num total">{format_minor(order.total_minor)}</td></tr>
+                <tr><th scope="row" colspan="3">"Total"</th><td class="num total">{money(order.total_minor, order.currency.clone())}</td></tr>
             </tfoot>
         </table>
     }

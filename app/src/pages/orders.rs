@@ -1,10 +1,15 @@
 //! Orders: the signed-in user's list (a customer's own, a shopkeeper's shops', everything for
-//! admins) and one order's detail with its live status timeline and the actions allowed.
+//! admins) and one order's tracker: where it is in words, a stepper of its stages with local
+//! times, when it should be ready (from the shop's usual times), the shop's contact, the
+//! items in the shop's currency, the actions allowed and the live timeline.
 
-use crate::api::{format_minor, Order, OrderList, WithSeq};
-use crate::client;
+use crate::api::{Order, OrderList, Shop, ShopTimings, WithSeq};
+use crate::client::{self, ApiFailure};
+use crate::domain::timing::{expected_at, STAGES};
+use crate::domain::OrderStatus;
+use serde::{Deserialize, Serialize};
 use crate::live::Live;
-use crate::pages::common::{loaded, Clock, OrderActions, OrderItems, PaymentBadge, StatusBadge, Timeline};
+use crate::pages::common::{loaded, money, Clock, OrderActions, OrderItems, PaymentBadge, StatusBadge, Timeline};
 use crate::patch::{order_of, patch_orders};
 use crate::protocol::EventEnvelope;
 use crate::session::Session;
@@ -79,15 +84,33 @@ fn order_row(order: Order) -> impl IntoView {
             </div>
             <div class="order-body">
                 <span class="items">{items}</span>
-                <span class="total">{format_minor(order.total_minor)}</span>
+                <span class="total">{money(order.total_minor, order.currency.clone())}</span>
             </div>
             <div class="order-meta">
                 <PaymentBadge payment=order.payment_status/>
-                <time datetime=created.to_rfc3339()>{created.format("%Y-%m-%d %H:%M UTC").to_string()}</time>
+                <time datetime=created.to_rfc3339()>{move || clock.local_time(created)}</time>
                 <span class="age">{move || clock.age(created)}</span>
             </div>
         </li>
     }
+}
+
+/// What the customer's order page shows: the order, its shop (contact, hours) and the shop's
+/// usual times per stage for the estimate.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TrackerData {
+    found: WithSeq<Order>,
+    shop: Option<Shop>,
+    timings: Option<ShopTimings>,
+}
+
+async fn load_tracker(id: i64) -> Result<TrackerData, ApiFailure> {
+    let found = client::get::<WithSeq<Order>>(&format!("/orders/{id}")).await?;
+    let shop_id = found.item.shop_id;
+    // The contact and the estimate are extras: the order shows without them.
+    let shop = client::get::<WithSeq<Shop>>(&format!("/shops/{shop_id}")).await.ok().map(|s| s.item);
+    let timings = client::get::<ShopTimings>(&format!("/shops/{shop_id}/timings")).await.ok();
+    Ok(TrackerData { found, shop, timings })
 }
 
 #[component]
@@ -96,20 +119,36 @@ pub fn OrderPage() -> impl IntoView {
     let id = move || params.with(|p| p.get("id").and_then(|s| s.parse::<i64>().ok()));
     let data = Resource::new(id, |id| async move {
         match id {
-            Some(id) => client::get::<WithSeq<Order>>(&format!("/orders/{id}")).await,
+            Some(id) => load_tracker(id).await,
             None => Err(crate::api::ErrorDetail { code: crate::api::ErrorCode::NotFound, message: "No such order.".into() }),
         }
     });
-    loaded(data, |found| view! { <OrderDetail found/> })
+    loaded(data, |data| view! { <OrderDetail data/> })
+}
+
+/// What the customer reads first: where the order is, in words.
+fn headline(status: OrderStatus, shop: &str) -> String {
+    match status {
+        OrderStatus::Pending => format!("Waiting for {shop} to confirm your order"),
+        OrderStatus::Confirmed => format!("{shop} has your order"),
+        OrderStatus::Preparing => "Your order is being prepared".into(),
+        OrderStatus::Ready => "Your order is ready".into(),
+        OrderStatus::OutForDelivery => "Your order is on its way".into(),
+        OrderStatus::Delivered => "Delivered — enjoy!".into(),
+        OrderStatus::Cancelled => "This order was cancelled".into(),
+    }
 }
 
 #[component]
-fn OrderDetail(found: WithSeq<Order>) -> impl IntoView {
+fn OrderDetail(data: TrackerData) -> impl IntoView {
     let live = Live::use_context();
     let session = Session::use_context();
+    let clock = Clock::use_context();
+    let TrackerData { found, shop, timings } = data;
     let WithSeq { item, seq } = found;
     let id = item.id;
     let order = RwSignal::new(item);
+    let medians = timings.as_ref().map(|t| t.medians());
 
     let on_event = move |event: &EventEnvelope| {
         let Some(snapshot) = order_of(event).filter(|o| o.id == id) else { return };
@@ -135,16 +174,54 @@ fn OrderDetail(found: WithSeq<Order>) -> impl IntoView {
         }
     });
     let actor = move || session.user_untracked().map(|u| u.actor());
+    // "Ready around 12:40 (in 9 min)": from the shop's usual times, once the page knows the
+    // viewer's clock and zone.
+    let estimate = move || {
+        let (status, since) = order.with(|o| (o.status, o.status_since()));
+        let now = clock.now()?;
+        let (target, what) = match status {
+            OrderStatus::Pending | OrderStatus::Confirmed | OrderStatus::Preparing => (OrderStatus::Ready, "Ready"),
+            OrderStatus::Ready | OrderStatus::OutForDelivery => (OrderStatus::Delivered, "At your door"),
+            _ => return None,
+        };
+        let at = expected_at(status, since, target, medians.as_ref()?, now)?;
+        let mins = (at - now).num_minutes().max(1);
+        Some(format!("{what} around {} (in about {mins} min)", at.with_timezone(&chrono::Local).format("%H:%M")))
+    };
 
     view! {
         <section class="card order-detail" data-order-id=id>
             {move || {
                 let o = order.get();
+                let reached: Vec<Option<chrono::DateTime<chrono::Utc>>> =
+                    STAGES.iter().map(|s| o.history.iter().find(|h| h.status == *s).map(|h| h.at)).collect();
+                let current = STAGES.iter().position(|s| *s == o.status);
                 view! {
                     <div class="page-head">
                         <h1>"Order #" {o.id}</h1>
                         <StatusBadge status=o.status/>
                     </div>
+                    <p class="headline" role="status">{headline(o.status, &o.shop_name)}</p>
+                    {(!o.status.is_final()).then(|| view! { <p class="estimate">{estimate}</p> })}
+                    {(o.status != OrderStatus::Cancelled).then(|| view! {
+                        <ol class="stepper" aria-label="Progress">
+                            {STAGES.iter().enumerate().map(|(i, stage)| {
+                                let state = match current {
+                                    Some(c) if i < c => "done",
+                                    Some(c) if i == c => "current",
+                                    _ => "todo",
+                                };
+                                let at = reached[i];
+                                view! {
+                                    <li class=format!("stage {state}") aria-current=(state == "current").then_some("step")>
+                                        <span class="stage-dot" aria-hidden="true"></span>
+                                        <span class="stage-name">{stage.label()}</span>
+                                        {at.map(|at| view! { <time datetime=at.to_rfc3339()>{move || clock.short_time(at)}</time> })}
+                                    </li>
+                                }
+                            }).collect_view()}
+                        </ol>
+                    })}
                     <p class="order-meta">
                         <span class="shop">{o.shop_name.clone()}</span>
                         <span class="customer">{o.customer_name.clone()}</span>
@@ -156,6 +233,17 @@ fn OrderDetail(found: WithSeq<Order>) -> impl IntoView {
                     <Timeline order=o/>
                 }
             }}
+            {shop.map(|shop| view! {
+                <section class="shop-contact" aria-label="The shop">
+                    <h2>{shop.name.clone()}</h2>
+                    {(!shop.address.is_empty()).then(|| view! { <p>{shop.address.clone()}</p> })}
+                    {(!shop.phone.is_empty()).then(|| view! {
+                        <p><a href=format!("tel:{}", shop.phone.replace(' ', ""))>"Call " {shop.phone.clone()}</a></p>
+                    })}
+                    {(!shop.opening_hours.is_empty()).then(|| view! { <p class="hours">"Open " {shop.opening_hours.clone()}</p> })}
+                </section>
+            })}
         </section>
     }
+    .into_any()
 }

@@ -2,8 +2,9 @@
 //! shop's products with availability and stock, a cart and placing the order. All live: a
 //! shop closing or a product going unavailable shows at once and blocks ordering it.
 
-use crate::api::{format_minor, Order, Product, ProductList, Shop, ShopList, WithSeq};
+use crate::api::{Order, Product, ProductList, Shop, ShopList, WithSeq};
 use crate::cart::Cart;
+use crate::pages::common::{money, money_text, use_hydrated};
 use crate::client::{self, ApiFailure, Method};
 use crate::live::Live;
 use crate::pages::common::loaded;
@@ -93,6 +94,25 @@ fn ShopFront(data: ShopData) -> impl IntoView {
     let products = RwSignal::new(data.products);
     let cart = RwSignal::new(Cart::default());
     let placing = RwSignal::new(false);
+    let hydrated = use_hydrated();
+    // The cart is kept per shop in this browser across navigation and reloads; read back
+    // once hydrated, so the server-rendered page and the hydrating one agree.
+    let cart_key = format!("ordercast.cart.{shop_id}");
+    Effect::new({
+        let key = cart_key.clone();
+        move |_| {
+            if let Some(stored) = crate::kept::get(&key) {
+                cart.set(Cart::from_storage(&stored));
+            }
+        }
+    });
+    Effect::new(move |first: Option<()>| {
+        let kept = cart.with(|c| c.to_storage());
+        // Not on the first run: that would overwrite the kept cart before it is read back.
+        if first.is_some() {
+            crate::kept::set(&cart_key, &kept);
+        }
+    });
 
     let on_event = move |event: &EventEnvelope| {
         let Some(change) = catalog_change(event) else { return };
@@ -138,6 +158,8 @@ fn ShopFront(data: ShopData) -> impl IntoView {
     let problems = move || products.with(|p| cart.with(|c| c.problems(p, shop.with(|s| s.is_open))));
     let total = move || products.with(|p| cart.with(|c| c.total_minor(p)));
 
+    let currency = move || shop.with(|s| s.currency.clone());
+
     view! {
         <section class="card shop-front" data-shop-id=shop_id>
             <div class="page-head">
@@ -150,9 +172,7 @@ fn ShopFront(data: ShopData) -> impl IntoView {
                 </For>
             </ul>
         </section>
-        <crate::pages::chitties::SendList shop_id shop_open=Signal::derive(move || shop.with(|s| s.is_open))/>
-        <crate::pages::chitties::MyLists shop_id/>
-        <section class="card cart" aria-label="Cart">
+        <section class="card cart" id="cart" aria-label="Cart">
             <h2>"Cart"</h2>
             <Show when=move || !cart.with(|c| c.is_empty()) fallback=|| view! { <p class="empty">"Your cart is empty."</p> }>
                 <ul class="cart-lines">
@@ -172,7 +192,7 @@ fn ShopFront(data: ShopData) -> impl IntoView {
                             .collect_view()
                     }}
                 </ul>
-                <p class="cart-total">"Total " <strong>{move || format_minor(total())}</strong></p>
+                <p class="cart-total">"Total " <strong>{move || money_text(total(), &currency(), hydrated.get())}</strong></p>
                 <ul class="problems" role="alert">
                     {move || problems().into_iter().map(|p| view! { <li class="error">{p}</li> }).collect_view()}
                 </ul>
@@ -181,6 +201,16 @@ fn ShopFront(data: ShopData) -> impl IntoView {
                 </button>
             </Show>
         </section>
+        <crate::pages::chitties::SendList shop_id shop_open=Signal::derive(move || shop.with(|s| s.is_open))/>
+        <crate::pages::chitties::MyLists shop_id/>
+        // On a phone the cart is a bar pinned to the bottom, a tap away from any product.
+        <Show when=move || !cart.with(|c| c.is_empty())>
+            <a class="cart-bar" href="#cart">
+                <span>{move || match cart.with(|c| c.count()) { 1 => "1 item".to_string(), n => format!("{n} items") }}</span>
+                <strong>{move || money_text(total(), &currency(), hydrated.get())}</strong>
+                <span class="cart-bar-go">"View cart"</span>
+            </a>
+        </Show>
     }
     .into_any()
 }
@@ -200,7 +230,7 @@ fn ProductRow(product: Product, shop: RwSignal<Shop>, cart: RwSignal<Cart>) -> i
     view! {
         <li class=if orderable { "product" } else { "product unavailable" } data-product-id=product.id data-available=product.available.to_string()>
             <span class="product-name">{name.clone()}</span>
-            <span class="price">{format_minor(product.price_minor)}</span>
+            <span class="price">{money(product.price_minor, shop.with_untracked(|s| s.currency.clone()))}</span>
             <span class="stock">{stock}</span>
             <span class="in-cart">{move || match cart.with(|c| c.quantity(product.id)) { 0 => String::new(), n => format!("{n} in cart") }}</span>
             <button type="button" class="add" aria-label=format!("Add {name}") disabled=move || !can_add() on:click=move |_| cart.update(|c| { c.add(&p); })>
@@ -209,3 +239,4 @@ fn ProductRow(product: Product, shop: RwSignal<Shop>, cart: RwSignal<Cart>) -> i
         </li>
     }
 }
+

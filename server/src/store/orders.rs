@@ -15,6 +15,7 @@ struct OrderRow {
     id: i64,
     shop_id: i64,
     shop_name: String,
+    currency: String,
     customer_id: i64,
     customer_name: String,
     total_minor: i64,
@@ -44,7 +45,7 @@ struct HistoryRow {
     at: DateTime<Utc>,
 }
 
-const SELECT_ORDERS: &str = "SELECT o.id, o.shop_id, s.name AS shop_name, o.customer_id, u.name AS customer_name, \
+const SELECT_ORDERS: &str = "SELECT o.id, o.shop_id, s.name AS shop_name, s.currency, o.customer_id, u.name AS customer_name, \
      o.total_minor, o.status, o.payment_status, o.version, o.created_at, o.updated_at \
      FROM orders o JOIN shops s ON s.id = o.shop_id JOIN users u ON u.id = o.customer_id";
 
@@ -190,6 +191,7 @@ async fn assemble(conn: &mut impl AsConn, rows: Vec<OrderRow>) -> sqlx::Result<V
                 id: r.id,
                 shop_id: r.shop_id,
                 shop_name: r.shop_name,
+                currency: r.currency,
                 customer_id: r.customer_id,
                 customer_name: r.customer_name,
                 total_minor: r.total_minor,
