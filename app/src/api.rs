@@ -201,6 +201,25 @@ pub struct ShopUpdate {
     pub late_after_mins: Option<i64>,
 }
 
+#[cfg(test)]
+impl Shop {
+    /// An open shop with the defaults a new shop gets, for tests.
+    pub fn example(id: i64) -> Shop {
+        Shop {
+            id,
+            name: format!("Shop {id}"),
+            is_open: true,
+            address: String::new(),
+            phone: String::new(),
+            opening_hours: String::new(),
+            currency: "EUR".into(),
+            warn_after_mins: 5,
+            late_after_mins: 10,
+            updated_at: DateTime::UNIX_EPOCH,
+        }
+    }
+}
+
 impl ShopUpdate {
     /// `shop` with this update applied, each field checked (text trimmed); the thresholds are
     /// checked together, as they will be.
@@ -546,6 +565,18 @@ pub fn format_minor(minor: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_shop_update_is_checked_against_the_shop_it_changes() {
+        let shop = Shop::example(1);
+        assert_eq!(ShopUpdate::default().apply(&shop), Err(ValidationError::EmptyUpdate));
+        let renamed = ShopUpdate { name: Some("  Bakery  ".into()), ..Default::default() }.apply(&shop).unwrap();
+        assert_eq!(renamed.name, "Bakery");
+        // Thresholds are checked together with the ones the shop has.
+        assert_eq!(ShopUpdate { warn_after_mins: Some(9), ..Default::default() }.apply(&shop).unwrap().warn_after_mins, 9);
+        assert_eq!(ShopUpdate { warn_after_mins: Some(10), ..Default::default() }.apply(&shop), Err(ValidationError::AlertMinutes));
+        assert_eq!(ShopUpdate { currency: Some("gbp".into()), ..Default::default() }.apply(&shop), Err(ValidationError::Currency));
+    }
 
     #[test]
     fn money_carries_its_currency() {

@@ -323,18 +323,7 @@ mod tests {
     #[test]
     fn shop_events_patch_the_shop_list() {
         let at = DateTime::UNIX_EPOCH;
-        let mut shops = vec![Shop {
-            id: 1,
-            name: "A".into(),
-            is_open: true,
-            address: String::new(),
-            phone: String::new(),
-            opening_hours: String::new(),
-            currency: "EUR".into(),
-            warn_after_mins: 5,
-            late_after_mins: 10,
-            updated_at: at,
-        }];
+        let mut shops = vec![Shop { name: "A".into(), updated_at: at, ..Shop::example(1) }];
         let closed = Shop { is_open: false, ..shops[0].clone() };
         let change = catalog_change(&event(EventType::StoreAvailabilityChanged, json!({ "shop": closed, "by_user_id": 2 }))).unwrap();
         assert!(patch_shops(&mut shops, &change));
@@ -395,7 +384,6 @@ mod tests {
             id,
             shop_id: 1,
             shop_name: "Shop".into(),
-            currency: "EUR".into(),
             customer_id: 2,
             customer_name: "Alice".into(),
             status,

@@ -66,7 +66,7 @@ mod tests {
     use chrono::DateTime;
 
     fn shop(id: i64) -> Shop {
-        Shop { id, name: format!("S{id}"), is_open: true, updated_at: DateTime::UNIX_EPOCH }
+        Shop { name: format!("S{id}"), updated_at: DateTime::UNIX_EPOCH, ..Shop::example(id) }
     }
 
     fn user(role: Role, shop_ids: Vec<i64>) -> User {
