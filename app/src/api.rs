@@ -94,6 +94,28 @@ pub struct ErrorDetail {
     pub message: String,
 }
 
+impl ErrorDetail {
+    /// The message as a page shows it to a person: a sentence, capitalised and with a full
+    /// stop ("wrong email or password" → "Wrong email or password."). The API keeps its
+    /// messages as they are for programs.
+    pub fn humane(mut self) -> ErrorDetail {
+        self.message = sentence(&self.message);
+        self
+    }
+}
+
+/// `text` as a sentence: capitalised, ending in a full stop (or its own ! or ?).
+pub fn sentence(text: &str) -> String {
+    let text = text.trim();
+    let mut chars = text.chars();
+    let Some(first) = chars.next() else { return String::new() };
+    let mut out: String = first.to_uppercase().chain(chars).collect();
+    if !out.ends_with(['.', '!', '?', '…']) {
+        out.push('.');
+    }
+    out
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(ToSchema))]
 pub struct User {
@@ -576,6 +598,14 @@ mod tests {
         assert_eq!(ShopUpdate { warn_after_mins: Some(9), ..Default::default() }.apply(&shop).unwrap().warn_after_mins, 9);
         assert_eq!(ShopUpdate { warn_after_mins: Some(10), ..Default::default() }.apply(&shop), Err(ValidationError::AlertMinutes));
         assert_eq!(ShopUpdate { currency: Some("gbp".into()), ..Default::default() }.apply(&shop), Err(ValidationError::Currency));
+    }
+
+    #[test]
+    fn errors_read_as_sentences() {
+        assert_eq!(sentence("wrong email or password"), "Wrong email or password.");
+        assert_eq!(sentence("Shop closed."), "Shop closed.");
+        assert_eq!(sentence("  é is fine? "), "É is fine?");
+        assert_eq!(sentence(""), "");
     }
 
     #[test]

@@ -13,7 +13,7 @@ use serde::Serialize;
 pub type ApiFailure = ErrorDetail;
 
 fn failure(message: impl Into<String>) -> ApiFailure {
-    ErrorDetail { code: ErrorCode::Internal, message: message.into() }
+    ErrorDetail { code: ErrorCode::Internal, message: message.into() }.humane()
 }
 
 /// Whether the failure means "sign in first".
@@ -30,7 +30,7 @@ pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiFailure> {
             return Err(failure("no page backend"));
         };
         let headers: http::HeaderMap = leptos_axum::extract().await.map_err(|e| failure(e.to_string()))?;
-        let body = backend.api_get(path, &headers).await.map_err(|b| b.error)?;
+        let body = backend.api_get(path, &headers).await.map_err(|b| b.error.humane())?;
         serde_json::from_str(&body).map_err(|e| failure(e.to_string()))
     }
     #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
@@ -85,13 +85,13 @@ mod browser {
     pub async fn finish<T: DeserializeOwned>(
         sent: Result<gloo_net::http::Response, gloo_net::Error>,
     ) -> Result<T, ApiFailure> {
-        let response = sent.map_err(|_| failure("the server cannot be reached"))?;
+        let response = sent.map_err(|_| failure("the server cannot be reached; check the connection and try again"))?;
         if response.ok() {
             response.json::<T>().await.map_err(|e| failure(e.to_string()))
         } else {
             match response.json::<ErrorBody>().await {
-                Ok(body) => Err(body.error),
-                Err(_) => Err(failure(format!("the server answered {}", response.status()))),
+                Ok(body) => Err(body.error.humane()),
+                Err(_) => Err(failure(format!("the server answered {} {}; try again in a moment", response.status(), response.status_text()))),
             }
         }
     }

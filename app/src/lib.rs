@@ -149,7 +149,7 @@ pub fn App() -> impl IntoView {
                 <live::LinkIndicator live/>
             </header>
             <main>
-                <Routes fallback=|| view! { <p class="empty">"Page not found."</p> }>
+                <Routes fallback=pages::nav::NotFound>
                     <Route path=path!("/") view=pages::nav::Home/>
                     <Route path=path!("/login") view=pages::login::LoginPage/>
                     <Route path=path!("/shops") view=pages::shops::ShopsPage/>

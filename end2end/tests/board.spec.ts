@@ -1,51 +1,7 @@
-import { expect, type APIRequestContext, type Page } from "@playwright/test";
-import { test, signIn, token, accessible } from "./helpers";
+import { expect, type Page } from "@playwright/test";
+import { test, signIn, accessible, placeOrders, cancelOrders } from "./helpers";
 
 test.setTimeout(90_000);
-
-/**
- * A customer of this file's own, so the orders placed here stay out of the demo customers'
- * lists that other tests count.
- */
-let rushEmail = "";
-async function rushCustomer(request: APIRequestContext): Promise<string> {
-  if (!rushEmail) {
-    const admin = await token(request, "admin@ordercast.test");
-    const email = `rush-${Date.now()}@ordercast.test`;
-    const res = await request.post("/api/v1/users", {
-      headers: { authorization: `Bearer ${admin}` },
-      data: { email, name: "Rush Hour", role: "customer", password: "ordercast" },
-    });
-    expect(res.status()).toBe(201);
-    rushEmail = email;
-  }
-  return await token(request, rushEmail);
-}
-
-/** Places `n` one-item orders at the bakery; returns their ids, oldest first. */
-async function placeOrders(request: APIRequestContext, n: number): Promise<number[]> {
-  const headers = { authorization: `Bearer ${await rushCustomer(request)}` };
-  const products = (await (await request.get("/api/v1/shops/1/products", { headers })).json()).items;
-  const ids: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const res = await request.post("/api/v1/orders", {
-      headers,
-      data: { shop_id: 1, items: [{ product_id: products[i % products.length].id, quantity: 1 }] },
-    });
-    expect(res.status()).toBe(201);
-    ids.push((await res.json()).id);
-  }
-  return ids;
-}
-
-/** Cancels the orders a test placed, so later tests see the board as they expect it. */
-async function cancelOrders(request: APIRequestContext, ids: number[]) {
-  const baker = await token(request, "baker@ordercast.test");
-  for (const id of ids) {
-    const res = await request.post(`/api/v1/orders/${id}/cancel`, { headers: { authorization: `Bearer ${baker}` }, data: {} });
-    expect(res.status()).toBe(200);
-  }
-}
 
 async function columnIds(page: Page, status: string): Promise<number[]> {
   return (await page.locator(`.column[data-status="${status}"] .order-card`).evaluateAll((cards) =>

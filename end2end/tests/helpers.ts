@@ -77,3 +77,56 @@ export async function accessible(page: Page, selector: string) {
   const bad = results.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
   expect(bad.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`)).toEqual([]);
 }
+
+/**
+ * A customer of its own (one per test file), so the orders placed through it stay out of the demo customers'
+ * lists that other tests count.
+ */
+export let rushEmail = "";
+export async function rushCustomer(request: APIRequestContext): Promise<string> {
+  if (!rushEmail) {
+    const admin = await token(request, "admin@ordercast.test");
+    const email = `rush-${Date.now()}@ordercast.test`;
+    const res = await request.post("/api/v1/users", {
+      headers: { authorization: `Bearer ${admin}` },
+      data: { email, name: "Rush Hour", role: "customer", password: "ordercast" },
+    });
+    expect(res.status()).toBe(201);
+    rushEmail = email;
+  }
+  return await token(request, rushEmail);
+}
+
+/**
+ * Places `n` one-item orders at the bakery; returns their ids, oldest first. Restocks first,
+ * so the tests that place many orders never run the bakery out.
+ */
+export async function placeOrders(request: APIRequestContext, n: number): Promise<number[]> {
+  const headers = { authorization: `Bearer ${await rushCustomer(request)}` };
+  const products = (await (await request.get("/api/v1/shops/1/products", { headers })).json()).items;
+  const baker = { authorization: `Bearer ${await token(request, "baker@ordercast.test")}` };
+  for (const p of products) {
+    const res = await request.patch(`/api/v1/products/${p.id}`, { headers: baker, data: { stock: p.stock + n } });
+    expect(res.status()).toBe(200);
+  }
+  const ids: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const res = await request.post("/api/v1/orders", {
+      headers,
+      data: { shop_id: 1, items: [{ product_id: products[i % products.length].id, quantity: 1 }] },
+    });
+    expect(res.status()).toBe(201);
+    ids.push((await res.json()).id);
+  }
+  return ids;
+}
+
+/** Cancels the orders a test placed, so later tests see the board as they expect it. */
+export async function cancelOrders(request: APIRequestContext, ids: number[]) {
+  const baker = await token(request, "baker@ordercast.test");
+  for (const id of ids) {
+    const res = await request.post(`/api/v1/orders/${id}/cancel`, { headers: { authorization: `Bearer ${baker}` }, data: {} });
+    expect(res.status()).toBe(200);
+  }
+}
+

@@ -29,7 +29,7 @@ test("a wrong password is refused with a message and no navigation", async ({ pa
   await page.getByLabel("Email").fill("alice@ordercast.test");
   await page.getByLabel("Password").fill("not her password");
   await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page.getByRole("alert")).toHaveText("wrong email or password");
+  await expect(page.getByRole("alert")).toHaveText("Wrong email or password.");
   await expect(page).toHaveURL(/\/login$/);
 });
 

@@ -100,13 +100,21 @@ pub fn router(state: AppState) -> Router {
         .leptos_routes_with_context(
             &state,
             routes,
-            move || provide_context(backend.clone()),
+            {
+                let backend = backend.clone();
+                move || provide_context(backend.clone())
+            },
             {
                 let (options, stylesheet) = (options.clone(), stylesheet.clone());
                 move || shell(options.clone(), &stylesheet)
             },
         )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(move |options| shell(options, &stylesheet)))
+        // Unknown addresses render the app's "not found" page, with the signed-in user's
+        // navigation: it needs the page backend as much as any page.
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+            move || provide_context(backend.clone()),
+            move |options| shell(options, &stylesheet),
+        ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         // Pages and API answers are always current; assets under /pkg set their own caching.
         .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-cache")))

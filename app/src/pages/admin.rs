@@ -3,13 +3,12 @@
 //! to one user or to everyone.
 
 use crate::api::{
-    format_minor, NewNotification, Notification, Order, OrderList, Severity, Shop, ShopList, User, UserList, WsStats,
+    NewNotification, Notification, Order, OrderList, Severity, Shop, ShopList, User, UserList, WsStats,
 };
 use crate::client::{self, ApiFailure, Method};
 use crate::domain::{EventType, OrderStatus};
 use crate::live::Live;
-use crate::pages::common::{loaded, Clock, PaymentBadge, StatusBadge};
-use crate::pages::shops::OpenBadge;
+use crate::pages::common::{loaded, money, Clock, PaymentBadge, StatusBadge};
 use crate::patch::{catalog_change, order_of, patch_orders, patch_shops};
 use crate::protocol::EventEnvelope;
 use crate::toast::Toasts;
@@ -159,6 +158,7 @@ fn Admin(data: AdminData) -> impl IntoView {
     let clock = Clock::use_context();
 
     view! {
+        <leptos_meta::Title text="Admin · Ordercast"/>
         <div class="admin">
             <section class="card" aria-label="All orders">
                 <div class="page-head">
@@ -198,7 +198,7 @@ fn Admin(data: AdminData) -> impl IntoView {
                                 <td>{o.customer_name.clone()}</td>
                                 <td><StatusBadge status=o.status/></td>
                                 <td><PaymentBadge payment=o.payment_status/></td>
-                                <td class="num">{format_minor(o.total_minor)}</td>
+                                <td class="num">{money(o.total_minor, o.currency.clone())}</td>
                                 <td class="age">{let at = o.created_at; move || clock.age(at)}</td>
                             </tr>
                         </For>
@@ -206,17 +206,7 @@ fn Admin(data: AdminData) -> impl IntoView {
                 </table>
             </section>
             <div class="admin-side">
-                <section class="card" aria-label="Shops">
-                    <h2>"Shops"</h2>
-                    <ul class="shops">
-                        <For each=move || shops.get() key=|s| (s.id, s.is_open) let:shop>
-                            <li class="shop-card" data-shop-id=shop.id data-open=shop.is_open.to_string()>
-                                <a href=format!("/board?shop={}", shop.id)>{shop.name.clone()}</a>
-                                <OpenBadge open=shop.is_open/>
-                            </li>
-                        </For>
-                    </ul>
-                </section>
+                <crate::pages::shops_admin::ShopsAdmin shops/>
                 <section class="card stats" aria-label="Connections">
                     <h2>"Connections"</h2>
                     <dl>

@@ -221,6 +221,7 @@ fn ListView(data: ListData) -> impl IntoView {
     live.follow(data.seq, on_event, reload);
 
     view! {
+        <leptos_meta::Title text="Your shopping list · Ordercast"/>
         <section class="card list-page" data-chitty-id=id data-status=move || chitty.with(|c| c.status.as_str())>
             <p class="crumbs"><a href=move || format!("/shops/{}", chitty.with(|c| c.shop_id))>{move || chitty.with(|c| c.shop_name.clone())}</a></p>
             <h1>"Your list"</h1>

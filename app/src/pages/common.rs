@@ -320,3 +320,25 @@ pub fn OrderActions(order: Order, actor: Actor, done: Callback<Order>, #[prop(op
     }
     .into_any()
 }
+
+/// "Orders 51–100 of 113" with links to the newer and older pages (`?page=`): plain links,
+/// so paging works before the page is interactive too.
+#[component]
+pub fn Pager(page: u32, per_page: u32, total: Signal<i64>) -> impl IntoView {
+    let pages = move || ((total.get().max(0) as u32).div_ceil(per_page)).max(1);
+    let first = (page - 1) * per_page + 1;
+    view! {
+        <Show when=move || { pages() > 1 || page > 1 }>
+            <nav class="pager" aria-label="Pages">
+                {(page > 1).then(|| view! { <a class="newer" rel="prev" href=format!("?page={}", page - 1)>"← Newer"</a> })}
+                <span class="where">
+                    {move || format!("{}–{} of {}", first, (page * per_page).min(total.get().max(0) as u32), total.get())}
+                    {move || format!(" · page {page} of {}", pages())}
+                </span>
+                <Show when=move || { page < pages() }>
+                    <a class="older" rel="next" href=format!("?page={}", page + 1)>"Older →"</a>
+                </Show>
+            </nav>
+        </Show>
+    }
+}

@@ -2,7 +2,6 @@
 //! once hydrated, without a page reload.
 
 use leptos::prelude::*;
-use leptos_router::components::A;
 
 /// Signs in and redirects to the orders page; a failed sign-in returns the message to show.
 #[server]
@@ -25,7 +24,7 @@ pub async fn login(email: String, password: String) -> Result<Option<String>, Se
             leptos_axum::redirect("/");
             Ok(None)
         }
-        Err(body) => Ok(Some(body.error.message)),
+        Err(body) => Ok(Some(body.error.humane().message)),
     }
 }
 
@@ -62,6 +61,7 @@ pub fn LoginPage() -> impl IntoView {
     };
 
     view! {
+        <leptos_meta::Title text="Sign in · Ordercast"/>
         <section class="card narrow">
             <h1>"Sign in"</h1>
             <ActionForm action=login>
@@ -78,10 +78,6 @@ pub fn LoginPage() -> impl IntoView {
             <Show when=move || error().is_some()>
                 <p class="error" role="alert">{error}</p>
             </Show>
-            <p class="hint">
-                "Demo logins are printed by the server on first start. "
-                <A href="/">"Home"</A>
-            </p>
         </section>
     }
 }

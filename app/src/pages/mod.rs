@@ -9,3 +9,4 @@ pub mod login;
 pub mod nav;
 pub mod orders;
 pub mod shops;
+pub mod shops_admin;

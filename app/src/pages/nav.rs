@@ -62,3 +62,21 @@ pub fn Home() -> impl IntoView {
         </Suspense>
     }
 }
+
+/// The page for an address that leads nowhere: says so and offers the way back, with the
+/// navigation above it as on every page.
+#[component]
+pub fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <leptos_meta::Title text="Page not found · Ordercast"/>
+        <section class="card not-found">
+            <h1>"Page not found"</h1>
+            <p>"There is nothing at this address. It may have been mistyped, or the order or list it pointed to is not yours to see."</p>
+            <p><a class="button-link" href="/">"Go to your start page"</a></p>
+        </section>
+    }
+}

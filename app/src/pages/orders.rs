@@ -9,19 +9,27 @@ use crate::domain::timing::{expected_at, STAGES};
 use crate::domain::OrderStatus;
 use serde::{Deserialize, Serialize};
 use crate::live::Live;
-use crate::pages::common::{loaded, money, Clock, OrderActions, OrderItems, PaymentBadge, StatusBadge, Timeline};
+use crate::pages::common::{loaded, money, Clock, Pager, OrderActions, OrderItems, PaymentBadge, StatusBadge, Timeline};
 use crate::patch::{order_of, patch_orders};
 use crate::protocol::EventEnvelope;
 use crate::session::Session;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use leptos_router::hooks::use_params_map;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_params_map, use_query_map};
 
-const LIST_PATH: &str = "/orders?per_page=50";
+/// Orders per page of the list.
+const PER_PAGE: u32 = 50;
+
+fn list_path(page: u32) -> String {
+    format!("/orders?per_page={PER_PAGE}&page={page}")
+}
 
 #[component]
 pub fn OrdersPage() -> impl IntoView {
-    let data = Resource::new(|| (), |_| client::get::<OrderList>(LIST_PATH));
+    let query = use_query_map();
+    let page = move || query.with(|q| q.get("page").and_then(|p| p.parse::<u32>().ok()).filter(|p| *p >= 1).unwrap_or(1));
+    let data = Resource::new(page, |page| async move { client::get::<OrderList>(&list_path(page)).await });
     loaded(data, |list| view! { <OrderTable list/> })
 }
 
@@ -30,10 +38,14 @@ fn OrderTable(list: OrderList) -> impl IntoView {
     let live = Live::use_context();
     let total = RwSignal::new(list.total);
     let rows = RwSignal::new(list.items);
-    let seq = list.seq;
+    let (seq, page) = (list.seq, list.page.max(1));
 
     let on_event = move |event: &EventEnvelope| {
         let Some(order) = order_of(event) else { return };
+        // A new order belongs on the first page; later pages follow the orders they show.
+        if page > 1 && !rows.with_untracked(|r| r.iter().any(|o| o.id == order.id)) {
+            return;
+        }
         let announcement = format!("Order #{} is {}", order.id, order.status.label());
         let mut changed = false;
         rows.update(|r| changed = patch_orders(r, order));
@@ -46,7 +58,7 @@ fn OrderTable(list: OrderList) -> impl IntoView {
     };
     let reload = move || {
         spawn_local(async move {
-            if let Ok(fresh) = client::get::<OrderList>(LIST_PATH).await {
+            if let Ok(fresh) = client::get::<OrderList>(&list_path(page)).await {
                 rows.set(fresh.items);
                 total.set(fresh.total);
                 live.replay_since(fresh.seq, &on_event);
@@ -56,17 +68,19 @@ fn OrderTable(list: OrderList) -> impl IntoView {
     live.follow(seq, on_event, reload);
 
     view! {
+        <Title text="Orders · Ordercast"/>
         <section class="card">
             <div class="page-head">
                 <h1>"Orders"</h1>
-                <p class="count">{move || total.get()} " orders"</p>
+                <p class="count">{move || match total.get() { 1 => "1 order".to_string(), n => format!("{n} orders") }}</p>
             </div>
             <Show when=move || rows.with(|r| r.is_empty())>
-                <p class="empty">"No orders yet."</p>
+                <p class="empty">{if page > 1 { "No orders on this page." } else { "No orders yet. Orders you place or take appear here, and follow every change live." }}</p>
             </Show>
             <ul class="orders" data-seq=seq>
                 <For each=move || rows.get() key=|o| (o.id, o.version) children=order_row/>
             </ul>
+            <Pager page per_page=PER_PAGE total=Signal::derive(move || total.get())/>
         </section>
     }
 }
@@ -190,6 +204,7 @@ fn OrderDetail(data: TrackerData) -> impl IntoView {
     };
 
     view! {
+        <leptos_meta::Title text=move || order.with(|o| format!("Order #{} · {} · Ordercast", o.id, o.status.label()))/>
         <section class="card order-detail" data-order-id=id>
             {move || {
                 let o = order.get();

@@ -44,6 +44,7 @@ fn ShopGrid(list: ShopList) -> impl IntoView {
     live.follow(list.seq, on_event, reload);
 
     view! {
+        <leptos_meta::Title text="Shops · Ordercast"/>
         <section class="card">
             <h1>"Shops"</h1>
             <ul class="shops">
@@ -161,6 +162,7 @@ fn ShopFront(data: ShopData) -> impl IntoView {
     let currency = move || shop.with(|s| s.currency.clone());
 
     view! {
+        <leptos_meta::Title text=move || shop.with(|s| format!("{} · Ordercast", s.name))/>
         <section class="card shop-front" data-shop-id=shop_id>
             <div class="page-head">
                 <h1>{move || shop.with(|s| s.name.clone())}</h1>

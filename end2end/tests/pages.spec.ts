@@ -1,0 +1,82 @@
+import { expect } from "@playwright/test";
+import { test, signIn, token, accessible, placeOrders, cancelOrders, rushCustomer, rushEmail, horizontalOverflow } from "./helpers";
+
+test.setTimeout(90_000);
+
+test("paging through a long order list reaches the oldest order", async ({ device, request }) => {
+  const ids = await placeOrders(request, 55);
+  try {
+    const rush = await rushCustomer(request);
+    const first = await (await request.get("/api/v1/orders?per_page=1", { headers: { authorization: `Bearer ${rush}` } })).json();
+    const total: number = first.total;
+    const last = await (await request.get(`/api/v1/orders?per_page=1&page=${total}`, { headers: { authorization: `Bearer ${rush}` } })).json();
+    const oldest: number = last.items[0].id;
+
+    const phone = await device({ width: 360, height: 740 });
+    await signIn(phone, rushEmail, /\/shops$/);
+    await phone.getByRole("link", { name: "My orders" }).click();
+    await expect(phone.locator(".count")).toHaveText(`${total} orders`);
+    await expect(phone.locator(".pager .where")).toContainText(`1–50 of ${total}`);
+    await accessible(phone, "main");
+    const older = phone.getByRole("link", { name: "Older →" });
+    while (await older.count()) {
+      await older.click();
+      await expect(phone.locator("body")).toHaveAttribute("data-hydrated", "true");
+    }
+    await expect(phone.locator(`li.order[data-order-id="${oldest}"]`)).toBeVisible();
+    await expect(phone.getByRole("link", { name: "← Newer" })).toBeVisible();
+    expect(await horizontalOverflow(phone)).toBeLessThanOrEqual(0);
+    await phone.screenshot({ path: test.info().outputPath("orders-last-page-360px.png"), fullPage: true });
+  } finally {
+    await cancelOrders(request, ids);
+  }
+});
+
+test("an unknown address answers 404 with a page that keeps the navigation", async ({ page }) => {
+  await signIn(page, "alice@ordercast.test", /\/shops$/);
+  const res = await page.goto("/no/such/page");
+  expect(res!.status()).toBe(404);
+  await expect(page).toHaveTitle("Page not found · Ordercast");
+  await expect(page.getByRole("heading", { name: "Page not found" })).toBeVisible();
+  await expect(page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "My orders" })).toBeVisible();
+  await accessible(page, "body");
+  await page.getByRole("link", { name: "Go to your start page" }).click();
+  await expect(page).toHaveURL(/\/shops$/);
+  await expect(page).toHaveTitle("Shops · Ordercast");
+});
+
+test("an admin edits a shop's details and creates a shop; an open customer page follows live", async ({ device, request }) => {
+  const admin = await device({ width: 1280, height: 800 });
+  await signIn(admin, "admin@ordercast.test", /\/admin$/);
+  const phone = await device({ width: 360, height: 740 });
+  await signIn(phone, "bob@ordercast.test", /\/shops$/);
+
+  const name = `Night Market ${Date.now()}`;
+  const create = admin.locator(".shops-admin > details.shop-edit");
+  await create.locator("summary").click();
+  await create.getByLabel("Name").fill(name);
+  await create.getByLabel("Phone").fill("+44 20 7946 0777");
+  await create.getByLabel("Currency (ISO code)").fill("gbp");
+  await accessible(admin, ".shops-admin");
+  await create.getByRole("button", { name: "Create shop" }).click();
+  await expect(phone.locator(".shop-card").filter({ hasText: name })).toBeVisible();
+
+  // A bad phone number is refused with a message, and nothing changes.
+  const bakery = admin.locator('.shops-admin .shop-card[data-shop-id="1"]');
+  await bakery.getByText("Edit details").click();
+  await bakery.getByLabel("Phone").fill("call us");
+  await bakery.getByRole("button", { name: "Save shop" }).click();
+  await expect(bakery.getByRole("alert")).toHaveText("A phone number has digits, spaces and + ( ) - . only.");
+  await bakery.getByLabel("Phone").fill("+44 20 7946 0018");
+  await bakery.getByLabel("Opening hours").fill("Every day 7:00–19:00");
+  await bakery.getByRole("button", { name: "Save shop" }).click();
+  await expect(admin.locator(".toast").filter({ hasText: "Corner Bakery saved." })).toBeVisible();
+  await admin.screenshot({ path: test.info().outputPath("admin-shops-1280px.png"), fullPage: true });
+
+  const t = await token(request, "bob@ordercast.test");
+  const shop = await (await request.get("/api/v1/shops/1", { headers: { authorization: `Bearer ${t}` } })).json();
+  expect(shop.opening_hours).toBe("Every day 7:00–19:00");
+  // Put it back for the other tests.
+  const a = await token(request, "admin@ordercast.test");
+  await request.patch("/api/v1/shops/1", { headers: { authorization: `Bearer ${a}` }, data: { opening_hours: "Mon–Sat 7:00–18:00, Sun 8:00–13:00" } });
+});
