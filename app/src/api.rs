@@ -125,6 +125,9 @@ pub struct User {
     pub role: Role,
     /// Shops this user is staff of (shopkeepers only).
     pub shop_ids: Vec<i64>,
+    /// A disabled user cannot sign in; their sessions ended when they were disabled.
+    #[serde(default)]
+    pub disabled: bool,
 }
 
 impl User {

@@ -159,6 +159,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/lists/:id") view=pages::chitties::ListPage/>
                     <Route path=path!("/board") view=pages::board::BoardPage/>
                     <Route path=path!("/admin") view=pages::admin::AdminPage/>
+                    <Route path=path!("/admin/users") view=pages::users::UsersPage/>
                 </Routes>
             </main>
             <toast::Toaster/>

@@ -70,7 +70,7 @@ mod tests {
     }
 
     fn user(role: Role, shop_ids: Vec<i64>) -> User {
-        User { id: 1, email: "a@b.c".into(), name: "A".into(), role, shop_ids }
+        User { id: 1, email: "a@b.c".into(), name: "A".into(), role, shop_ids, disabled: false }
     }
 
     #[test]

@@ -80,3 +80,39 @@ test("an admin edits a shop's details and creates a shop; an open customer page 
   const a = await token(request, "admin@ordercast.test");
   await request.patch("/api/v1/shops/1", { headers: { authorization: `Bearer ${a}` }, data: { opening_hours: "Mon–Sat 7:00–18:00, Sun 8:00–13:00" } });
 });
+
+test("an admin creates an account, gives a shopkeeper a shop and disables and enables them", async ({ device, request }) => {
+  const admin = await device({ width: 1280, height: 800 });
+  await signIn(admin, "admin@ordercast.test", /\/admin$/);
+  await admin.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Users" }).click();
+  await expect(admin).toHaveTitle("Users · Ordercast");
+
+  const email = `sam-${Date.now()}@ordercast.test`;
+  const form = admin.locator("form.new-user");
+  await form.getByLabel("Name").fill("Sam Shop");
+  await form.getByLabel("Email").fill(email);
+  await form.getByLabel("Password (8 characters or more)").fill("short");
+  await form.getByLabel("Role").selectOption("shopkeeper");
+  await form.getByLabel("Works in").selectOption({ label: "Green Grocer" });
+  await form.getByLabel("Password (8 characters or more)").fill("ordercast");
+  await form.getByRole("button", { name: "Create account" }).click();
+  const row = admin.locator("tr").filter({ hasText: email });
+  await expect(row).toBeVisible();
+  await expect(row.getByRole("checkbox", { name: "Green Grocer" })).toBeChecked();
+  await accessible(admin, ".users-admin");
+
+  // The new shopkeeper's board; given the bakery too, then disabled: the session ends.
+  const sam = await device({ width: 1280, height: 800 });
+  await signIn(sam, email, /\/board$/);
+  await row.getByRole("checkbox", { name: "Corner Bakery" }).check();
+  await expect(admin.locator("tr").filter({ hasText: email }).getByRole("checkbox", { name: "Corner Bakery" })).toBeChecked();
+  const t = await token(request, email);
+  const me = await (await request.get("/api/v1/auth/me", { headers: { authorization: `Bearer ${t}` } })).json();
+  expect(me.shop_ids.length).toBe(2);
+  await admin.getByRole("button", { name: "Disable Sam Shop" }).click();
+  await expect(admin.getByRole("button", { name: "Enable Sam Shop" })).toBeVisible();
+  await expect(sam).toHaveURL(/\/login$/);
+  await admin.screenshot({ path: test.info().outputPath("admin-users-1280px.png"), fullPage: true });
+  await admin.getByRole("button", { name: "Enable Sam Shop" }).click();
+  await expect(admin.getByRole("button", { name: "Disable Sam Shop" })).toBeVisible();
+});

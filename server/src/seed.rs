@@ -88,7 +88,7 @@ async fn seed_unless_users(state: &AppState) -> Result<bool, ApiError> {
     let session = |i: usize| -> Session {
         let (email, name, role, shops) = USERS[i];
         let shop_ids: Vec<i64> = shops.iter().map(|&s| shop_ids[s]).collect();
-        Session::internal(User { id: users[i], email: email.into(), name: name.into(), role, shop_ids })
+        Session::internal(User { id: users[i], email: email.into(), name: name.into(), role, shop_ids, disabled: false })
     };
     let admin = session(0);
 

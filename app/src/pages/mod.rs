@@ -10,3 +10,4 @@ pub mod nav;
 pub mod orders;
 pub mod shops;
 pub mod shops_admin;
+pub mod users;

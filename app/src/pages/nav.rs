@@ -25,11 +25,11 @@ pub fn Nav() -> impl IntoView {
                     let links: &[(&str, &str)] = match user.role {
                         Role::Customer => &[("/shops", "Shops"), ("/orders", "My orders")],
                         Role::Shopkeeper => &[("/board", "Board"), ("/orders", "Orders")],
-                        Role::Admin => &[("/admin", "Admin"), ("/orders", "Orders"), ("/shops", "Shops")],
+                        Role::Admin => &[("/admin", "Admin"), ("/admin/users", "Users"), ("/orders", "Orders"), ("/shops", "Shops")],
                     };
                     view! {
                         <nav class="nav" aria-label="Main">
-                            {links.iter().map(|(href, label)| view! { <A href=*href>{*label}</A> }).collect_view()}
+                            {links.iter().map(|(href, label)| view! { <A href=*href exact=true>{*label}</A> }).collect_view()}
                         </nav>
                         <div class="who">
                             <span class="user-name">{user.name}</span>

@@ -21,6 +21,7 @@ struct UserRow {
     email: String,
     name: String,
     role: String,
+    disabled: bool,
 }
 
 pub async fn credentials(conn: &mut impl AsConn, email: &str) -> sqlx::Result<Option<Credentials>> {
@@ -42,7 +43,7 @@ pub async fn get_any(conn: &mut impl AsConn, id: i64) -> sqlx::Result<Option<Use
 
 async fn load(conn: &mut impl AsConn, id: i64, only_enabled: bool) -> sqlx::Result<Option<User>> {
     let row: Option<UserRow> =
-        on!(conn, |c| sqlx::query_as("SELECT id, email, name, role FROM users WHERE id = $1 AND (NOT disabled OR NOT $2)")
+        on!(conn, |c| sqlx::query_as("SELECT id, email, name, role, disabled FROM users WHERE id = $1 AND (NOT disabled OR NOT $2)")
             .bind(id)
             .bind(only_enabled)
             .fetch_optional(&mut *c)
@@ -50,7 +51,7 @@ async fn load(conn: &mut impl AsConn, id: i64, only_enabled: bool) -> sqlx::Resu
     let Some(row) = row else { return Ok(None) };
     let role = Role::parse(&row.role).ok_or_else(|| corrupt("role", &row.role))?;
     let shop_ids = shop_ids(conn, id).await?;
-    Ok(Some(User { id: row.id, email: row.email, name: row.name, role, shop_ids }))
+    Ok(Some(User { id: row.id, email: row.email, name: row.name, role, shop_ids, disabled: row.disabled }))
 }
 
 pub async fn shop_ids(conn: &mut impl AsConn, user_id: i64) -> sqlx::Result<Vec<i64>> {
@@ -104,9 +105,9 @@ pub async fn clear_shops(conn: &mut impl AsConn, id: i64) -> sqlx::Result<()> {
     Ok(())
 }
 
-/// Every enabled user with their shops, by name.
+/// Every user with their shops, enabled ones first, by name.
 pub async fn list(conn: &mut impl AsConn) -> sqlx::Result<Vec<User>> {
-    let rows: Vec<UserRow> = on!(conn, |c| sqlx::query_as("SELECT id, email, name, role FROM users WHERE NOT disabled ORDER BY name, id")
+    let rows: Vec<UserRow> = on!(conn, |c| sqlx::query_as("SELECT id, email, name, role, disabled FROM users ORDER BY disabled, name, id")
         .fetch_all(&mut *c)
         .await)?;
     let memberships: Vec<(i64, i64)> = on!(conn, |c| sqlx::query_as("SELECT user_id, shop_id FROM shop_staff ORDER BY shop_id")
@@ -116,7 +117,7 @@ pub async fn list(conn: &mut impl AsConn) -> sqlx::Result<Vec<User>> {
         .map(|row| {
             let role = Role::parse(&row.role).ok_or_else(|| corrupt("role", &row.role))?;
             let shop_ids = memberships.iter().filter(|(user, _)| *user == row.id).map(|(_, shop)| *shop).collect();
-            Ok(User { id: row.id, email: row.email, name: row.name, role, shop_ids })
+            Ok(User { id: row.id, email: row.email, name: row.name, role, shop_ids, disabled: row.disabled })
         })
         .collect()
 }
