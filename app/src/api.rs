@@ -304,6 +304,26 @@ impl ShopTimings {
     }
 }
 
+impl NewShop {
+    /// The new shop with each field checked and its text trimmed; the currency defaults to EUR.
+    pub fn checked(&self) -> Result<NewShop, ValidationError> {
+        use crate::domain::validation as v;
+        v::name(&self.name)?;
+        v::shop_text("address", &self.address)?;
+        v::shop_text("opening hours", &self.opening_hours)?;
+        v::phone(self.phone.trim())?;
+        let currency = self.currency.clone().unwrap_or_else(|| "EUR".into());
+        v::currency(&currency)?;
+        Ok(NewShop {
+            name: self.name.trim().to_string(),
+            address: self.address.trim().to_string(),
+            phone: self.phone.trim().to_string(),
+            opening_hours: self.opening_hours.trim().to_string(),
+            currency: Some(currency),
+        })
+    }
+}
+
 /// A new shop (admins).
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(ToSchema))]
@@ -601,6 +621,16 @@ mod tests {
         assert_eq!(ShopUpdate { warn_after_mins: Some(9), ..Default::default() }.apply(&shop).unwrap().warn_after_mins, 9);
         assert_eq!(ShopUpdate { warn_after_mins: Some(10), ..Default::default() }.apply(&shop), Err(ValidationError::AlertMinutes));
         assert_eq!(ShopUpdate { currency: Some("gbp".into()), ..Default::default() }.apply(&shop), Err(ValidationError::Currency));
+    }
+
+    #[test]
+    fn a_new_shop_is_checked_and_trimmed() {
+        let new = NewShop { name: " Bikes ".into(), phone: " +1 555 ".into(), ..Default::default() };
+        let checked = new.checked().unwrap();
+        assert_eq!((checked.name.as_str(), checked.phone.as_str(), checked.currency.as_deref()), ("Bikes", "+1 555", Some("EUR")));
+        assert_eq!(NewShop { name: " ".into(), ..Default::default() }.checked().unwrap_err(), ValidationError::Name);
+        let bad = NewShop { name: "B".into(), currency: Some("eur".into()), ..Default::default() };
+        assert_eq!(bad.checked().unwrap_err(), ValidationError::Currency);
     }
 
     #[test]

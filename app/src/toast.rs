@@ -23,7 +23,7 @@ pub struct Toasts {
 /// How long an info toast stays.
 #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
 const INFO_MS: u64 = 8_000;
-/// Toasts on screen at most; the oldest go first.
+/// Toasts on screen at most.
 const MAX_TOASTS: usize = 3;
 
 impl Toasts {
@@ -50,8 +50,10 @@ impl Toasts {
                 items.retain(|t| t.key != key);
             }
             items.push(Toast { id, severity, text: text.into(), key });
+            // Over the limit, the oldest information goes first: a warning stays until read.
             if items.len() > MAX_TOASTS {
-                items.remove(0);
+                let oldest = items.iter().position(|t| t.severity == Severity::Info).unwrap_or(0);
+                items.remove(oldest);
             }
         });
         #[cfg(feature = "hydrate")]

@@ -63,15 +63,12 @@ pub fn timer(waited: Duration) -> String {
     }
 }
 
-/// The stages an order goes through, in order, as the tracker's stepper shows them.
-pub const STAGES: [OrderStatus; 6] = [
-    OrderStatus::Pending,
-    OrderStatus::Confirmed,
-    OrderStatus::Preparing,
-    OrderStatus::Ready,
-    OrderStatus::OutForDelivery,
-    OrderStatus::Delivered,
-];
+/// The stages an order goes through, in order, as the tracker's stepper shows them: every
+/// status but `cancelled`, which ends the way rather than being on it.
+pub const STAGES: [OrderStatus; 6] = {
+    let all = OrderStatus::ALL;
+    [all[0], all[1], all[2], all[3], all[4], all[5]]
+};
 
 /// The median time a shop's orders spent in each stage before the next, in seconds, indexed
 /// like [`STAGES`] (the last, delivered, is always `None`). `None` where fewer than
@@ -148,6 +145,15 @@ mod tests {
         assert_eq!(status_since(&[h[0], h[1], paid]), Some(at(3)));
         let paid_while_pending = Step { status: OrderStatus::Pending, change: OrderChange::PaymentVerified, at: at(1) };
         assert_eq!(status_since(&[h[0], paid_while_pending]), Some(at(0)));
+    }
+
+    #[test]
+    fn the_stages_are_the_state_machines_way_from_placed_to_delivered() {
+        assert_eq!(STAGES[0], OrderStatus::Pending);
+        for pair in STAGES.windows(2) {
+            assert_eq!(pair[0].next(), Some(pair[1]));
+        }
+        assert_eq!(STAGES[STAGES.len() - 1], OrderStatus::Delivered);
     }
 
     #[test]

@@ -84,29 +84,7 @@ pub async fn create_shop(state: &AppState, session: &Session, new: NewShop) -> A
     if !session.actor.is_admin() {
         return Err(ApiError::forbidden("only admins can create shops"));
     }
-    let draft = Shop {
-        id: 0,
-        name: String::new(),
-        is_open: true,
-        address: String::new(),
-        phone: String::new(),
-        opening_hours: String::new(),
-        currency: "EUR".into(),
-        warn_after_mins: 5,
-        late_after_mins: 10,
-        updated_at: Utc::now(),
-    };
-    let checked = ShopUpdate {
-        name: Some(new.name.clone()),
-        address: Some(new.address.clone()),
-        phone: Some(new.phone.clone()),
-        opening_hours: Some(new.opening_hours.clone()),
-        currency: new.currency.clone(),
-        ..Default::default()
-    }
-    .apply(&draft)
-    ?;
-    let new = NewShop { name: checked.name, address: checked.address, phone: checked.phone, opening_hours: checked.opening_hours, currency: Some(checked.currency) };
+    let new = new.checked()?;
     let mut tx = state.db.begin_write().await?;
     let now = Utc::now();
     let id = store::shops::insert(&mut tx, &new, true, now).await?;
