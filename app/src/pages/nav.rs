@@ -29,7 +29,11 @@ pub fn Nav() -> impl IntoView {
                     };
                     view! {
                         <nav class="nav" aria-label="Main">
-                            {links.iter().map(|(href, label)| view! { <A href=*href exact=true>{*label}</A> }).collect_view()}
+                            {links.iter().map(|(href, label)| {
+                                // "Admin" is not current on "/admin/users"; "Orders" is on an order's page.
+                                let exact = links.iter().any(|(other, _)| other != href && other.starts_with(href));
+                                view! { <A href=*href exact>{*label}</A> }
+                            }).collect_view()}
                         </nav>
                         <div class="who">
                             <span class="user-name">{user.name}</span>
