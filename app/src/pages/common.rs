@@ -43,11 +43,15 @@ where
 /// The current time for ages and the board's timers, ticking every second in the browser.
 /// `None` until hydrated, so the server-rendered page and the hydrating one agree.
 #[derive(Clone, Copy)]
-pub struct Clock(pub RwSignal<Option<DateTime<Utc>>>);
+pub struct Clock(pub RwSignal<Option<DateTime<Utc>>>, Memo<bool>);
 
 impl Clock {
     pub fn provide() -> Clock {
-        let clock = Clock(RwSignal::new(None));
+        let now = RwSignal::new(None::<DateTime<Utc>>);
+        // What only needs the viewer's zone and locale (times of day, money) follows this,
+        // not the per-second tick the timers need.
+        let hydrated = Memo::new(move |_| now.with(|t| t.is_some()));
+        let clock = Clock(now, hydrated);
         provide_context(clock);
         Effect::new(move |_| {
             clock.0.set(Some(Utc::now()));
@@ -71,25 +75,29 @@ impl Clock {
     }
 
     /// `at` in the viewer's time zone once hydrated (the server cannot know it: UTC until then).
+    /// Whether the page is hydrated (the browser's zone and locale can be used).
+    pub fn hydrated(&self) -> bool {
+        self.1.get()
+    }
+
     /// `at` as a short local time ("12:40"; with the day when not today), UTC until hydrated.
     pub fn short_time(&self, at: DateTime<Utc>) -> String {
-        match self.0.get() {
-            Some(now) => {
-                let (local, today) = (at.with_timezone(&chrono::Local), now.with_timezone(&chrono::Local));
-                if local.date_naive() == today.date_naive() {
-                    local.format("%H:%M").to_string()
-                } else {
-                    local.format("%-d %b %H:%M").to_string()
-                }
-            }
-            None => at.format("%H:%M UTC").to_string(),
+        if !self.hydrated() {
+            return at.format("%H:%M UTC").to_string();
+        }
+        let local = at.with_timezone(&chrono::Local);
+        if local.date_naive() == chrono::Local::now().date_naive() {
+            local.format("%H:%M").to_string()
+        } else {
+            local.format("%-d %b %H:%M").to_string()
         }
     }
 
     pub fn local_time(&self, at: DateTime<Utc>) -> String {
-        match self.0.get() {
-            Some(_) => at.with_timezone(&chrono::Local).format("%H:%M on %-d %b %Y").to_string(),
-            None => format_time(at),
+        if self.hydrated() {
+            at.with_timezone(&chrono::Local).format("%H:%M on %-d %b %Y").to_string()
+        } else {
+            format_time(at)
         }
     }
 }
@@ -97,14 +105,8 @@ impl Clock {
 /// An amount of money as the viewer's browser formats it for their locale (Intl), or
 /// [`format_money`] until hydrated, so the server-rendered page and the hydrating one agree.
 pub fn money(minor: i64, currency: String) -> impl Fn() -> String + Send + Sync + 'static {
-    let hydrated = use_hydrated();
-    move || money_text(minor, &currency, hydrated.get())
-}
-
-/// Whether the page is hydrated (the browser's locale and zone can be used).
-pub fn use_hydrated() -> Memo<bool> {
     let clock = Clock::use_context();
-    Memo::new(move |_| clock.0.with(|t| t.is_some()))
+    move || money_text(minor, &currency, clock.hydrated())
 }
 
 /// [`money`] for an amount that changes (a cart's total).

@@ -4,7 +4,7 @@
 
 use crate::api::{Order, Product, ProductList, Shop, ShopList, WithSeq};
 use crate::cart::Cart;
-use crate::pages::common::{money, money_text, use_hydrated};
+use crate::pages::common::{money, money_text, Clock};
 use crate::client::{self, ApiFailure, Method};
 use crate::live::Live;
 use crate::pages::common::loaded;
@@ -95,7 +95,7 @@ fn ShopFront(data: ShopData) -> impl IntoView {
     let products = RwSignal::new(data.products);
     let cart = RwSignal::new(Cart::default());
     let placing = RwSignal::new(false);
-    let hydrated = use_hydrated();
+    let clock = Clock::use_context();
     // The cart is kept per shop in this browser across navigation and reloads; read back
     // once hydrated, so the server-rendered page and the hydrating one agree.
     let cart_key = format!("ordercast.cart.{shop_id}");
@@ -194,7 +194,7 @@ fn ShopFront(data: ShopData) -> impl IntoView {
                             .collect_view()
                     }}
                 </ul>
-                <p class="cart-total">"Total " <strong>{move || money_text(total(), &currency(), hydrated.get())}</strong></p>
+                <p class="cart-total">"Total " <strong>{move || money_text(total(), &currency(), clock.hydrated())}</strong></p>
                 <ul class="problems" role="alert">
                     {move || problems().into_iter().map(|p| view! { <li class="error">{p}</li> }).collect_view()}
                 </ul>
@@ -209,7 +209,7 @@ fn ShopFront(data: ShopData) -> impl IntoView {
         <Show when=move || !cart.with(|c| c.is_empty())>
             <a class="cart-bar" href="#cart">
                 <span>{move || match cart.with(|c| c.count()) { 1 => "1 item".to_string(), n => format!("{n} items") }}</span>
-                <strong>{move || money_text(total(), &currency(), hydrated.get())}</strong>
+                <strong>{move || money_text(total(), &currency(), clock.hydrated())}</strong>
                 <span class="cart-bar-go">"View cart"</span>
             </a>
         </Show>
