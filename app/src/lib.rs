@@ -26,6 +26,7 @@ pub mod pages;
 pub mod patch;
 pub mod photo;
 pub mod protocol;
+pub mod routes;
 pub mod session;
 pub mod toast;
 
@@ -33,6 +34,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
+    Lazy,
     path,
 };
 
@@ -85,30 +87,24 @@ fn shows_order_status(id: i64) -> bool {
     }
 }
 
-/// Replays the taps [`KEEP_EARLY_TAPS`] kept while the page was not yet interactive.
-fn replay_early_taps() {
-    #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
-    {
-        use wasm_bindgen::JsCast;
-        let replay = js_sys::Reflect::get(&window(), &wasm_bindgen::JsValue::from_str("__ordercastReplayTaps"));
-        if let Ok(f) = replay.and_then(|f| f.dyn_into::<js_sys::Function>()) {
-            let _ = f.call0(&wasm_bindgen::JsValue::NULL);
-        }
+/// Marks the page interactive once hydration has taken over all of it (the lazily loaded
+/// page included), and replays the taps [`KEEP_EARLY_TAPS`] kept until then. The browser
+/// tests wait for the mark instead of sleeping. Called by the `frontend` crate.
+#[cfg(feature = "hydrate")]
+pub fn hydrated() {
+    use wasm_bindgen::JsCast;
+    if let Some(body) = document().body() {
+        let _ = body.set_attribute("data-hydrated", "true");
+    }
+    let replay = js_sys::Reflect::get(&window(), &wasm_bindgen::JsValue::from_str("__ordercastReplayTaps"));
+    if let Ok(f) = replay.and_then(|f| f.dyn_into::<js_sys::Function>()) {
+        let _ = f.call0(&wasm_bindgen::JsValue::NULL);
     }
 }
 
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-
-    // Effects run only in the browser: this marks the page once hydration has taken over,
-    // which the browser tests wait for instead of sleeping.
-    Effect::new(move |_| {
-        if let Some(body) = document().body() {
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
-        replay_early_taps();
-    });
 
     let live = live::Live::provide();
     let session = session::Session::provide();
@@ -151,15 +147,15 @@ pub fn App() -> impl IntoView {
             <main>
                 <Routes fallback=pages::nav::NotFound>
                     <Route path=path!("/") view=pages::nav::Home/>
-                    <Route path=path!("/login") view=pages::login::LoginPage/>
-                    <Route path=path!("/shops") view=pages::shops::ShopsPage/>
-                    <Route path=path!("/shops/:id") view=pages::shops::ShopPage/>
-                    <Route path=path!("/orders") view=pages::orders::OrdersPage/>
-                    <Route path=path!("/orders/:id") view=pages::orders::OrderPage/>
-                    <Route path=path!("/lists/:id") view=pages::chitties::ListPage/>
-                    <Route path=path!("/board") view=pages::board::BoardPage/>
-                    <Route path=path!("/admin") view=pages::admin::AdminPage/>
-                    <Route path=path!("/admin/users") view=pages::users::UsersPage/>
+                    <Route path=path!("/login") view={Lazy::<routes::LoginRoute>::new()}/>
+                    <Route path=path!("/shops") view={Lazy::<routes::ShopsRoute>::new()}/>
+                    <Route path=path!("/shops/:id") view={Lazy::<routes::ShopRoute>::new()}/>
+                    <Route path=path!("/orders") view={Lazy::<routes::OrdersRoute>::new()}/>
+                    <Route path=path!("/orders/:id") view={Lazy::<routes::OrderRoute>::new()}/>
+                    <Route path=path!("/lists/:id") view={Lazy::<routes::ListRoute>::new()}/>
+                    <Route path=path!("/board") view={Lazy::<routes::BoardRoute>::new()}/>
+                    <Route path=path!("/admin") view={Lazy::<routes::AdminRoute>::new()}/>
+                    <Route path=path!("/admin/users") view={Lazy::<routes::UsersRoute>::new()}/>
                 </Routes>
             </main>
             <toast::Toaster/>

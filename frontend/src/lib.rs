@@ -7,5 +7,13 @@
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
+    // Lazy routes (see `app::routes`): the page's WASM chunks load, then it hydrates; only
+    // then is it marked interactive and are the taps made while loading replayed.
+    _ = any_spawner::Executor::init_wasm_bindgen();
+    leptos::task::spawn_local(async {
+        let Some(body) = leptos::prelude::document().body() else { return };
+        let owner = leptos::mount::hydrate_from_async(body, app::App).await;
+        owner.forget();
+        app::hydrated();
+    });
 }
