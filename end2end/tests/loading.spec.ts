@@ -15,6 +15,15 @@ test("assets have content-hashed names, come brotli- or gzip-compressed and are 
     const gz = await request.get(path, { headers: { "Accept-Encoding": "gzip" } });
     expect(gz.headers()["content-encoding"], path).toBe("gzip");
   }
+  // The page's own WASM chunks (each page is loaded lazily) are hashed and compressed too.
+  const chunks = [...new Set([...html.matchAll(/\/pkg\/(?:chunk|split)_[A-Za-z0-9_]+\.[A-Za-z0-9_-]{8,}\.wasm/g)].map((m) => m[0]))];
+  expect(chunks.length).toBeGreaterThan(0);
+  for (const path of chunks) {
+    const br = await request.get(path, { headers: { "Accept-Encoding": "br, gzip" } });
+    expect(br.status(), path).toBe(200);
+    expect(br.headers()["content-encoding"], path).toBe("br");
+    expect(br.headers()["cache-control"], path).toBe("public, max-age=31536000, immutable");
+  }
   // The page still hydrates from the hashed files.
   await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
 });
