@@ -472,6 +472,10 @@ pub struct OrderList {
     pub page: u32,
     pub per_page: u32,
     pub total: i64,
+    /// What all the matching orders (every page) are worth, per currency, cancelled ones left
+    /// out.
+    #[serde(default)]
+    pub sums: Vec<MoneySum>,
     /// The event sequence number this page is current as of: subscribe with `resume` from here.
     pub seq: i64,
 }
@@ -528,6 +532,117 @@ pub struct OrderQuery {
     pub page: Option<u32>,
     /// Orders per page, 1 to 100 (default 20).
     pub per_page: Option<u32>,
+    /// Search: the order number (`12` or `#12`), or part of the customer's name or email or of
+    /// the shop's name; case-insensitive, at most 100 characters.
+    pub q: Option<String>,
+    /// The order of the list (default `newest`).
+    pub sort: Option<OrderSort>,
+}
+
+/// What an order search looks for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OrderSearch {
+    /// `12` or `#12`: that order.
+    Id(i64),
+    /// Part of the customer's name or email or of the shop's name, lower-cased.
+    Text(String),
+}
+
+impl OrderQuery {
+    /// The longest search text.
+    pub const MAX_SEARCH: usize = 100;
+
+    /// The search in `q`: `None` when absent or blank, an error when too long.
+    pub fn search(&self) -> Result<Option<OrderSearch>, String> {
+        let Some(q) = self.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) else { return Ok(None) };
+        if q.chars().count() > Self::MAX_SEARCH {
+            return Err(format!("q must be at most {} characters", Self::MAX_SEARCH));
+        }
+        let digits = q.strip_prefix('#').unwrap_or(q);
+        if !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()) {
+            if let Ok(id) = digits.parse() {
+                return Ok(Some(OrderSearch::Id(id)));
+            }
+        }
+        Ok(Some(OrderSearch::Text(q.to_lowercase())))
+    }
+}
+
+/// How an order list is sorted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum OrderSort {
+    #[default]
+    Newest,
+    Oldest,
+    /// The largest total first.
+    TotalDesc,
+    /// The smallest total first.
+    TotalAsc,
+}
+
+impl OrderSort {
+    pub const ALL: [OrderSort; 4] = [OrderSort::Newest, OrderSort::Oldest, OrderSort::TotalDesc, OrderSort::TotalAsc];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderSort::Newest => "newest",
+            OrderSort::Oldest => "oldest",
+            OrderSort::TotalDesc => "total_desc",
+            OrderSort::TotalAsc => "total_asc",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<OrderSort> {
+        OrderSort::ALL.into_iter().find(|o| o.as_str() == s)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            OrderSort::Newest => "Newest first",
+            OrderSort::Oldest => "Oldest first",
+            OrderSort::TotalDesc => "Largest total first",
+            OrderSort::TotalAsc => "Smallest total first",
+        }
+    }
+}
+
+/// An amount in one currency.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct MoneySum {
+    pub currency: String,
+    pub total_minor: i64,
+}
+
+/// One shop's figures (see [`crate::domain::figures`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct ShopFigures {
+    pub shop_id: i64,
+    pub shop_name: String,
+    pub currency: String,
+    /// Orders placed in the last 24 hours, cancelled ones included.
+    pub orders: i64,
+    /// What the orders placed in the last 24 hours and not cancelled are worth.
+    pub revenue_minor: i64,
+    /// Orders open now.
+    pub open: i64,
+    /// Open orders past the shop's "late" threshold in their current status.
+    pub late: i64,
+    /// The median time from placing to ready of the orders placed in the last 24 hours.
+    pub median_ready_secs: Option<i64>,
+}
+
+/// `GET /figures`: the figures of every shop the caller manages (every shop for admins).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct FigureList {
+    pub items: Vec<ShopFigures>,
+    /// The start of the 24 hours the figures cover.
+    pub since: DateTime<Utc>,
+    pub seq: i64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -610,6 +725,31 @@ pub fn format_minor(minor: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_order_search_is_a_number_or_text() {
+        let search = |q: &str| OrderQuery { q: Some(q.into()), ..Default::default() }.search();
+        assert_eq!(OrderQuery::default().search(), Ok(None));
+        assert_eq!(search("   "), Ok(None));
+        assert_eq!(search("12"), Ok(Some(OrderSearch::Id(12))));
+        assert_eq!(search(" #12 "), Ok(Some(OrderSearch::Id(12))));
+        assert_eq!(search("#"), Ok(Some(OrderSearch::Text("#".into()))));
+        assert_eq!(search("Alice"), Ok(Some(OrderSearch::Text("alice".into()))));
+        assert_eq!(search("12 rue"), Ok(Some(OrderSearch::Text("12 rue".into()))));
+        // Too large for an id: searched as text, never an overflow.
+        assert_eq!(search("99999999999999999999"), Ok(Some(OrderSearch::Text("99999999999999999999".into()))));
+        assert!(search(&"x".repeat(101)).is_err());
+        assert!(search(&"é".repeat(100)).is_ok());
+    }
+
+    #[test]
+    fn order_sorts_round_trip() {
+        for sort in OrderSort::ALL {
+            assert_eq!(OrderSort::parse(sort.as_str()), Some(sort));
+            assert_eq!(serde_json::to_value(sort).unwrap(), serde_json::Value::String(sort.as_str().into()));
+        }
+        assert_eq!(OrderSort::parse("price"), None);
+    }
 
     #[test]
     fn a_shop_update_is_checked_against_the_shop_it_changes() {

@@ -5,7 +5,7 @@ use crate::error::ApiResult;
 use crate::extract::{ApiJson, Id};
 use crate::service::catalog;
 use crate::state::AppState;
-use app::api::{ErrorBody, NewProduct, NewShop, ShopTimings, Product, ProductList, ProductUpdate, Shop, ShopList, ShopUpdate, StaffList};
+use app::api::{ErrorBody, FigureList, NewProduct, NewShop, ShopTimings, Product, ProductList, ProductUpdate, Shop, ShopList, ShopUpdate, StaffList};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
@@ -48,6 +48,14 @@ pub async fn update(
     responses((status = 200, body = ShopTimings), (status = 404, body = ErrorBody)))]
 pub async fn timings(State(state): State<AppState>, _session: Session, Id(id): Id) -> ApiResult<Json<ShopTimings>> {
     Ok(Json(catalog::timings(&state, id).await?))
+}
+
+/// The figures of every shop the caller manages (every shop for admins): orders and revenue
+/// over the last 24 hours, open and late orders now, the median time from placing to ready.
+#[utoipa::path(get, path = "/figures", tag = "shops",
+    responses((status = 200, body = FigureList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn figures(State(state): State<AppState>, session: Session) -> ApiResult<Json<FigureList>> {
+    Ok(Json(catalog::figures(&state, &session).await?))
 }
 
 /// The shop's staff and who of them is online (its staff and admins).

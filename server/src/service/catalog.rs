@@ -4,8 +4,10 @@ use crate::auth::Session;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::store;
-use app::api::{NewProduct, NewShop, ShopTimings, Product, ProductList, ProductUpdate, Shop, ShopList, ShopUpdate, StaffList, StaffMember, WithSeq};
+use app::api::{FigureList, NewProduct, NewShop, ShopFigures, ShopTimings, Product, ProductList, ProductUpdate, Shop, ShopList, ShopUpdate, StaffList, StaffMember, WithSeq};
 use app::domain::validation::{self, ValidationError};
+use app::domain::figures;
+use app::domain::user::Role;
 use app::domain::{EventType, OrderStatus, Topic};
 use chrono::{DateTime, Utc};
 use serde_json::json;
@@ -107,11 +109,58 @@ pub async fn timings(state: &AppState, shop_id: i64) -> ApiResult<ShopTimings> {
     let mut tx = state.db.begin_read().await?;
     store::shops::get(&mut tx, shop_id).await?.ok_or_else(|| ApiError::not_found("shop"))?;
     let scope = store::orders::Scope { shop_ids: Some(vec![shop_id]), status: Some(OrderStatus::Delivered), ..Default::default() };
-    let (orders, _) = store::orders::list(&mut tx, &scope, SAMPLE, 0).await?;
+    let orders = store::orders::list(&mut tx, &scope, SAMPLE, 0).await?;
     let histories: Vec<Vec<app::domain::timing::Step>> = orders.iter().map(|o| o.steps()).collect();
     let medians = app::domain::timing::stage_medians(histories.iter().map(|h| h.as_slice()));
     Ok(ShopTimings { shop_id, stage_seconds: medians.to_vec(), sample: orders.len() })
 }
+
+/// The figures of the shops the session manages (every shop for admins): orders and revenue
+/// over the last 24 hours, open and late orders, the median time to ready.
+pub async fn figures(state: &AppState, session: &Session) -> ApiResult<FigureList> {
+    let actor = &session.actor;
+    let shop_ids = match actor.role {
+        Role::Admin => None,
+        Role::Shopkeeper => Some(actor.shop_ids.clone()),
+        Role::Customer => return Err(ApiError::forbidden("only shop staff and admins see figures")),
+    };
+    let now = Utc::now();
+    let since = figures::window_start(now);
+    let mut tx = state.db.begin_read().await?;
+    let seq = store::events::current_seq(&mut tx).await?;
+    let shops: Vec<Shop> = store::shops::list(&mut tx)
+        .await?
+        .into_iter()
+        .filter(|s| shop_ids.as_ref().is_none_or(|ids| ids.contains(&s.id)))
+        .collect();
+    let placed = store::orders::placed_since(&mut tx, shop_ids.as_deref(), since).await?;
+    // Open orders are few by nature (a shop works through them); their history says how long
+    // each has been in its status.
+    let scope = store::orders::Scope { shop_ids: shop_ids.clone(), open_only: true, ..Default::default() };
+    let open = store::orders::list(&mut tx, &scope, MAX_OPEN_FOR_FIGURES, 0).await?;
+    let items = shops
+        .into_iter()
+        .map(|shop| {
+            let mine: Vec<figures::Placed> = placed.iter().filter(|(id, _)| *id == shop.id).map(|(_, p)| *p).collect();
+            let open_since: Vec<_> = open.iter().filter(|o| o.shop_id == shop.id).map(|o| o.status_since()).collect();
+            let f = figures::figures(&mine, &open_since, shop.late_after_mins, now);
+            ShopFigures {
+                shop_id: shop.id,
+                shop_name: shop.name,
+                currency: shop.currency,
+                orders: f.orders,
+                revenue_minor: f.revenue_minor,
+                open: f.open,
+                late: f.late,
+                median_ready_secs: f.median_ready_secs,
+            }
+        })
+        .collect();
+    Ok(FigureList { items, since, seq })
+}
+
+/// The most open orders the figures look at (across the shops asked for).
+const MAX_OPEN_FOR_FIGURES: i64 = 10_000;
 
 pub async fn list_products(state: &AppState, shop_id: i64) -> ApiResult<ProductList> {
     let mut tx = state.db.begin_read().await?;

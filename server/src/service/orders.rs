@@ -140,14 +140,24 @@ pub async fn list(state: &AppState, session: &Session, query: OrderQuery) -> Api
         return Err(ApiError::new(ErrorCode::InvalidQuery, "page must be between 1 and 1000000"));
     }
 
+    let search = query.search().map_err(|message| ApiError::new(ErrorCode::InvalidQuery, message))?;
+
     let visible = super::visible_to(&session.actor, query.shop_id)?;
-    let scope = Scope { status: query.status, customer_id: visible.customer_id, shop_ids: visible.shop_ids, ..Scope::default() };
+    let scope = Scope {
+        status: query.status,
+        customer_id: visible.customer_id,
+        shop_ids: visible.shop_ids,
+        search,
+        sort: query.sort.unwrap_or_default(),
+        ..Scope::default()
+    };
 
     let mut tx = state.db.begin_read().await?;
     let seq = store::events::current_seq(&mut tx).await?;
     let offset = i64::from(page - 1) * i64::from(per_page);
-    let (items, total) = store::orders::list(&mut tx, &scope, i64::from(per_page), offset).await?;
-    Ok(OrderList { items, page, per_page, total, seq })
+    let summary = store::orders::summary(&mut tx, &scope).await?;
+    let items = store::orders::list(&mut tx, &scope, i64::from(per_page), offset).await?;
+    Ok(OrderList { items, page, per_page, total: summary.total, sums: summary.sums, seq })
 }
 
 /// Loads an order the session may see; an order it may not see does not exist for it.

@@ -1,7 +1,8 @@
 //! Orders, their lines and their status history.
 
 use super::corrupt;
-use app::api::{Order, OrderItem, StatusChange};
+use app::api::{MoneySum, Order, OrderItem, OrderSearch, OrderSort, StatusChange};
+use app::domain::figures::Placed;
 use app::domain::order::OrderChange;
 use app::domain::{OrderStatus, PaymentStatus};
 use chrono::{DateTime, Utc};
@@ -66,19 +67,44 @@ pub fn change_name(change: OrderChange) -> &'static str {
     }
 }
 
-/// Which orders a listing may include.
+/// Which orders a listing may include, and in which order.
 #[derive(Debug, Default)]
 pub struct Scope {
     pub customer_id: Option<i64>,
     /// `Some(empty)` matches nothing.
     pub shop_ids: Option<Vec<i64>>,
     pub status: Option<OrderStatus>,
+    /// Only the orders not yet delivered or cancelled.
+    pub open_only: bool,
+    pub search: Option<OrderSearch>,
+    pub sort: OrderSort,
+}
+
+/// How many orders match a scope, and what they are worth per currency.
+pub struct Summary {
+    pub total: i64,
+    pub sums: Vec<MoneySum>,
+}
+
+/// `LIKE` pattern for `text` anywhere, with `%`, `_` and `\` taken literally.
+fn contains_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
 }
 
 fn push_scope<'a, DB: Database>(qb: &mut QueryBuilder<'a, DB>, scope: &'a Scope)
 where
     i64: Encode<'a, DB> + Type<DB>,
     &'a str: Encode<'a, DB> + Type<DB>,
+    String: Encode<'a, DB> + Type<DB>,
 {
     qb.push(" WHERE 1 = 1");
     if let Some(customer_id) = scope.customer_id {
@@ -94,6 +120,31 @@ where
     }
     if let Some(status) = scope.status {
         qb.push(" AND o.status = ").push_bind(status.as_str());
+    }
+    if scope.open_only {
+        qb.push(" AND o.status NOT IN ('delivered', 'cancelled')");
+    }
+    match &scope.search {
+        None => {}
+        Some(OrderSearch::Id(id)) => {
+            qb.push(" AND o.id = ").push_bind(*id);
+        }
+        // Lower-cased on both sides: PostgreSQL's LIKE is case-sensitive, SQLite's is not.
+        Some(OrderSearch::Text(text)) => {
+            let pattern = contains_pattern(text);
+            qb.push(" AND (LOWER(u.name) LIKE ").push_bind(pattern.clone()).push(" ESCAPE '\\'");
+            qb.push(" OR LOWER(u.email) LIKE ").push_bind(pattern.clone()).push(" ESCAPE '\\'");
+            qb.push(" OR LOWER(s.name) LIKE ").push_bind(pattern).push(" ESCAPE '\\')");
+        }
+    }
+}
+
+fn order_by(sort: OrderSort) -> &'static str {
+    match sort {
+        OrderSort::Newest => " ORDER BY o.id DESC",
+        OrderSort::Oldest => " ORDER BY o.id ASC",
+        OrderSort::TotalDesc => " ORDER BY o.total_minor DESC, o.id DESC",
+        OrderSort::TotalAsc => " ORDER BY o.total_minor ASC, o.id ASC",
     }
 }
 
@@ -111,19 +162,71 @@ where
 }
 
 /// One page of orders, newest first, with the total number matching.
-pub async fn list(conn: &mut impl AsConn, scope: &Scope, limit: i64, offset: i64) -> sqlx::Result<(Vec<Order>, i64)> {
-    let total: i64 = on!(conn, |c| {
-        let mut count = QueryBuilder::new("SELECT COUNT(*) FROM orders o");
-        push_scope(&mut count, scope);
-        count.build_query_scalar().fetch_one(&mut *c).await
-    })?;
+pub async fn list(conn: &mut impl AsConn, scope: &Scope, limit: i64, offset: i64) -> sqlx::Result<Vec<Order>> {
     let rows: Vec<OrderRow> = on!(conn, |c| {
         let mut qb = QueryBuilder::new(SELECT_ORDERS);
         push_scope(&mut qb, scope);
-        qb.push(" ORDER BY o.id DESC LIMIT ").push_bind(limit).push(" OFFSET ").push_bind(offset);
+        qb.push(order_by(scope.sort)).push(" LIMIT ").push_bind(limit).push(" OFFSET ").push_bind(offset);
         qb.build_query_as().fetch_all(&mut *c).await
     })?;
-    Ok((assemble(conn, rows).await?, total))
+    assemble(conn, rows).await
+}
+
+/// How many orders `scope` matches, and the sum of their totals per currency (cancelled
+/// orders counted but not summed).
+pub async fn summary(conn: &mut impl AsConn, scope: &Scope) -> sqlx::Result<Summary> {
+    let rows: Vec<(String, i64, i64)> = on!(conn, |c| {
+        let mut qb = QueryBuilder::new(
+            "SELECT s.currency, COUNT(*), CAST(COALESCE(SUM(CASE WHEN o.status = 'cancelled' THEN 0 ELSE o.total_minor END), 0) AS BIGINT) \
+             FROM orders o JOIN shops s ON s.id = o.shop_id JOIN users u ON u.id = o.customer_id",
+        );
+        push_scope(&mut qb, scope);
+        qb.push(" GROUP BY s.currency ORDER BY s.currency");
+        qb.build_query_as().fetch_all(&mut *c).await
+    })?;
+    Ok(Summary {
+        total: rows.iter().map(|r| r.1).sum(),
+        sums: rows.into_iter().map(|(currency, _, total_minor)| MoneySum { currency, total_minor }).collect(),
+    })
+}
+
+/// The orders placed since `since` in `shop_ids` (all shops for `None`), for the figures:
+/// shop, total, status, placed, and when each first became ready.
+pub async fn placed_since(
+    conn: &mut impl AsConn,
+    shop_ids: Option<&[i64]>,
+    since: DateTime<Utc>,
+) -> sqlx::Result<Vec<(i64, Placed)>> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        shop_id: i64,
+        total_minor: i64,
+        status: String,
+        created_at: DateTime<Utc>,
+        ready_at: Option<DateTime<Utc>>,
+    }
+    if shop_ids.is_some_and(|ids| ids.is_empty()) {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<Row> = on!(conn, |c| {
+        let mut qb = QueryBuilder::new(
+            "SELECT o.shop_id, o.total_minor, o.status, o.created_at, \
+             (SELECT MIN(h.at) FROM order_history h WHERE h.order_id = o.id AND h.status = 'ready') AS ready_at \
+             FROM orders o WHERE o.created_at >= ",
+        );
+        qb.push_bind(since);
+        if let Some(ids) = shop_ids {
+            qb.push(" AND o.shop_id");
+            push_in(&mut qb, ids);
+        }
+        qb.build_query_as().fetch_all(&mut *c).await
+    })?;
+    rows.into_iter()
+        .map(|r| {
+            let status = parse_status(&r.status)?;
+            Ok((r.shop_id, Placed { total_minor: r.total_minor, status, created_at: r.created_at, ready_at: r.ready_at }))
+        })
+        .collect()
 }
 
 pub async fn get(conn: &mut impl AsConn, id: i64) -> sqlx::Result<Option<Order>> {

@@ -365,3 +365,103 @@ async fn a_shops_timings_come_from_its_delivered_orders() {
     let (status, _) = server.call(Method::GET, "/shops/999/timings", Some(&alice), None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+fn ids(list: &Value) -> Vec<i64> {
+    list["items"].as_array().unwrap().iter().map(|o| o["id"].as_i64().unwrap()).collect()
+}
+
+fn totals(list: &Value) -> Vec<i64> {
+    list["items"].as_array().unwrap().iter().map(|o| o["total_minor"].as_i64().unwrap()).collect()
+}
+
+#[tokio::test]
+async fn orders_are_searched_and_sorted_with_their_sums_and_bad_searches_are_refused() {
+    let server = TestServer::start().await;
+    let (alice, bob, admin) = (server.login(ALICE).await, server.login(BOB).await, server.login(ADMIN).await);
+    let (bakery, loaf) = bakery_loaf(&server, &alice).await;
+    let mine = place(&server, &alice, bakery, loaf).await["id"].as_i64().unwrap();
+    let bobs = place(&server, &bob, bakery, loaf).await["id"].as_i64().unwrap();
+
+    // By number, with or without "#".
+    for q in [format!("{mine}"), format!("%23{mine}")] {
+        assert_eq!(ids(&server.get(&format!("/orders?q={q}"), &admin).await), vec![mine]);
+    }
+    // By the customer's name or email and by the shop's name, whatever the case.
+    let by_name = server.get("/orders?q=BOB&per_page=100", &admin).await;
+    assert!(ids(&by_name).contains(&bobs) && !ids(&by_name).contains(&mine), "{by_name}");
+    assert!(by_name["items"].as_array().unwrap().iter().all(|o| o["customer_name"].as_str().unwrap().to_lowercase().contains("bob")));
+    assert!(ids(&server.get("/orders?q=alice%40ordercast&per_page=100", &admin).await).contains(&mine));
+    let bakery_orders = server.get("/orders?q=corner%20bak&per_page=100", &admin).await;
+    assert!(bakery_orders["items"].as_array().unwrap().iter().all(|o| o["shop_id"] == json!(bakery)));
+    // LIKE's wildcards are taken literally.
+    assert_eq!(server.get("/orders?q=%25", &admin).await["total"], json!(0));
+    assert_eq!(server.get("/orders?q=_", &admin).await["total"], json!(0));
+    // A customer's search stays within their own orders.
+    assert_eq!(server.get("/orders?q=bob", &alice).await["total"], json!(0));
+
+    // Sorted by total both ways, and oldest first.
+    let desc = totals(&server.get("/orders?sort=total_desc&per_page=100", &admin).await);
+    assert!(desc.windows(2).all(|w| w[0] >= w[1]), "{desc:?}");
+    let asc = totals(&server.get("/orders?sort=total_asc&per_page=100", &admin).await);
+    assert!(asc.windows(2).all(|w| w[0] <= w[1]), "{asc:?}");
+    let oldest = ids(&server.get("/orders?sort=oldest&per_page=100", &admin).await);
+    assert!(oldest.windows(2).all(|w| w[0] < w[1]), "{oldest:?}");
+
+    // The sums cover every matching order (all pages), cancelled ones left out.
+    let all = server.get(&format!("/orders?shop_id={bakery}&per_page=100"), &admin).await;
+    let expected: i64 = all["items"].as_array().unwrap().iter().filter(|o| o["status"] != json!("cancelled")).map(|o| o["total_minor"].as_i64().unwrap()).sum();
+    let page = server.get(&format!("/orders?shop_id={bakery}&per_page=1"), &admin).await;
+    assert_eq!(page["total"], all["total"]);
+    assert_eq!(page["sums"], json!([{"currency": "GBP", "total_minor": expected}]));
+    let (status, cancelled) = server.call(Method::POST, &format!("/orders/{mine}/cancel"), Some(&alice), Some(json!({}))).await;
+    assert_eq!(status, StatusCode::OK, "{cancelled}");
+    let after = server.get(&format!("/orders?shop_id={bakery}&per_page=1"), &admin).await;
+    assert_eq!(after["total"], all["total"]);
+    assert_eq!(after["sums"][0]["total_minor"].as_i64().unwrap(), expected - cancelled["total_minor"].as_i64().unwrap());
+
+    // Bad searches and sorts: a clear error.
+    let fingerprint = server.fingerprint().await;
+    for path in [format!("/orders?q={}", "x".repeat(101)), "/orders?sort=price".into()] {
+        let (status, body) = server.call(Method::GET, &path, Some(&admin), None).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {body}");
+        assert_eq!(body["error"]["code"], json!("invalid_query"), "{path}: {body}");
+    }
+    assert_eq!(server.fingerprint().await, fingerprint);
+}
+
+#[tokio::test]
+async fn managers_see_their_shops_figures_and_customers_none() {
+    let server = TestServer::start().await;
+    let (alice, baker, admin) = (server.login(ALICE).await, server.login(BAKER).await, server.login(ADMIN).await);
+    let (bakery, loaf) = bakery_loaf(&server, &alice).await;
+    let of = |list: &Value, shop: i64| list["items"].as_array().unwrap().iter().find(|f| f["shop_id"] == json!(shop)).cloned().unwrap();
+
+    let before = server.get("/figures", &baker).await;
+    // A shopkeeper sees their own shop only; an admin every shop.
+    assert_eq!(before["items"].as_array().unwrap().len(), 1, "{before}");
+    let shops = server.get("/shops", &admin).await["items"].as_array().unwrap().len();
+    assert_eq!(server.get("/figures", &admin).await["items"].as_array().unwrap().len(), shops);
+    let (status, body) = server.call(Method::GET, "/figures", Some(&alice), None).await;
+    assert_eq!((status, body["error"]["code"].clone()), (StatusCode::FORBIDDEN, json!("forbidden")));
+
+    // An order placed counts at once: one more order, open, worth its total.
+    let order = place(&server, &alice, bakery, loaf).await;
+    let total = order["total_minor"].as_i64().unwrap();
+    let (b, a) = (of(&before, bakery), of(&server.get("/figures", &baker).await, bakery));
+    assert_eq!(a["orders"].as_i64().unwrap(), b["orders"].as_i64().unwrap() + 1);
+    assert_eq!(a["revenue_minor"].as_i64().unwrap(), b["revenue_minor"].as_i64().unwrap() + total);
+    assert_eq!(a["open"].as_i64().unwrap(), b["open"].as_i64().unwrap() + 1);
+    assert!(a["late"].as_i64().unwrap() <= a["open"].as_i64().unwrap());
+    assert_eq!(a["currency"], json!("GBP"));
+
+    // Ready: it has a time to ready, and delivered it is no longer open.
+    let id = order["id"].as_i64().unwrap();
+    for step in ["confirmed", "preparing", "ready", "out_for_delivery", "delivered"] {
+        let (status, _) = server.call(Method::PATCH, &format!("/orders/{id}/status"), Some(&baker), Some(json!({"status": step}))).await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    let done = of(&server.get("/figures", &baker).await, bakery);
+    assert_eq!(done["open"].as_i64().unwrap(), b["open"].as_i64().unwrap());
+    assert!(done["median_ready_secs"].as_i64().is_some(), "{done}");
+    assert_eq!(done["revenue_minor"], a["revenue_minor"]);
+}
