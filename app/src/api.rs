@@ -609,7 +609,7 @@ impl OrderSort {
 }
 
 /// An amount in one currency.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(ToSchema))]
 pub struct MoneySum {
     pub currency: String,
@@ -617,7 +617,7 @@ pub struct MoneySum {
 }
 
 /// One shop's figures (see [`crate::domain::figures`]).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(ToSchema))]
 pub struct ShopFigures {
     pub shop_id: i64,

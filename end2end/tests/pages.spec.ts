@@ -1,5 +1,5 @@
 import { expect } from "@playwright/test";
-import { test, signIn, token, accessible, placeOrders, cancelOrders, rushCustomer, rushEmail, horizontalOverflow } from "./helpers";
+import { test, signIn, token, accessible, placeOrders, cancelOrders, rushCustomer, rushEmail, horizontalOverflow, sameDocument } from "./helpers";
 
 test.setTimeout(90_000);
 
@@ -115,4 +115,68 @@ test("an admin creates an account, gives a shopkeeper a shop and disables and en
   await admin.screenshot({ path: test.info().outputPath("admin-users-1280px.png"), fullPage: true });
   await admin.getByRole("button", { name: "Enable Sam Shop" }).click();
   await expect(admin.getByRole("button", { name: "Disable Sam Shop" })).toBeVisible();
+});
+
+test("an admin searches, sorts and pages every order with the sums, and the shops' figures follow live", async ({ device, request }) => {
+  const ids = await placeOrders(request, 55);
+  try {
+    const headers = { authorization: `Bearer ${await token(request, "admin@ordercast.test")}` };
+    const api = async (query: string) => (await request.get(`/api/v1/orders?${query}`, { headers })).json();
+    const admin = await device({ width: 1280, height: 800 });
+    await signIn(admin, "admin@ordercast.test", /\/admin$/);
+    const bakery = admin.locator('.figures tr[data-shop-id="1"]');
+    expect(Number(await bakery.locator(".fig-open").textContent())).toBeGreaterThanOrEqual(55);
+
+    // Searching by the customer's email finds exactly their orders, with the count and sums
+    // of all of them (not only the first page).
+    await admin.getByLabel("Search").fill(rushEmail);
+    await admin.getByRole("button", { name: "Search" }).click();
+    await expect(admin).toHaveURL(/[?&]q=rush-/);
+    const found = await api(`q=${encodeURIComponent(rushEmail)}&per_page=1`);
+    expect(found.total).toBeGreaterThanOrEqual(55);
+    const card = admin.locator(".admin-orders-card");
+    await expect(card.locator(".count")).toHaveText(`${found.total} orders`);
+    await expect(card.locator(".pager .where")).toContainText(`1–50 of ${found.total}`);
+    await expect(card.locator("tfoot .sum")).toHaveCount(found.sums.length);
+    const pounds = Math.floor(found.sums[0].total_minor / 100).toLocaleString("en-US");
+    await expect(card.locator("tfoot .sum").first()).toContainText(pounds);
+
+    // Largest total first, and the next page keeps the search and the order.
+    await admin.getByRole("combobox", { name: "Sort", exact: true }).selectOption("total_desc");
+    await expect(admin).toHaveURL(/sort=total_desc/);
+    const top = await api(`q=${encodeURIComponent(rushEmail)}&sort=total_desc&per_page=1`);
+    await expect(card.locator("tbody tr").first()).toHaveAttribute("data-order-id", String(top.items[0].id));
+    await admin.getByRole("link", { name: "Older →" }).click();
+    await expect(admin).toHaveURL(/page=2/);
+    await expect(admin).toHaveURL(/sort=total_desc/);
+    await expect(admin).toHaveURL(/q=rush-/);
+    await expect(card.locator(".pager .where")).toContainText(`51–`);
+    const second = await api(`q=${encodeURIComponent(rushEmail)}&sort=total_desc&per_page=50&page=2`);
+    await expect(card.locator("tbody tr").first()).toHaveAttribute("data-order-id", String(second.items[0].id));
+
+    // An order placed now counts in the figures at once, without a reload.
+    const placed = Number(await bakery.locator(".fig-orders").textContent());
+    const open = Number(await bakery.locator(".fig-open").textContent());
+    ids.push(...(await placeOrders(request, 1)));
+    await expect(bakery.locator(".fig-orders")).toHaveText(String(placed + 1));
+    await expect(bakery.locator(".fig-open")).toHaveText(String(open + 1));
+
+    // Nothing found says so.
+    await admin.getByLabel("Search").fill("nobody-by-this-name");
+    await admin.getByRole("button", { name: "Search" }).click();
+    await expect(card.locator(".empty")).toContainText("No order matches");
+    await accessible(admin, ".admin");
+    await admin.screenshot({ path: test.info().outputPath("admin-empty-search-1280px.png"), fullPage: true });
+    await admin.getByRole("link", { name: "Clear" }).click();
+    await expect(card.locator(".count")).not.toHaveText("0 orders");
+    await admin.screenshot({ path: test.info().outputPath("admin-1280px.png"), fullPage: true });
+    await admin.setViewportSize({ width: 360, height: 740 });
+    expect(await horizontalOverflow(admin)).toBeLessThanOrEqual(0);
+    await accessible(admin, ".admin");
+    await admin.screenshot({ path: test.info().outputPath("admin-360px.png"), fullPage: true });
+    // All of it without leaving the page: the filters navigate in place.
+    expect(await sameDocument(admin)).toBe(true);
+  } finally {
+    await cancelOrders(request, ids);
+  }
 });

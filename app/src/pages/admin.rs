@@ -1,188 +1,377 @@
-//! The admin panel: every shop's orders, filtered by shop and status and patched live; the
-//! shops' open/closed state; this node's connection statistics; and sending a notification
-//! to one user or to everyone.
+//! The admin panel: each shop's figures (orders, revenue, open and late orders, time to
+//! ready), live; every shop's orders, searched, filtered, sorted and paged with their sums and
+//! patched live; the shops; this node's connection statistics; and sending a notification to
+//! one user or to everyone.
 
 use crate::api::{
-    NewNotification, Notification, Order, OrderList, Severity, Shop, ShopList, User, UserList, WsStats,
+    FigureList, NewNotification, Notification, Order, OrderList, OrderQuery, OrderSearch, OrderSort, Severity, Shop, ShopList, User,
+    UserList, WsStats,
 };
 use crate::client::{self, ApiFailure, Method};
 use crate::domain::{EventType, OrderStatus};
 use crate::live::Live;
-use crate::pages::common::{loaded, money, Clock, PaymentBadge, StatusBadge};
+use crate::pages::common::{loaded, money, query_escape, Clock, Pager, PaymentBadge, StatusBadge};
 use crate::patch::{catalog_change, order_of, patch_orders, patch_shops};
 use crate::protocol::EventEnvelope;
 use crate::toast::Toasts;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use leptos_router::components::Form;
+use leptos_router::hooks::use_query_map;
+use leptos_router::params::ParamsMap;
 use serde::{Deserialize, Serialize};
 
-/// The orders shown: the newest of those that match the filters, which the API applies, so
-/// a filter finds orders older than the newest page too.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+/// The order list's filters, read from the address (`/admin?shop=1&status=pending&q=bob&
+/// sort=total_desc&page=2`): a filtered view can be bookmarked, reloaded and paged, and the
+/// filter form works as a plain form before the page is interactive.
+#[derive(Clone, Debug, Default, PartialEq)]
 struct OrderFilter {
     shop: Option<i64>,
     status: Option<OrderStatus>,
+    q: String,
+    sort: OrderSort,
+    page: u32,
 }
 
+/// Orders per page of the admin's list.
+const PER_PAGE: u32 = 50;
+
 impl OrderFilter {
-    fn path(&self) -> String {
-        let mut path = "/orders?per_page=100".to_string();
+    fn from_query(query: &ParamsMap) -> OrderFilter {
+        OrderFilter {
+            shop: query.get("shop").and_then(|s| s.parse().ok()),
+            status: query.get("status").and_then(|s| OrderStatus::parse(&s)),
+            q: query.get("q").map(|q| q.trim().chars().take(OrderQuery::MAX_SEARCH).collect()).unwrap_or_default(),
+            sort: query.get("sort").and_then(|s| OrderSort::parse(&s)).unwrap_or_default(),
+            page: query.get("page").and_then(|p| p.parse().ok()).filter(|p| *p >= 1).unwrap_or(1),
+        }
+    }
+
+    /// The filters as a query string without the page (what the pager's links keep).
+    fn keep(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(shop) = self.shop {
+            parts.push(format!("shop={shop}"));
+        }
+        if let Some(status) = self.status {
+            parts.push(format!("status={}", status.as_str()));
+        }
+        if !self.q.is_empty() {
+            parts.push(format!("q={}", query_escape(&self.q)));
+        }
+        if self.sort != OrderSort::Newest {
+            parts.push(format!("sort={}", self.sort.as_str()));
+        }
+        parts.join("&")
+    }
+
+    fn api_path(&self) -> String {
+        let mut path = format!("/orders?per_page={PER_PAGE}&page={}", self.page);
         if let Some(shop) = self.shop {
             path.push_str(&format!("&shop_id={shop}"));
         }
         if let Some(status) = self.status {
             path.push_str(&format!("&status={}", status.as_str()));
         }
+        if !self.q.is_empty() {
+            path.push_str(&format!("&q={}", query_escape(&self.q)));
+        }
+        path.push_str(&format!("&sort={}", self.sort.as_str()));
         path
     }
 
-    /// Whether a (live) order belongs in the list.
-    fn matches(&self, order: &Order) -> bool {
-        self.shop.is_none_or(|s| order.shop_id == s) && self.status.is_none_or(|s| order.status == s)
+    /// Whether a (live) order belongs in the list. A text search is decided by the API; the
+    /// live check can only see names, so it keeps what the API found and adds no new ones.
+    fn matches(&self, order: &Order, listed: bool) -> bool {
+        let search = OrderQuery { q: Some(self.q.clone()), ..Default::default() }.search().ok().flatten();
+        let found = match search {
+            None => true,
+            Some(OrderSearch::Id(id)) => order.id == id,
+            Some(OrderSearch::Text(_)) => listed,
+        };
+        found && self.shop.is_none_or(|s| order.shop_id == s) && self.status.is_none_or(|s| order.status == s)
+    }
+
+    /// Whether a new order goes on this page: the first page of the newest first.
+    fn takes_new(&self) -> bool {
+        self.page == 1 && self.sort == OrderSort::Newest
     }
 }
+
+/// How often the figures refresh without an event (an order turns late by waiting).
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+const FIGURES_EVERY_SECS: u64 = 30;
 /// How often the connection statistics refresh (they also refresh on presence events).
 #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
 const STATS_EVERY_SECS: u64 = 5;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct AdminData {
-    pub orders: Vec<Order>,
+    pub figures: FigureList,
     pub shops: Vec<Shop>,
     pub users: Vec<User>,
     pub stats: WsStats,
     pub seq: i64,
 }
 
-async fn load_admin(filter: OrderFilter) -> Result<AdminData, ApiFailure> {
-    let orders: OrderList = client::get(&filter.path()).await?;
+async fn load_admin() -> Result<AdminData, ApiFailure> {
+    let figures: FigureList = client::get("/figures").await?;
     let shops: ShopList = client::get("/shops").await?;
     let users: UserList = client::get("/users").await?;
     let stats: WsStats = client::get("/ws/stats").await?;
-    Ok(AdminData { orders: orders.items, shops: shops.items, users: users.items, stats, seq: orders.seq.min(shops.seq) })
+    let seq = figures.seq.min(shops.seq);
+    Ok(AdminData { figures, shops: shops.items, users: users.items, stats, seq })
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct OrdersData {
+    pub list: OrderList,
+    pub shops: Vec<Shop>,
+}
+
+async fn load_orders(filter: OrderFilter) -> Result<OrdersData, ApiFailure> {
+    let list: OrderList = client::get(&filter.api_path()).await?;
+    let shops: ShopList = client::get("/shops").await?;
+    Ok(OrdersData { list, shops: shops.items })
 }
 
 #[component]
 pub fn AdminPage() -> impl IntoView {
-    let data = Resource::new(|| (), |_| load_admin(OrderFilter::default()));
-    loaded(data, |data| view! { <Admin data/> })
+    let query = use_query_map();
+    let filter = Memo::new(move |_| query.with(OrderFilter::from_query));
+    let orders = Resource::new(move || filter.get(), load_orders);
+    let side = Resource::new(|| (), |_| load_admin());
+    view! {
+        <leptos_meta::Title text="Admin · Ordercast"/>
+        <div class="admin">
+            {loaded(side, |data| view! { <Figures figures=data.figures.clone() seq=data.seq/> })}
+            {loaded(orders, move |data| view! { <AdminOrders data filter=filter.get_untracked()/> })}
+            {loaded(side, |data| view! { <AdminSide data/> })}
+        </div>
+    }
 }
 
-#[component]
-fn Admin(data: AdminData) -> impl IntoView {
-    let live = Live::use_context();
-    let orders = RwSignal::new(data.orders);
-    let shops = RwSignal::new(data.shops);
-    let stats = RwSignal::new(data.stats);
-    let users = data.users;
-    let shop_filter = RwSignal::new(String::new());
-    let status_filter = RwSignal::new(String::new());
-    let filter = move || OrderFilter {
-        shop: shop_filter.with(|s| s.parse::<i64>().ok()),
-        status: status_filter.with(|s| OrderStatus::parse(s)),
-    };
-    // Answers to older fetches (an earlier filter) are dropped.
-    let fetches = StoredValue::new(0u64);
-    let next_fetch = move || {
-        fetches.try_update_value(|n| {
-            *n += 1;
-            *n
-        })
-    };
+/// Runs `fetch` now, or once more after the one in flight: events arriving in a burst cost
+/// two requests, not one each.
+#[derive(Clone, Copy)]
+struct Refetch {
+    busy: StoredValue<bool>,
+    again: StoredValue<bool>,
+}
 
-    let refresh_stats = move || {
+impl Refetch {
+    fn new() -> Self {
+        Refetch { busy: StoredValue::new(false), again: StoredValue::new(false) }
+    }
+
+    fn run<F, Fut>(self, fetch: F)
+    where
+        F: Fn() -> Fut + 'static,
+        Fut: std::future::Future<Output = ()> + 'static,
+    {
+        if self.busy.get_value() {
+            self.again.set_value(true);
+            return;
+        }
+        self.busy.set_value(true);
         spawn_local(async move {
-            if let Ok(s) = client::get::<WsStats>("/ws/stats").await {
-                stats.set(s);
+            loop {
+                self.again.set_value(false);
+                fetch().await;
+                if !self.again.try_get_value().unwrap_or(false) {
+                    break;
+                }
+            }
+            self.busy.try_set_value(false);
+        });
+    }
+}
+
+/// Each shop's figures, refreshed on every order event and every half minute.
+#[component]
+fn Figures(figures: FigureList, seq: i64) -> impl IntoView {
+    let live = Live::use_context();
+    let items = RwSignal::new(figures.items);
+    let refetch = Refetch::new();
+    let refresh = move || {
+        refetch.run(move || async move {
+            if let Ok(fresh) = client::get::<FigureList>("/figures").await {
+                items.try_set(fresh.items);
             }
         })
     };
-    let on_event = move |event: &EventEnvelope| {
-        if let Some(order) = order_of(event) {
-            orders.update(|o| {
-                patch_orders(o, order);
-            });
-        } else if let Some(change) = catalog_change(event) {
-            shops.update(|s| {
-                patch_shops(s, &change);
-            });
-        } else if matches!(event.event_type, EventType::UserConnected | EventType::UserDisconnected) {
-            refresh_stats();
-        }
-    };
-    let reload = move || {
-        let (this, wanted) = (next_fetch(), untrack(filter));
-        spawn_local(async move {
-            if let Ok(fresh) = load_admin(wanted).await {
-                if this != fetches.try_get_value() {
-                    return;
-                }
-                orders.set(fresh.orders);
-                shops.set(fresh.shops);
-                stats.set(fresh.stats);
-                live.replay_since(fresh.seq, &on_event);
+    live.follow(
+        seq,
+        move |event| {
+            if order_of(event).is_some() || catalog_change(event).is_some() {
+                refresh();
             }
-        })
-    };
-    live.follow(data.seq, on_event, reload);
-    // A changed filter asks the API for the orders again (the page rendered with none); the
-    // shops, users and statistics do not depend on it.
-    Effect::new(move |previous: Option<OrderFilter>| {
-        let wanted = filter();
-        if previous.is_some_and(|p| p != wanted) {
-            let this = next_fetch();
-            spawn_local(async move {
-                if let Ok(fresh) = client::get::<OrderList>(&wanted.path()).await {
-                    if this == fetches.try_get_value() {
-                        orders.set(fresh.items);
-                        live.replay_since(fresh.seq, &on_event);
-                    }
-                }
-            });
-        }
-        wanted
-    });
+        },
+        refresh,
+    );
     Effect::new(move |_| {
-        let handle = set_interval_with_handle(refresh_stats, std::time::Duration::from_secs(STATS_EVERY_SECS));
+        let handle = set_interval_with_handle(refresh, std::time::Duration::from_secs(FIGURES_EVERY_SECS));
         on_cleanup(move || {
             if let Ok(h) = handle {
                 h.clear();
             }
         });
     });
+    view! {
+        <section class="card figures" aria-labelledby="figures-title">
+            <h2 id="figures-title">"Shops in the last 24 hours"</h2>
+            <div class="table-scroll">
+                <table class="figures-table">
+                    <thead>
+                        <tr>
+                            <th scope="col">"Shop"</th><th scope="col" class="num">"Orders"</th><th scope="col" class="num">"Revenue"</th>
+                            <th scope="col" class="num">"Open now"</th><th scope="col" class="num">"Late now"</th><th scope="col" class="num">"Median to ready"</th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        <For each=move || items.get() key=|f| f.clone() let:f>
+                            <tr data-shop-id=f.shop_id>
+                                <th scope="row">{f.shop_name.clone()}</th>
+                                <td class="num fig-orders">{f.orders}</td>
+                                <td class="num fig-revenue">{money(f.revenue_minor, f.currency.clone())}</td>
+                                <td class="num fig-open">{f.open}</td>
+                                <td class="num fig-late" class:late={f.late > 0}>{f.late}</td>
+                                <td class="num fig-ready">{f.median_ready_secs.map(minutes).unwrap_or_else(|| "—".into())}</td>
+                            </tr>
+                        </For>
+                    </tbody>
+                </table>
+            </div>
+        </section>
+    }
+}
 
-    let filtered = move || {
-        let filter = filter();
-        orders.with(|o| o.iter().filter(|o| filter.matches(o)).cloned().collect::<Vec<_>>())
+/// "12 min", "1 h 05 min", "under a minute".
+fn minutes(secs: i64) -> String {
+    match secs / 60 {
+        0 => "under a minute".into(),
+        m if m < 60 => format!("{m} min"),
+        m => format!("{} h {:02} min", m / 60, m % 60),
+    }
+}
+
+/// Every shop's orders: filtered, searched, sorted and paged by the API (the address holds
+/// the filters), with the sums of all matching orders; rows patched live, and the totals
+/// refetched when an order in the list changes.
+#[component]
+fn AdminOrders(data: OrdersData, filter: OrderFilter) -> impl IntoView {
+    let live = Live::use_context();
+    let OrdersData { list, shops } = data;
+    let orders = RwSignal::new(list.items);
+    let total = RwSignal::new(list.total);
+    let sums = RwSignal::new(list.sums);
+    let shops = RwSignal::new(shops);
+    let (seq, page) = (list.seq, list.page.max(1));
+    let path = filter.api_path();
+    let refetch = Refetch::new();
+
+    let refresh = {
+        let path = path.clone();
+        move || {
+            let path = path.clone();
+            refetch.run(move || {
+                let path = path.clone();
+                async move {
+                    if let Ok(fresh) = client::get::<OrderList>(&path).await {
+                        orders.try_set(fresh.items);
+                        total.try_set(fresh.total);
+                        sums.try_set(fresh.sums);
+                    }
+                }
+            })
+        }
+    };
+    let on_event = {
+        let (filter, refresh) = (filter.clone(), refresh.clone());
+        move |event: &EventEnvelope| {
+            if let Some(order) = order_of(event) {
+                let listed = orders.with_untracked(|o| o.iter().any(|x| x.id == order.id));
+                let new = event.event_type == EventType::OrderCreated;
+                if listed || (new && filter.takes_new() && filter.matches(&order, false)) {
+                    orders.update(|o| {
+                        patch_orders(o, order);
+                    });
+                }
+                // The count and the sums come from the API: what matches is its to decide.
+                if listed || new {
+                    refresh();
+                }
+            } else if let Some(change) = catalog_change(event) {
+                shops.update(|s| {
+                    patch_shops(s, &change);
+                });
+            }
+        }
+    };
+    live.follow(seq, on_event, refresh);
+
+    let shown = {
+        let filter = filter.clone();
+        move || orders.with(|o| o.iter().filter(|o| filter.matches(o, true)).cloned().collect::<Vec<_>>())
     };
     let clock = Clock::use_context();
+    let submit_on_change = |ev: leptos::ev::Event| {
+        #[cfg(feature = "hydrate")]
+        {
+            use wasm_bindgen::JsCast;
+            let form = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlSelectElement>().ok()).and_then(|s| s.form());
+            if let Some(form) = form {
+                let _ = form.request_submit();
+            }
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = ev;
+    };
+    let keep = filter.keep();
+    let shop_value = filter.shop.map(|s| s.to_string()).unwrap_or_default();
+    let status_value = filter.status.map(|s| s.as_str()).unwrap_or_default();
+    let searching = !filter.q.is_empty() || filter.shop.is_some() || filter.status.is_some();
 
     view! {
-        <leptos_meta::Title text="Admin · Ordercast"/>
-        <div class="admin">
-            <section class="card" aria-label="All orders">
-                <div class="page-head">
-                    <h1>"All orders"</h1>
-                    <div class="filters">
-                        <label>
-                            "Shop "
-                            <select name="shop" prop:value=move || shop_filter.get() on:change=move |ev| shop_filter.set(event_target_value(&ev))>
-                                <option value="">"All shops"</option>
-                                // Keyed by id: a shop opening or closing keeps its option (and the selection).
-                                <For each=move || shops.get() key=|s| s.id let:s>
-                                    <option value=s.id.to_string()>{s.name}</option>
-                                </For>
-                            </select>
-                        </label>
-                        <label>
-                            "Status "
-                            <select name="status" on:change=move |ev| status_filter.set(event_target_value(&ev))>
-                                <option value="">"All statuses"</option>
-                                {OrderStatus::ALL.into_iter().map(|s| view! { <option value=s.as_str()>{s.label()}</option> }).collect_view()}
-                            </select>
-                        </label>
-                    </div>
+        <section class="card admin-orders-card" aria-labelledby="orders-title">
+            <div class="page-head">
+                <h1 id="orders-title">"All orders"</h1>
+                <span class="count">{move || format!("{} orders", total.get())}</span>
+            </div>
+            <Form method="GET" action="/admin" noscroll=true>
+                <div class="filters">
+                    <label>
+                        "Search "
+                        <input type="search" name="q" value=filter.q.clone() maxlength="100" placeholder="#12, name, email, shop"/>
+                    </label>
+                    <label>
+                        "Shop "
+                        <select name="shop" on:change=submit_on_change>
+                            <option value="">"All shops"</option>
+                            // Keyed by id: a shop opening or closing keeps its option.
+                            <For each=move || shops.get() key=|s| s.id let:s>
+                                <option value=s.id.to_string() selected=shop_value == s.id.to_string()>{s.name}</option>
+                            </For>
+                        </select>
+                    </label>
+                    <label>
+                        "Status "
+                        <select name="status" on:change=submit_on_change>
+                            <option value="">"All statuses"</option>
+                            {OrderStatus::ALL.into_iter().map(|s| view! { <option value=s.as_str() selected=status_value == s.as_str()>{s.label()}</option> }).collect_view()}
+                        </select>
+                    </label>
+                    <label>
+                        "Sort "
+                        <select name="sort" on:change=submit_on_change>
+                            {OrderSort::ALL.into_iter().map(|o| view! { <option value=o.as_str() selected=filter.sort == o>{o.label()}</option> }).collect_view()}
+                        </select>
+                    </label>
+                    <button type="submit" class="secondary">"Search"</button>
+                    {searching.then(|| view! { <a class="button-link secondary clear" href="/admin">"Clear"</a> })}
                 </div>
+            </Form>
+            <div class="table-scroll">
                 <table class="admin-orders">
                     <thead>
                         <tr>
@@ -191,7 +380,7 @@ fn Admin(data: AdminData) -> impl IntoView {
                         </tr>
                     </thead>
                     <tbody>
-                        <For each=filtered key=|o| (o.id, o.version) let:o>
+                        <For each=shown key=|o| (o.id, o.version) let:o>
                             <tr data-order-id=o.id>
                                 <td><a href=format!("/orders/{}", o.id)>"#" {o.id}</a></td>
                                 <td>{o.shop_name.clone()}</td>
@@ -203,20 +392,81 @@ fn Admin(data: AdminData) -> impl IntoView {
                             </tr>
                         </For>
                     </tbody>
+                    <tfoot>
+                        <tr class="sums">
+                            <th scope="row" colspan="5">{move || format!("All {} matching orders, cancelled ones not counted", total.get())}</th>
+                            <td class="num" colspan="2">
+                                <For each=move || sums.get() key=|s| s.clone() let:s>
+                                    <span class="sum">{money(s.total_minor, s.currency.clone())}</span>
+                                </For>
+                            </td>
+                        </tr>
+                    </tfoot>
                 </table>
-            </section>
-            <div class="admin-side">
-                <crate::pages::shops_admin::ShopsAdmin shops/>
-                <section class="card stats" aria-label="Connections">
-                    <h2>"Connections"</h2>
-                    <dl>
-                        <dt>"Open sockets"</dt><dd class="stat-connections">{move || stats.with(|s| s.connections)}</dd>
-                        <dt>"Users online"</dt><dd class="stat-users">{move || stats.with(|s| s.unique_users)}</dd>
-                        <dt>"Topics"</dt><dd>{move || stats.with(|s| s.topics.len())}</dd>
-                    </dl>
-                </section>
-                <NotifyForm users/>
             </div>
+            <Show when=move || total.get() == 0>
+                <p class="empty">{if searching { "No order matches. Try another search or clear the filters." } else { "No orders yet: they appear here the moment a customer places one." }}</p>
+            </Show>
+            <Pager page per_page=PER_PAGE total=Signal::derive(move || total.get()) keep/>
+        </section>
+    }
+    .into_any()
+}
+
+/// Shops, connections and notifications.
+#[component]
+fn AdminSide(data: AdminData) -> impl IntoView {
+    let live = Live::use_context();
+    let shops = RwSignal::new(data.shops);
+    let stats = RwSignal::new(data.stats);
+    let users = data.users;
+    let refresh_stats = move || {
+        spawn_local(async move {
+            if let Ok(s) = client::get::<WsStats>("/ws/stats").await {
+                stats.try_set(s);
+            }
+        })
+    };
+    let on_event = move |event: &EventEnvelope| {
+        if let Some(change) = catalog_change(event) {
+            shops.update(|s| {
+                patch_shops(s, &change);
+            });
+        } else if matches!(event.event_type, EventType::UserConnected | EventType::UserDisconnected) {
+            refresh_stats();
+        }
+    };
+    let reload = move || {
+        spawn_local(async move {
+            if let Ok(fresh) = client::get::<ShopList>("/shops").await {
+                shops.try_set(fresh.items);
+                live.replay_since(fresh.seq, &on_event);
+            }
+            refresh_stats();
+        })
+    };
+    live.follow(data.seq, on_event, reload);
+    Effect::new(move |_| {
+        let handle = set_interval_with_handle(refresh_stats, std::time::Duration::from_secs(STATS_EVERY_SECS));
+        on_cleanup(move || {
+            if let Ok(h) = handle {
+                h.clear();
+            }
+        });
+    });
+
+    view! {
+        <div class="admin-side">
+            <crate::pages::shops_admin::ShopsAdmin shops/>
+            <section class="card stats" aria-label="Connections">
+                <h2>"Connections"</h2>
+                <dl>
+                    <dt>"Open sockets"</dt><dd class="stat-connections">{move || stats.with(|s| s.connections)}</dd>
+                    <dt>"Users online"</dt><dd class="stat-users">{move || stats.with(|s| s.unique_users)}</dd>
+                    <dt>"Topics"</dt><dd>{move || stats.with(|s| s.topics.len())}</dd>
+                </dl>
+            </section>
+            <NotifyForm users/>
         </div>
     }
     .into_any()

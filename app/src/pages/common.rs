@@ -324,23 +324,53 @@ pub fn OrderActions(order: Order, actor: Actor, done: Callback<Order>, #[prop(op
 }
 
 /// "Orders 51–100 of 113" with links to the newer and older pages (`?page=`): plain links,
-/// so paging works before the page is interactive too.
+/// so paging works before the page is interactive too. `keep` is the rest of the query
+/// string (the filters), kept by the links.
 #[component]
-pub fn Pager(page: u32, per_page: u32, total: Signal<i64>) -> impl IntoView {
+pub fn Pager(page: u32, per_page: u32, total: Signal<i64>, #[prop(optional)] keep: String) -> impl IntoView {
     let pages = move || ((total.get().max(0) as u32).div_ceil(per_page)).max(1);
     let first = (page - 1) * per_page + 1;
+    let href = move |page: u32| if keep.is_empty() { format!("?page={page}") } else { format!("?{keep}&page={page}") };
+    let (newer, older) = (StoredValue::new(href(page.saturating_sub(1))), StoredValue::new(href(page + 1)));
     view! {
         <Show when=move || { pages() > 1 || page > 1 }>
             <nav class="pager" aria-label="Pages">
-                {(page > 1).then(|| view! { <a class="newer" rel="prev" href=format!("?page={}", page - 1)>"← Newer"</a> })}
+                {(page > 1).then(|| view! { <a class="newer" rel="prev" href=move || newer.get_value()>"← Newer"</a> })}
                 <span class="where">
                     {move || format!("{}–{} of {}", first, (page * per_page).min(total.get().max(0) as u32), total.get())}
                     {move || format!(" · page {page} of {}", pages())}
                 </span>
                 <Show when=move || { page < pages() }>
-                    <a class="older" rel="next" href=format!("?page={}", page + 1)>"Older →"</a>
+                    <a class="older" rel="next" href=move || older.get_value()>"Older →"</a>
                 </Show>
             </nav>
         </Show>
+    }
+}
+
+/// `text` for a URL's query string: everything but RFC 3986's unreserved characters
+/// percent-encoded, the same on the server and in the browser (so hydration agrees).
+pub fn query_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::query_escape;
+
+    #[test]
+    fn query_text_is_percent_encoded() {
+        assert_eq!(query_escape("Bob & co"), "Bob%20%26%20co");
+        assert_eq!(query_escape("#12"), "%2312");
+        assert_eq!(query_escape("crème"), "cr%C3%A8me");
+        assert_eq!(query_escape("a-b_c.d~"), "a-b_c.d~");
     }
 }
