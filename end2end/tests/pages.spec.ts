@@ -169,6 +169,8 @@ test("an admin searches, sorts and pages every order with the sums, and the shop
     await admin.screenshot({ path: test.info().outputPath("admin-empty-search-1280px.png"), fullPage: true });
     await admin.getByRole("link", { name: "Clear" }).click();
     await expect(card.locator(".count")).not.toHaveText("0 orders");
+    await expect(admin.getByLabel("Search")).toHaveValue("");
+    await expect(admin.getByRole("combobox", { name: "Sort", exact: true })).toHaveValue("newest");
     await admin.screenshot({ path: test.info().outputPath("admin-1280px.png"), fullPage: true });
     await admin.setViewportSize({ width: 360, height: 740 });
     expect(await horizontalOverflow(admin)).toBeLessThanOrEqual(0);

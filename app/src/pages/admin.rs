@@ -220,7 +220,8 @@ fn Figures(figures: FigureList, seq: i64) -> impl IntoView {
     view! {
         <section class="card figures" aria-labelledby="figures-title">
             <h2 id="figures-title">"Shops in the last 24 hours"</h2>
-            <div class="table-scroll">
+            // Focusable: on a phone the table scrolls sideways, and keyboards must reach it too.
+            <div class="table-scroll" tabindex="0" role="region" aria-label="Figures per shop">
                 <table class="figures-table">
                     <thead>
                         <tr>
@@ -342,11 +343,12 @@ fn AdminOrders(data: OrdersData, filter: OrderFilter) -> impl IntoView {
                 <div class="filters">
                     <label>
                         "Search "
-                        <input type="search" name="q" value=filter.q.clone() maxlength="100" placeholder="#12, name, email, shop"/>
+                        // `value` for the server's HTML, `prop:value` for a re-render after typing.
+                        <input type="search" name="q" value=filter.q.clone() prop:value=filter.q.clone() maxlength="100" placeholder="#12, name, email, shop"/>
                     </label>
                     <label>
                         "Shop "
-                        <select name="shop" on:change=submit_on_change>
+                        <select name="shop" prop:value=shop_value.clone() on:change=submit_on_change>
                             <option value="">"All shops"</option>
                             // Keyed by id: a shop opening or closing keeps its option.
                             <For each=move || shops.get() key=|s| s.id let:s>
@@ -356,14 +358,14 @@ fn AdminOrders(data: OrdersData, filter: OrderFilter) -> impl IntoView {
                     </label>
                     <label>
                         "Status "
-                        <select name="status" on:change=submit_on_change>
+                        <select name="status" prop:value=status_value on:change=submit_on_change>
                             <option value="">"All statuses"</option>
                             {OrderStatus::ALL.into_iter().map(|s| view! { <option value=s.as_str() selected=status_value == s.as_str()>{s.label()}</option> }).collect_view()}
                         </select>
                     </label>
                     <label>
                         "Sort "
-                        <select name="sort" on:change=submit_on_change>
+                        <select name="sort" prop:value=filter.sort.as_str() on:change=submit_on_change>
                             {OrderSort::ALL.into_iter().map(|o| view! { <option value=o.as_str() selected=filter.sort == o>{o.label()}</option> }).collect_view()}
                         </select>
                     </label>
@@ -371,7 +373,7 @@ fn AdminOrders(data: OrdersData, filter: OrderFilter) -> impl IntoView {
                     {searching.then(|| view! { <a class="button-link secondary clear" href="/admin">"Clear"</a> })}
                 </div>
             </Form>
-            <div class="table-scroll">
+            <div class="table-scroll" tabindex="0" role="region" aria-label="Orders">
                 <table class="admin-orders">
                     <thead>
                         <tr>

@@ -46,7 +46,7 @@ fn Users(data: UsersData) -> impl IntoView {
                 <h1>"Users"</h1>
                 <p class="count">{move || format!("{} accounts", users.with(|u| u.len()))}</p>
             </div>
-            <div class="table-scroll">
+            <div class="table-scroll" tabindex="0" role="region" aria-label="Accounts">
                 <table class="users">
                     <thead>
                         <tr><th scope="col">"Name"</th><th scope="col">"Email"</th><th scope="col">"Role"</th><th scope="col">"Shops"</th><th scope="col">"Account"</th></tr>
