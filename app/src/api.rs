@@ -635,6 +635,29 @@ pub struct ShopFigures {
     pub median_ready_secs: Option<i64>,
 }
 
+/// `GET /shops/{id}/board`: everything a shop's board shows, read at one `seq`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct Board {
+    pub shop: Shop,
+    /// Every open order (oldest first, at most [`Board::MAX_OPEN`]), then the last
+    /// [`Board::DONE_SHOWN`] delivered and cancelled ones.
+    pub orders: Vec<Order>,
+    pub products: Vec<Product>,
+    pub staff: Vec<StaffMember>,
+    /// Shopping lists being read or waiting for staff.
+    pub chitties: Vec<Chitty>,
+    /// The event sequence number all of the above is current as of.
+    pub seq: i64,
+}
+
+impl Board {
+    /// The most open orders a board loads.
+    pub const MAX_OPEN: i64 = 1_000;
+    /// Finished orders of each kind (delivered, cancelled) shown in the last column.
+    pub const DONE_SHOWN: usize = 10;
+}
+
 /// `GET /figures`: the figures of every shop the caller manages (every shop for admins).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(ToSchema))]

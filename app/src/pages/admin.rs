@@ -330,6 +330,7 @@ fn AdminOrders(data: OrdersData, filter: OrderFilter) -> impl IntoView {
     };
     let keep = filter.keep();
     let shop_value = filter.shop.map(|s| s.to_string()).unwrap_or_default();
+    let shop_prop = shop_value.clone();
     let status_value = filter.status.map(|s| s.as_str()).unwrap_or_default();
     let searching = !filter.q.is_empty() || filter.shop.is_some() || filter.status.is_some();
 
@@ -348,7 +349,7 @@ fn AdminOrders(data: OrdersData, filter: OrderFilter) -> impl IntoView {
                     </label>
                     <label>
                         "Shop "
-                        <select name="shop" prop:value=shop_value.clone() on:change=submit_on_change>
+                        <select name="shop" prop:value=shop_prop on:change=submit_on_change>
                             <option value="">"All shops"</option>
                             // Keyed by id: a shop opening or closing keeps its option.
                             <For each=move || shops.get() key=|s| s.id let:s>

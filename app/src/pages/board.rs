@@ -7,7 +7,7 @@
 //! lists and the products (availability and stock, live low-stock alerts) in tabs of their
 //! own; which of the shop's staff are online; and keyboard shortcuts.
 
-use crate::api::{format_minor, Chitty, ChittyList, Order, OrderList, Product, ProductList, ProductUpdate, Severity, Shop, ShopUpdate, StaffList, StaffMember, WithSeq};
+use crate::api::{self, format_minor, Chitty, Order, Product, ProductUpdate, Severity, Shop, ShopUpdate, StaffMember};
 use crate::chime::Chime;
 use crate::client::{self, ApiFailure, Method};
 use crate::domain::timing::{timer, Urgency};
@@ -22,51 +22,24 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_query_map;
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
 /// The columns of open orders, in the order they move.
 const COLUMNS: [OrderStatus; 5] =
     [OrderStatus::Pending, OrderStatus::Confirmed, OrderStatus::Preparing, OrderStatus::Ready, OrderStatus::OutForDelivery];
 /// Finished orders shown in the last column.
-const DONE_SHOWN: usize = 10;
-/// The most orders a column of open orders loads (the API's page limit).
-const OPEN_SHOWN: usize = 100;
+const DONE_SHOWN: usize = api::Board::DONE_SHOWN;
 /// How often an unacknowledged new order chimes again.
 #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
 const CHIME_EVERY_MS: u64 = 5_000;
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct BoardData {
-    pub shop: Shop,
-    pub orders: Vec<Order>,
-    pub products: Vec<Product>,
-    pub staff: Vec<StaffMember>,
-    /// Shopping lists being read or waiting for staff.
-    pub chitties: Vec<Chitty>,
-    /// The lowest `seq` of the reads above: events after it patch all of them.
-    pub seq: i64,
-}
+/// What the board loads: one read of everything it shows, at one `seq`.
+pub type BoardData = api::Board;
 
 async fn load_board(shop_id: i64) -> Result<BoardData, ApiFailure> {
-    let shop: WithSeq<Shop> = client::get(&format!("/shops/{shop_id}")).await?;
-    let mut seq = shop.seq;
-    // Column by column, so an old open order never falls off a busy shop's board; the
-    // finished ones only as many as the last column shows.
-    let mut orders = Vec::new();
-    let columns = COLUMNS.iter().map(|s| (*s, OPEN_SHOWN)).chain([(OrderStatus::Delivered, DONE_SHOWN), (OrderStatus::Cancelled, DONE_SHOWN)]);
-    for (status, shown) in columns {
-        let path = format!("/orders?shop_id={shop_id}&status={}&per_page={shown}", status.as_str());
-        let list: OrderList = client::get(&path).await?;
-        seq = seq.min(list.seq);
-        orders.extend(list.items);
-    }
-    orders.sort_by_key(|o| std::cmp::Reverse((o.created_at, o.id)));
-    let products: ProductList = client::get(&format!("/shops/{shop_id}/products")).await?;
-    let staff: StaffList = client::get(&format!("/shops/{shop_id}/staff")).await?;
-    let chitties: ChittyList = client::get(&format!("/chitties?shop_id={shop_id}&open=true")).await?;
-    let seq = seq.min(products.seq).min(staff.seq).min(chitties.seq);
-    Ok(BoardData { shop: shop.item, orders, products: products.items, staff: staff.items, chitties: chitties.items, seq })
+    let mut board: api::Board = client::get(&format!("/shops/{shop_id}/board")).await?;
+    board.orders.sort_by_key(|o| std::cmp::Reverse((o.created_at, o.id)));
+    Ok(board)
 }
 
 #[component]

@@ -25,6 +25,7 @@ pub fn router() -> Router<AppState> {
         .route("/shops/{id}", get(shops::get).patch(shops::update))
         .route("/shops/{id}/staff", get(shops::staff))
         .route("/shops/{id}/timings", get(shops::timings))
+        .route("/shops/{id}/board", get(shops::board))
         .route("/figures", get(shops::figures))
         .route("/shops/{id}/products", get(shops::list_products).post(shops::create_product))
         .route("/products/{id}", patch(shops::update_product))

@@ -10,7 +10,7 @@ use utoipa::{Modify, OpenApi};
     servers((url = "/api/v1")),
     paths(
         super::auth::login, super::auth::logout, super::auth::me,
-        super::shops::list, super::shops::create, super::shops::get, super::shops::update, super::shops::staff, super::shops::timings, super::shops::figures,
+        super::shops::list, super::shops::create, super::shops::get, super::shops::update, super::shops::staff, super::shops::timings, super::shops::board, super::shops::figures,
         super::shops::list_products, super::shops::create_product, super::shops::update_product,
         super::orders::create, super::orders::list, super::orders::get,
         super::orders::set_status, super::orders::cancel, super::orders::verify_payment,

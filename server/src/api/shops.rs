@@ -5,7 +5,7 @@ use crate::error::ApiResult;
 use crate::extract::{ApiJson, Id};
 use crate::service::catalog;
 use crate::state::AppState;
-use app::api::{ErrorBody, FigureList, NewProduct, NewShop, ShopTimings, Product, ProductList, ProductUpdate, Shop, ShopList, ShopUpdate, StaffList};
+use app::api::{Board, ErrorBody, FigureList, NewProduct, NewShop, ShopTimings, Product, ProductList, ProductUpdate, Shop, ShopList, ShopUpdate, StaffList};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
@@ -48,6 +48,14 @@ pub async fn update(
     responses((status = 200, body = ShopTimings), (status = 404, body = ErrorBody)))]
 pub async fn timings(State(state): State<AppState>, _session: Session, Id(id): Id) -> ApiResult<Json<ShopTimings>> {
     Ok(Json(catalog::timings(&state, id).await?))
+}
+
+/// Everything the shop's board shows at one `seq` (its staff and admins): the shop, its open
+/// orders (oldest first) and the last finished ones, products, staff, open shopping lists.
+#[utoipa::path(get, path = "/shops/{id}/board", tag = "shops", params(("id" = i64, Path)),
+    responses((status = 200, body = Board), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn board(State(state): State<AppState>, session: Session, Id(id): Id) -> ApiResult<Json<Board>> {
+    Ok(Json(catalog::board(&state, &session, id).await?))
 }
 
 /// The figures of every shop the caller manages (every shop for admins): orders and revenue

@@ -4,7 +4,7 @@ use crate::auth::Session;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::store;
-use app::api::{FigureList, NewProduct, NewShop, ShopFigures, ShopTimings, Product, ProductList, ProductUpdate, Shop, ShopList, ShopUpdate, StaffList, StaffMember, WithSeq};
+use app::api::{Board, FigureList, OrderSort, NewProduct, NewShop, ShopFigures, ShopTimings, Product, ProductList, ProductUpdate, Shop, ShopList, ShopUpdate, StaffList, StaffMember, WithSeq};
 use app::domain::validation::{self, ValidationError};
 use app::domain::figures;
 use app::domain::user::Role;
@@ -157,6 +157,33 @@ pub async fn figures(state: &AppState, session: &Session) -> ApiResult<FigureLis
         })
         .collect();
     Ok(FigureList { items, since, seq })
+}
+
+/// Everything a shop's board shows, in one read at one `seq` (its staff and admins): the
+/// shop, its open orders and the last finished ones, its products, staff and open lists.
+pub async fn board(state: &AppState, session: &Session, shop_id: i64) -> ApiResult<Board> {
+    if !session.actor.can_manage_shop(shop_id) {
+        return Err(ApiError::forbidden("only this shop's staff or an admin see its board"));
+    }
+    let mut tx = state.db.begin_read().await?;
+    let seq = store::events::current_seq(&mut tx).await?;
+    let shop = store::shops::get(&mut tx, shop_id).await?.ok_or_else(|| ApiError::not_found("shop"))?;
+    let shop_ids = || Some(vec![shop_id]);
+    let open = store::orders::Scope { shop_ids: shop_ids(), open_only: true, sort: OrderSort::Oldest, ..Default::default() };
+    let mut orders = store::orders::list(&mut tx, &open, Board::MAX_OPEN, 0).await?;
+    for status in [OrderStatus::Delivered, OrderStatus::Cancelled] {
+        let done = store::orders::Scope { shop_ids: shop_ids(), status: Some(status), ..Default::default() };
+        orders.extend(store::orders::list(&mut tx, &done, Board::DONE_SHOWN as i64, 0).await?);
+    }
+    let products = store::products::list_for_shop(&mut tx, shop_id).await?;
+    let staff = store::users::staff_of(&mut tx, shop_id)
+        .await?
+        .into_iter()
+        .map(|(user_id, name, online)| StaffMember { user_id, name, online })
+        .collect();
+    let lists = store::chitties::Scope { open: true, customer_id: None, shop_ids: shop_ids() };
+    let chitties = store::chitties::list(&mut tx, &lists, super::chitties::LIST_LIMIT).await?;
+    Ok(Board { shop, orders, products, staff, chitties, seq })
 }
 
 /// The most open orders the figures look at (across the shops asked for).

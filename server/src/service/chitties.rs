@@ -19,7 +19,7 @@ const NOT_FOUND: &str = "list";
 /// Longest reason for rejecting a list.
 pub const MAX_REASON_LEN: usize = 300;
 /// The newest chitties a list shows.
-const LIST_LIMIT: i64 = 100;
+pub(crate) const LIST_LIMIT: i64 = 100;
 
 /// Stores a customer's photo of a list for a shop and queues it for reading.
 pub async fn upload(state: &AppState, session: &Session, shop_id: i64, bytes: Vec<u8>, note: Option<String>) -> ApiResult<Chitty> {

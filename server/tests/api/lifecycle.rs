@@ -465,3 +465,47 @@ async fn managers_see_their_shops_figures_and_customers_none() {
     assert!(done["median_ready_secs"].as_i64().is_some(), "{done}");
     assert_eq!(done["revenue_minor"], a["revenue_minor"]);
 }
+
+#[tokio::test]
+async fn a_board_is_read_in_one_request_by_its_staff_only() {
+    let server = TestServer::start().await;
+    let (alice, baker, grocer, admin) =
+        (server.login(ALICE).await, server.login(BAKER).await, server.login(GROCER).await, server.login(ADMIN).await);
+    let (bakery, loaf) = bakery_loaf(&server, &alice).await;
+    let first = place(&server, &alice, bakery, loaf).await["id"].as_i64().unwrap();
+    let second = place(&server, &alice, bakery, loaf).await["id"].as_i64().unwrap();
+
+    let board = server.get(&format!("/shops/{bakery}/board"), &baker).await;
+    assert_eq!(board["shop"]["id"], json!(bakery));
+    let orders = board["orders"].as_array().unwrap();
+    assert!(orders.iter().all(|o| o["shop_id"] == json!(bakery)));
+    // Open orders oldest first, then the finished ones.
+    let open: Vec<i64> = orders.iter().filter(|o| !["delivered", "cancelled"].contains(&o["status"].as_str().unwrap())).map(|o| o["id"].as_i64().unwrap()).collect();
+    assert!(open.windows(2).all(|w| w[0] < w[1]), "{open:?}");
+    let at = |id| open.iter().position(|o| *o == id).unwrap();
+    assert!(at(first) < at(second));
+    assert!(!board["products"].as_array().unwrap().is_empty());
+    assert!(board["staff"].as_array().unwrap().iter().any(|s| s["name"].is_string()));
+    assert!(board["chitties"].is_array());
+    assert!(board["seq"].as_i64().unwrap() >= 1);
+    // The same open orders as the order list says the shop has.
+    let (mut listed, mut page) = (0, 1);
+    loop {
+        let list = server.get(&format!("/orders?shop_id={bakery}&per_page=100&page={page}"), &baker).await;
+        let items = list["items"].as_array().unwrap();
+        listed += items.iter().filter(|o| !["delivered", "cancelled"].contains(&o["status"].as_str().unwrap())).count();
+        if items.len() < 100 {
+            break;
+        }
+        page += 1;
+    }
+    assert_eq!(open.len(), listed);
+
+    assert_eq!(server.get(&format!("/shops/{bakery}/board"), &admin).await["shop"]["id"], json!(bakery));
+    for token in [&grocer, &alice] {
+        let (status, body) = server.call(Method::GET, &format!("/shops/{bakery}/board"), Some(token), None).await;
+        assert_eq!((status, body["error"]["code"].clone()), (StatusCode::FORBIDDEN, json!("forbidden")), "{body}");
+    }
+    let (status, _) = server.call(Method::GET, "/shops/999/board", Some(&admin), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
