@@ -397,7 +397,7 @@ fn AdminOrders(data: OrdersData, filter: OrderFilter) -> impl IntoView {
                     </tbody>
                     <tfoot>
                         <tr class="sums">
-                            <th scope="row" colspan="5">{move || format!("All {} matching orders, cancelled ones not counted", total.get())}</th>
+                            <th scope="row" colspan="5">{move || format!("Sum of all {} matching orders, cancelled ones left out", total.get())}</th>
                             <td class="num" colspan="2">
                                 <For each=move || sums.get() key=|s| s.clone() let:s>
                                     <span class="sum">{money(s.total_minor, s.currency.clone())}</span>
