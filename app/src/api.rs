@@ -532,8 +532,8 @@ pub struct OrderQuery {
     pub page: Option<u32>,
     /// Orders per page, 1 to 100 (default 20).
     pub per_page: Option<u32>,
-    /// Search: the order number (`12` or `#12`), or part of the customer's name or email or of
-    /// the shop's name; case-insensitive, at most 100 characters.
+    /// Search: the order number (`12` or `#12`), or part of the customer's name, the shop's
+    /// name or (admins only) the customer's email; case-insensitive, at most 100 characters.
     pub q: Option<String>,
     /// The order of the list (default `newest`).
     pub sort: Option<OrderSort>,

@@ -169,14 +169,15 @@ impl Refetch {
         F: Fn() -> Fut + 'static,
         Fut: std::future::Future<Output = ()> + 'static,
     {
-        if self.busy.get_value() {
-            self.again.set_value(true);
+        // A disposed page (its values gone) fetches nothing.
+        if self.busy.try_get_value().unwrap_or(true) {
+            self.again.try_set_value(true);
             return;
         }
-        self.busy.set_value(true);
+        self.busy.try_set_value(true);
         spawn_local(async move {
             loop {
-                self.again.set_value(false);
+                self.again.try_set_value(false);
                 fetch().await;
                 if !self.again.try_get_value().unwrap_or(false) {
                     break;
@@ -293,13 +294,16 @@ fn AdminOrders(data: OrdersData, filter: OrderFilter) -> impl IntoView {
             if let Some(order) = order_of(event) {
                 let listed = orders.with_untracked(|o| o.iter().any(|x| x.id == order.id));
                 let new = event.event_type == EventType::OrderCreated;
+                let shop = order.shop_id;
                 if listed || (new && filter.takes_new() && filter.matches(&order, false)) {
                     orders.update(|o| {
                         patch_orders(o, order);
                     });
                 }
-                // The count and the sums come from the API: what matches is its to decide.
-                if listed || new {
+                // The count, the sums and what matches come from the API: an order of the
+                // shops shown that changed anywhere (on another page, or into the filter) may
+                // change them.
+                if listed || filter.shop.is_none_or(|s| shop == s) {
                     refresh();
                 }
             } else if let Some(change) = catalog_change(event) {

@@ -253,6 +253,9 @@ impl ClientSession {
             (horizon, store::events::current_seq(&mut conn).await.map_err(internal)?)
         };
         let Some(mut last) = last_seq else {
+            // Live from `current`: an event up to it that reaches the queue late (another
+            // node's, relayed after this read) is one the client was told it is current as of.
+            self.sent_through = self.sent_through.max(current);
             self.live = true;
             return self.control(out, ControlMessage::Resumed { seq: current, replayed: 0 }).await;
         };

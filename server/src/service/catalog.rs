@@ -136,7 +136,8 @@ pub async fn figures(state: &AppState, session: &Session) -> ApiResult<FigureLis
     let placed = store::orders::placed_since(&mut tx, shop_ids.as_deref(), since).await?;
     // Open orders are few by nature (a shop works through them); their history says how long
     // each has been in its status.
-    let scope = store::orders::Scope { shop_ids: shop_ids.clone(), open_only: true, ..Default::default() };
+    // Oldest first: past the cap, the newest are left out, never the late ones.
+    let scope = store::orders::Scope { shop_ids: shop_ids.clone(), open_only: true, sort: OrderSort::Oldest, ..Default::default() };
     let open = store::orders::list(&mut tx, &scope, MAX_OPEN_FOR_FIGURES, 0).await?;
     let items = shops
         .into_iter()

@@ -148,6 +148,7 @@ pub async fn list(state: &AppState, session: &Session, query: OrderQuery) -> Api
         customer_id: visible.customer_id,
         shop_ids: visible.shop_ids,
         search,
+        search_email: session.actor.role == Role::Admin,
         sort: query.sort.unwrap_or_default(),
         ..Scope::default()
     };
