@@ -10,7 +10,7 @@ use crate::api::{
 use crate::client::{self, ApiFailure, Method};
 use crate::domain::{EventType, OrderStatus};
 use crate::live::Live;
-use crate::pages::common::{loaded, money, query_escape, Clock, Pager, PaymentBadge, StatusBadge};
+use crate::pages::common::{every, loaded, money, query_escape, Clock, Pager, PaymentBadge, StatusBadge};
 use crate::patch::{catalog_change, order_of, patch_orders, patch_shops};
 use crate::protocol::EventEnvelope;
 use crate::toast::Toasts;
@@ -210,14 +210,7 @@ fn Figures(figures: FigureList, seq: i64) -> impl IntoView {
         },
         refresh,
     );
-    Effect::new(move |_| {
-        let handle = set_interval_with_handle(refresh, std::time::Duration::from_secs(FIGURES_EVERY_SECS));
-        on_cleanup(move || {
-            if let Ok(h) = handle {
-                h.clear();
-            }
-        });
-    });
+    every(std::time::Duration::from_secs(FIGURES_EVERY_SECS), refresh);
     view! {
         <section class="card figures" aria-labelledby="figures-title">
             <h2 id="figures-title">"Shops in the last 24 hours"</h2>
@@ -453,14 +446,7 @@ fn AdminSide(data: AdminData) -> impl IntoView {
         })
     };
     live.follow(data.seq, on_event, reload);
-    Effect::new(move |_| {
-        let handle = set_interval_with_handle(refresh_stats, std::time::Duration::from_secs(STATS_EVERY_SECS));
-        on_cleanup(move || {
-            if let Ok(h) = handle {
-                h.clear();
-            }
-        });
-    });
+    every(std::time::Duration::from_secs(STATS_EVERY_SECS), refresh_stats);
 
     view! {
         <div class="admin-side">

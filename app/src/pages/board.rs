@@ -13,7 +13,7 @@ use crate::client::{self, ApiFailure, Method};
 use crate::domain::timing::{timer, Urgency};
 use crate::domain::{EventType, OrderStatus};
 use crate::live::{LinkState, Live};
-use crate::pages::common::{loaded, money, Clock, OrderActions, PaymentBadge, StatusBadge};
+use crate::pages::common::{every, loaded, money, Clock, OrderActions, PaymentBadge, StatusBadge};
 use crate::patch::{catalog_change, chitty_of, order_of, patch_chitties, patch_orders, patch_products, patch_staff, stock_low_of, CatalogChange};
 use crate::protocol::EventEnvelope;
 use crate::session::Session;
@@ -209,21 +209,11 @@ fn Board(data: BoardData) -> impl IntoView {
 
     // In the browser: find out at once whether sound is blocked (the start overlay), and
     // chime again every few seconds while a new order waits.
-    Effect::new(move |_| {
-        chime.probe();
-        let handle = set_interval_with_handle(
-            move || {
-                if !unacked.with_untracked(|u| u.is_empty()) || !unacked_lists.with_untracked(|u| u.is_empty()) {
-                    chime.ring();
-                }
-            },
-            std::time::Duration::from_millis(CHIME_EVERY_MS),
-        );
-        on_cleanup(move || {
-            if let Ok(h) = handle {
-                h.clear();
-            }
-        });
+    Effect::new(move |_| chime.probe());
+    every(std::time::Duration::from_millis(CHIME_EVERY_MS), move || {
+        if !unacked.with_untracked(|u| u.is_empty()) || !unacked_lists.with_untracked(|u| u.is_empty()) {
+            chime.ring();
+        }
     });
 
     let acknowledge_all = move || {

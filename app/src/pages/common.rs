@@ -348,6 +348,19 @@ pub fn Pager(page: u32, per_page: u32, total: Signal<i64>, #[prop(optional)] kee
     }
 }
 
+/// Runs `f` every `period` while the calling component lives, in the browser only (an
+/// effect: the server renders once and has nothing to repeat).
+pub fn every(period: std::time::Duration, f: impl Fn() + Clone + 'static) {
+    Effect::new(move |_| {
+        let handle = set_interval_with_handle(f.clone(), period);
+        on_cleanup(move || {
+            if let Ok(h) = handle {
+                h.clear();
+            }
+        });
+    });
+}
+
 /// `text` for a URL's query string: everything but RFC 3986's unreserved characters
 /// percent-encoded, the same on the server and in the browser (so hydration agrees).
 pub fn query_escape(text: &str) -> String {
