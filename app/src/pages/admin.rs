@@ -28,7 +28,9 @@ use serde::{Deserialize, Serialize};
 struct OrderFilter {
     shop: Option<i64>,
     status: Option<OrderStatus>,
+    /// The search as typed, and as the API reads it.
     q: String,
+    search: Option<OrderSearch>,
     sort: OrderSort,
     page: u32,
 }
@@ -38,20 +40,23 @@ const PER_PAGE: u32 = 50;
 
 impl OrderFilter {
     fn from_query(query: &ParamsMap) -> OrderFilter {
+        let q: String = query.get("q").map(|q| q.trim().chars().take(OrderQuery::MAX_SEARCH).collect()).unwrap_or_default();
         OrderFilter {
             shop: query.get("shop").and_then(|s| s.parse().ok()),
             status: query.get("status").and_then(|s| OrderStatus::parse(&s)),
-            q: query.get("q").map(|q| q.trim().chars().take(OrderQuery::MAX_SEARCH).collect()).unwrap_or_default(),
+            search: OrderQuery { q: Some(q.clone()), ..Default::default() }.search().ok().flatten(),
+            q,
             sort: query.get("sort").and_then(|s| OrderSort::parse(&s)).unwrap_or_default(),
             page: query.get("page").and_then(|p| p.parse().ok()).filter(|p| *p >= 1).unwrap_or(1),
         }
     }
 
-    /// The filters as a query string without the page (what the pager's links keep).
-    fn keep(&self) -> String {
+    /// The filters as a query string without the page, the shop under `shop_key` (`shop` in
+    /// the page's address, `shop_id` in the API's).
+    fn query(&self, shop_key: &str) -> String {
         let mut parts = Vec::new();
         if let Some(shop) = self.shop {
-            parts.push(format!("shop={shop}"));
+            parts.push(format!("{shop_key}={shop}"));
         }
         if let Some(status) = self.status {
             parts.push(format!("status={}", status.as_str()));
@@ -65,28 +70,27 @@ impl OrderFilter {
         parts.join("&")
     }
 
+    /// What the pager's links keep.
+    fn keep(&self) -> String {
+        self.query("shop")
+    }
+
     fn api_path(&self) -> String {
         let mut path = format!("/orders?per_page={PER_PAGE}&page={}", self.page);
-        if let Some(shop) = self.shop {
-            path.push_str(&format!("&shop_id={shop}"));
+        let query = self.query("shop_id");
+        if !query.is_empty() {
+            path.push('&');
+            path.push_str(&query);
         }
-        if let Some(status) = self.status {
-            path.push_str(&format!("&status={}", status.as_str()));
-        }
-        if !self.q.is_empty() {
-            path.push_str(&format!("&q={}", query_escape(&self.q)));
-        }
-        path.push_str(&format!("&sort={}", self.sort.as_str()));
         path
     }
 
     /// Whether a (live) order belongs in the list. A text search is decided by the API; the
     /// live check can only see names, so it keeps what the API found and adds no new ones.
     fn matches(&self, order: &Order, listed: bool) -> bool {
-        let search = OrderQuery { q: Some(self.q.clone()), ..Default::default() }.search().ok().flatten();
-        let found = match search {
+        let found = match &self.search {
             None => true,
-            Some(OrderSearch::Id(id)) => order.id == id,
+            Some(OrderSearch::Id(id)) => order.id == *id,
             Some(OrderSearch::Text(_)) => listed,
         };
         found && self.shop.is_none_or(|s| order.shop_id == s) && self.status.is_none_or(|s| order.status == s)
