@@ -43,6 +43,8 @@ pub enum ErrorCode {
     /// A chitty was already made an order or rejected.
     ChittyClosed,
     TooManyRequests,
+    /// A plain request to an address that takes WebSocket connections only.
+    UpgradeRequired,
     Internal,
 }
 
@@ -62,6 +64,7 @@ impl ErrorCode {
             UnsupportedMediaType | UnsupportedImage => 415,
             InvalidBody | ValidationFailed | InvalidImage => 422,
             TooManyRequests => 429,
+            UpgradeRequired => 426,
             Internal => 500,
         }
     }

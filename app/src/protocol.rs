@@ -102,6 +102,11 @@ pub mod close {
     pub const GOING_AWAY: u16 = 1001;
     /// A message or frame over the size limit.
     pub const TOO_BIG: u16 = 1009;
+    /// A frame that breaks RFC 6455 (unmasked, reserved bits or opcodes, bad fragmentation,
+    /// an oversized or malformed control frame, an invalid close code).
+    pub const PROTOCOL_ERROR: u16 = 1002;
+    /// A text message or close reason that is not valid UTF-8.
+    pub const INVALID_DATA: u16 = 1007;
     /// The server failed (e.g. lost its database); reconnect and `resume`.
     pub const INTERNAL: u16 = 1011;
 }
@@ -110,8 +115,14 @@ pub mod close {
 /// reason a WebSocket sends; other transports say the same in their own way.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Disconnect {
-    /// The client closed, or the transport failed: nothing more can be sent.
+    /// The transport failed (reset, write timeout): nothing more can be sent.
     Gone,
+    /// The client closed; the transport answers its close in kind.
+    ClosedByClient,
+    /// The client broke the transport's protocol.
+    ProtocolError,
+    /// The client sent text that is not valid UTF-8.
+    InvalidData,
     /// The session was signed out or expired.
     SessionEnded,
     /// The user was disabled.
@@ -134,7 +145,9 @@ impl Disconnect {
     /// The close code and reason, or `None` when no close frame can be sent.
     pub fn close(self) -> Option<(u16, &'static str)> {
         Some(match self {
-            Disconnect::Gone => return None,
+            Disconnect::Gone | Disconnect::ClosedByClient => return None,
+            Disconnect::ProtocolError => (close::PROTOCOL_ERROR, "protocol error"),
+            Disconnect::InvalidData => (close::INVALID_DATA, "invalid UTF-8"),
             Disconnect::SessionEnded => (close::SESSION_ENDED, "your session ended: sign in again"),
             Disconnect::Disabled => (close::SESSION_ENDED, "your account was disabled"),
             Disconnect::SlowConsumer => (close::SLOW_CONSUMER, "too slow: reconnect and resume"),

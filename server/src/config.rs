@@ -61,9 +61,20 @@ pub struct Config {
     #[arg(long = "ws-heartbeat-secs", env = "ORDERCAST_WS_HEARTBEAT_SECS", default_value = "30", value_parser = parse_secs)]
     pub ws_heartbeat: std::time::Duration,
 
-    /// Events a socket may have queued before it counts as too slow and is closed (code 4008).
-    #[arg(long, env = "ORDERCAST_WS_QUEUE", default_value_t = 256)]
-    pub ws_queue: usize,
+    /// Bytes of events a socket may have queued and unwritten before it counts as too slow and
+    /// is closed (code 4008).
+    #[arg(long, env = "ORDERCAST_WS_QUEUE_BYTES", default_value_t = 1024 * 1024)]
+    pub ws_queue_bytes: usize,
+
+    /// Seconds a socket may write nothing of what is queued for it before it counts as too slow
+    /// and is closed (code 4008). A client that keeps reading, however slowly, is not stalled.
+    #[arg(long = "ws-stall-secs", env = "ORDERCAST_WS_STALL_SECS", default_value = "10", value_parser = parse_secs)]
+    pub ws_stall: std::time::Duration,
+
+    /// Serve `/ws/echo`: the WebSocket transport with an echo in place of the protocol, for a
+    /// conformance suite (Autobahn). Off in production.
+    #[arg(long, env = "ORDERCAST_CONFORMANCE_ECHO", default_value_t = false, action = clap::ArgAction::Set)]
+    pub conformance_echo: bool,
 
     /// Open sockets allowed per user.
     #[arg(long, env = "ORDERCAST_WS_MAX_CONNECTIONS_PER_USER", default_value_t = 20)]

@@ -92,7 +92,13 @@ pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let options = state.leptos_options.clone();
     let stylesheet = assets::stylesheet_href(&options);
+    let conformance = if state.config.conformance_echo {
+        Router::new().route("/ws/echo", get(realtime::ws::echo))
+    } else {
+        Router::new()
+    };
     Router::new()
+        .merge(conformance)
         .nest("/api/v1", api::router())
         .nest_service(&format!("/{}", options.site_pkg_dir), assets::pkg_service(&options))
         .route("/ws", get(realtime::ws::upgrade))
@@ -134,7 +140,8 @@ pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let node = config.node();
     let (hub, presence_reports) = Hub::new(
         HubLimits {
-            queue_capacity: config.ws_queue.max(1),
+            queue_bytes: config.ws_queue_bytes.max(1),
+            stall: config.ws_stall,
             max_connections_per_user: config.ws_max_connections_per_user,
             max_subscriptions: config.ws_max_subscriptions + 8,
         },

@@ -4,8 +4,11 @@
 //! fan out to subscribers, and internal events (a user's rights changed, a session ended) are
 //! applied to this node's connections, so a change made through any node reaches every node.
 //! Sessions register, subscribe and leave. Delivery never waits on a client: each connection
-//! has a bounded queue, and a connection whose queue is full is dropped from the hub (its
-//! task then closes with [`Disconnect::SlowConsumer`]); the client catches up with `resume`.
+//! has a queue measured by its [`Backlog`], and a connection that holds more than
+//! `queue_bytes` unwritten, or has written nothing of its backlog for `stall`, is dropped from
+//! the hub (its task then closes with [`Disconnect::SlowConsumer`]); the client catches up with
+//! `resume`. Slowness is judged by bytes and time rather than by a count of events, so that a
+//! client that keeps reading on a busy machine is not mistaken for one that stopped.
 //! A staff user's first and last connection on this node are reported to
 //! [`presence`](super::presence), which counts them across nodes.
 
@@ -13,11 +16,12 @@ use super::metrics::Metrics;
 use crate::store::events::StoredEvent;
 use app::domain::{Actor, EventType, Role, Topic};
 use app::protocol::{Disconnect, EventEnvelope, ServerMessage};
-use axum::extract::ws::Utf8Bytes;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 use chrono::{DateTime, Utc};
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot, Notify};
 
 /// A staff user's connection count on this node went to or from zero.
@@ -38,11 +42,50 @@ pub struct Outbound {
     pub committed_at: DateTime<Utc>,
 }
 
+/// What a connection has queued and not yet written.
+#[derive(Debug)]
+pub struct Backlog {
+    bytes: AtomicUsize,
+    /// Milliseconds after `epoch` of the connection's last progress: its last write, or the
+    /// moment its queue stopped being empty.
+    progress_ms: AtomicU64,
+    epoch: Instant,
+}
+
+impl Backlog {
+    fn new(epoch: Instant) -> Self {
+        Backlog { bytes: AtomicUsize::new(0), progress_ms: AtomicU64::new(0), epoch }
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64
+    }
+
+    /// An event of `len` bytes was queued. Returns whether the connection is now too slow.
+    fn queued(&self, len: usize, limits: &HubLimits) -> bool {
+        let before = self.bytes.fetch_add(len, Ordering::AcqRel);
+        let now = self.now_ms();
+        if before == 0 {
+            self.progress_ms.store(now, Ordering::Release);
+            return len > limits.queue_bytes;
+        }
+        let stalled = now.saturating_sub(self.progress_ms.load(Ordering::Acquire)) > limits.stall.as_millis() as u64;
+        before + len > limits.queue_bytes || stalled
+    }
+
+    /// The connection wrote (or skipped) a queued event of `len` bytes.
+    pub fn written(&self, len: usize) {
+        self.progress_ms.store(self.now_ms(), Ordering::Release);
+        let _ = self.bytes.fetch_update(Ordering::AcqRel, Ordering::Acquire, |b| Some(b.saturating_sub(len)));
+    }
+}
+
 struct Conn {
     actor: Arc<Actor>,
     /// The hash of the session's token, to end it on sign-out.
     session: Option<Arc<str>>,
-    tx: mpsc::Sender<Outbound>,
+    tx: mpsc::UnboundedSender<Outbound>,
+    backlog: Arc<Backlog>,
     topics: HashSet<Topic>,
     overflowed: Arc<AtomicBool>,
     /// Woken when the user's rights changed; the task then takes its [`Revocation`].
@@ -52,8 +95,9 @@ struct Conn {
 /// What changed for a connection when its user's rights or session did.
 #[derive(Debug)]
 pub enum Revocation {
-    /// New rights, and the topics the connection no longer follows.
-    Rights { actor: Actor, removed: Vec<Topic> },
+    /// New rights, the topics the connection no longer follows, and the automatic topics it
+    /// gained (a shopkeeper given a shop follows it at once).
+    Rights { actor: Actor, removed: Vec<Topic>, added: Vec<Topic> },
     /// The connection must end.
     End(Disconnect),
 }
@@ -69,7 +113,8 @@ struct Inner {
 /// What [`Hub::register`] gives a new connection.
 pub struct Registration {
     pub id: ConnId,
-    pub rx: mpsc::Receiver<Outbound>,
+    pub rx: mpsc::UnboundedReceiver<Outbound>,
+    pub backlog: Arc<Backlog>,
     /// Set when the hub dropped the connection because its queue was full.
     pub overflowed: Arc<AtomicBool>,
     /// See [`Revocation`].
@@ -91,7 +136,10 @@ pub enum HubError {
 pub use app::api::WsStats;
 
 pub struct HubLimits {
-    pub queue_capacity: usize,
+    /// Unwritten bytes a connection may hold before it counts as too slow.
+    pub queue_bytes: usize,
+    /// How long a connection may write nothing of its backlog before it counts as too slow.
+    pub stall: Duration,
     pub max_connections_per_user: usize,
     pub max_subscriptions: usize,
 }
@@ -99,6 +147,8 @@ pub struct HubLimits {
 pub struct Hub {
     inner: RwLock<Inner>,
     next_id: AtomicU64,
+    /// The clock every [`Backlog`] counts from.
+    epoch: Instant,
     limits: HubLimits,
     /// This node's name, for statistics.
     node: String,
@@ -111,7 +161,7 @@ impl Hub {
     /// A hub, and the receiving end of its presence reports (for [`super::presence`]).
     pub fn new(limits: HubLimits, node: String, metrics: Metrics) -> (Self, mpsc::UnboundedReceiver<PresenceReport>) {
         let (presence, reports) = mpsc::unbounded_channel();
-        (Hub { inner: RwLock::default(), next_id: AtomicU64::new(1), limits, node, presence, metrics }, reports)
+        (Hub { inner: RwLock::default(), next_id: AtomicU64::new(1), epoch: Instant::now(), limits, node, presence, metrics }, reports)
     }
 
     /// Tells presence that a staff user's count on this node went to or from zero. Returns a
@@ -143,7 +193,8 @@ impl Hub {
             return Err(HubError::TooManyConnections(self.limits.max_connections_per_user));
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let (tx, rx) = mpsc::channel(self.limits.queue_capacity);
+        let (tx, rx) = mpsc::unbounded_channel();
+        let backlog = Arc::new(Backlog::new(self.epoch));
         let overflowed = Arc::new(AtomicBool::new(false));
         let changed = Arc::new(Notify::new());
         for topic in topics {
@@ -156,6 +207,7 @@ impl Hub {
                 actor: actor.clone(),
                 session,
                 tx,
+                backlog: backlog.clone(),
                 topics: topics.iter().copied().collect(),
                 overflowed: overflowed.clone(),
                 changed: changed.clone(),
@@ -165,7 +217,7 @@ impl Hub {
         self.metrics.subscriptions.inc_by(topics.len() as i64);
         drop(inner);
         let presence = if count == 0 { self.report_presence(&actor) } else { None };
-        Ok(Registration { id, rx, overflowed, changed, presence })
+        Ok(Registration { id, rx, backlog, overflowed, changed, presence })
     }
 
     /// Removes a connection (nothing if the hub already dropped it).
@@ -205,6 +257,11 @@ impl Hub {
         Some((conn.actor, last))
     }
 
+    /// Subscriptions a connection may ask for, besides its automatic topics.
+    pub fn max_subscriptions(&self) -> usize {
+        self.limits.max_subscriptions
+    }
+
     /// Adds a topic. `Ok(false)` if the connection already followed it.
     pub fn subscribe(&self, id: ConnId, topic: Topic) -> Result<bool, HubError> {
         let mut inner = self.write();
@@ -213,7 +270,9 @@ impl Hub {
         if conn.topics.contains(&topic) {
             return Ok(false);
         }
-        if conn.topics.len() >= max {
+        // The automatic topics (the user's own, a shopkeeper's shops) are not counted.
+        let automatic = conn.actor.automatic_topics();
+        if conn.topics.iter().filter(|t| !automatic.contains(t)).count() >= max {
             return Err(HubError::TooManySubscriptions(max));
         }
         conn.topics.insert(topic);
@@ -260,6 +319,12 @@ impl Hub {
             for t in &removed {
                 conn.topics.remove(t);
             }
+            // Automatic topics the new rights bring (a shop given to a shopkeeper) are followed
+            // from this event on, like those of a new connection.
+            let added: Vec<Topic> = match &actor {
+                Some(a) => a.automatic_topics().into_iter().filter(|t| conn.topics.insert(*t)).collect(),
+                None => Vec::new(),
+            };
             if let Some(a) = &actor {
                 conn.actor = Arc::new(a.clone());
             }
@@ -272,9 +337,13 @@ impl Hub {
                     }
                 }
             }
+            for t in &added {
+                inner.topics.entry(*t).or_default().insert(id);
+            }
+            self.metrics.subscriptions.inc_by(added.len() as i64);
             self.metrics.subscriptions.dec_by(removed.len() as i64);
             let revocation = match &actor {
-                Some(actor) => Revocation::Rights { actor: actor.clone(), removed },
+                Some(actor) => Revocation::Rights { actor: actor.clone(), removed, added },
                 None => Revocation::End(Disconnect::Disabled),
             };
             Self::leave(&mut inner, id, revocation);
@@ -287,9 +356,16 @@ impl Hub {
     fn leave(inner: &mut Inner, id: ConnId, new: Revocation) {
         let combined = match (inner.revocations.remove(&id), new) {
             (Some(Revocation::End(why)), _) => Revocation::End(why),
-            (Some(Revocation::Rights { removed: mut earlier, .. }), Revocation::Rights { actor, removed }) => {
-                earlier.extend(removed);
-                Revocation::Rights { actor, removed: earlier }
+            (
+                Some(Revocation::Rights { removed: mut earlier_removed, added: mut earlier_added, .. }),
+                Revocation::Rights { actor, removed, added },
+            ) => {
+                // A topic gained then lost again (or the reverse) is reported by its last change.
+                earlier_added.retain(|t| !removed.contains(t));
+                earlier_removed.retain(|t| !added.contains(t));
+                earlier_removed.extend(removed);
+                earlier_added.extend(added);
+                Revocation::Rights { actor, removed: earlier_removed, added: earlier_added }
             }
             (_, new) => new,
         };
@@ -368,10 +444,11 @@ impl Hub {
                     }
                     sent.insert(id);
                     let out = frame.get_or_insert_with(|| encode(event, topic)).clone();
-                    match conn.tx.try_send(out) {
-                        Ok(()) => {}
-                        Err(mpsc::error::TrySendError::Full(_)) => slow.push(id),
-                        Err(mpsc::error::TrySendError::Closed(_)) => {}
+                    if conn.backlog.queued(out.text.len(), &self.limits) {
+                        slow.push(id);
+                    } else {
+                        // A closed queue is a connection on its way out: nothing to do.
+                        let _ = conn.tx.send(out);
                     }
                 }
             }
@@ -435,7 +512,13 @@ mod tests {
     use serde_json::json;
 
     fn hub() -> (Hub, mpsc::UnboundedReceiver<PresenceReport>) {
-        Hub::new(HubLimits { queue_capacity: 2, max_connections_per_user: 3, max_subscriptions: 4 }, "test".into(), Metrics::new("test", "sqlite"))
+        // Room for two queued order events (each well over 100 bytes encoded), never stalled.
+        hub_with(350, Duration::from_secs(3600))
+    }
+
+    fn hub_with(queue_bytes: usize, stall: Duration) -> (Hub, mpsc::UnboundedReceiver<PresenceReport>) {
+        let limits = HubLimits { queue_bytes, stall, max_connections_per_user: 3, max_subscriptions: 4 };
+        Hub::new(limits, "test".into(), Metrics::new("test", "sqlite"))
     }
 
     fn actor(user_id: i64, role: Role, shop_ids: Vec<i64>) -> Arc<Actor> {
@@ -484,6 +567,56 @@ mod tests {
     }
 
     #[test]
+    fn the_queue_limit_is_in_bytes() {
+        let one = encode(&order_event(1, 7, 1, 10), Topic::User(1)).text.len();
+        assert!(one > 110 && 3 * one > 350 && 2 * one <= 350, "the test hub holds two events of {one} bytes");
+    }
+
+    #[test]
+    fn a_connection_that_writes_nothing_for_the_stall_time_is_dropped_and_a_reading_one_is_not() {
+        // Any backlog left unwritten is stalled at once.
+        let (hub, _) = hub_with(1 << 20, Duration::ZERO);
+        let alice = actor(1, Role::Customer, vec![]);
+        let stuck = register(&hub, &alice, None);
+        let mut reading = register(&hub, &alice, None);
+        for seq in 1..=3 {
+            hub.deliver(&order_event(seq, 7, 1, 10));
+            let out = reading.rx.try_recv().expect("frame");
+            reading.backlog.written(out.text.len());
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        assert!(stuck.overflowed.load(Ordering::Acquire), "the stuck connection is dropped");
+        assert!(!reading.overflowed.load(Ordering::Acquire), "the reading one stays");
+        assert_eq!(hub.stats().connections, 1);
+    }
+
+    #[test]
+    fn a_shopkeeper_given_a_shop_follows_it_at_once() {
+        let (hub, _) = hub();
+        let baker = actor(3, Role::Shopkeeper, vec![10]);
+        let mut open = register(&hub, &baker, None);
+        let wider = Actor { user_id: 3, role: Role::Shopkeeper, shop_ids: vec![10, 11] };
+        hub.deliver(&internal(1, EventType::AccessChanged, json!({ "user_id": 3, "actor": wider })));
+        match hub.take_revocation(open.id) {
+            Some(Revocation::Rights { removed, added, .. }) => assert_eq!((removed, added), (vec![], vec![Topic::Shop(11)])),
+            other => panic!("expected new rights, got {other:?}"),
+        }
+        hub.deliver(&order_event(2, 8, 1, 11));
+        assert_eq!(open.rx.try_recv().expect("the new shop's order").seq, 2);
+    }
+
+    #[test]
+    fn automatic_topics_do_not_count_against_the_subscription_limit() {
+        let (hub, _) = hub();
+        let baker = actor(3, Role::Shopkeeper, vec![10, 11, 12]);
+        let r = register(&hub, &baker, None);
+        for order in 1..=4 {
+            assert!(hub.subscribe(r.id, Topic::Order(order)).expect("within the limit"));
+        }
+        assert!(matches!(hub.subscribe(r.id, Topic::Order(5)), Err(HubError::TooManySubscriptions(4))));
+    }
+
+    #[test]
     fn a_full_queue_drops_only_that_connection() {
         let (hub, _) = hub();
         let alice = actor(1, Role::Customer, vec![]);
@@ -491,7 +624,9 @@ mod tests {
         let mut fast = register(&hub, &alice, None);
         for seq in 1..=3 {
             hub.deliver(&order_event(seq, 7, 1, 10));
-            assert_eq!(fast.rx.try_recv().expect("frame").seq, seq);
+            let out = fast.rx.try_recv().expect("frame");
+            assert_eq!(out.seq, seq);
+            fast.backlog.written(out.text.len());
         }
         assert!(slow.overflowed.load(Ordering::Acquire));
         assert_eq!(hub.stats().connections, 1);
@@ -509,9 +644,10 @@ mod tests {
         hub.deliver(&internal(1, EventType::AccessChanged, json!({ "user_id": 3, "actor": narrowed })));
         for r in [&one, &two] {
             match hub.take_revocation(r.id) {
-                Some(Revocation::Rights { actor, removed }) => {
+                Some(Revocation::Rights { actor, removed, added }) => {
                     assert_eq!(actor.shop_ids, vec![11]);
                     assert_eq!(removed, vec![Topic::Shop(10)]);
+                    assert!(added.is_empty());
                 }
                 other => panic!("expected new rights, got {other:?}"),
             }
@@ -557,7 +693,7 @@ mod tests {
         hub.deliver(&internal(3, EventType::AccessChanged, json!({ "user_id": 3, "actor": fewest })));
         assert!(matches!(hub.take_revocation(signed_out.id), Some(Revocation::End(Disconnect::SessionEnded))));
         match hub.take_revocation(other.id) {
-            Some(Revocation::Rights { actor, mut removed }) => {
+            Some(Revocation::Rights { actor, mut removed, .. }) => {
                 removed.sort();
                 assert_eq!((actor.shop_ids, removed), (vec![12], vec![Topic::Shop(10), Topic::Shop(11)]));
             }

@@ -8,14 +8,14 @@
 //! feeds it messages, queued events and revocations, and ends the connection with the
 //! [`Disconnect`] a method returns.
 
-use super::hub::{encode, order_owner, ConnId, HubError, Outbound, Registration, Revocation};
+use super::hub::{encode, order_owner, Backlog, ConnId, HubError, Outbound, Registration, Revocation};
 use crate::auth::Session;
 use crate::service;
 use crate::state::AppState;
 use crate::store;
 use app::domain::Topic;
 use app::protocol::{ClientMessage, ControlMessage, Disconnect, ServerMessage, SocketErrorCode};
-use axum::extract::ws::Utf8Bytes;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 use std::collections::HashSet;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -32,6 +32,10 @@ const RATE_PER_SEC: f64 = 20.0;
 const PRESENCE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 /// Messages refused for rate before the connection is closed.
 const MAX_RATE_VIOLATIONS: u32 = 100;
+/// A client that sends nothing this long after `hello` goes live from `hello`'s `seq`, as if it
+/// had sent `resume` with `last_seq: null` (clients that only listen). A client that resumes
+/// sends `resume` first, well within it, or names `last_seq` when connecting.
+pub const LISTEN_GRACE: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// Where a session's messages go: one text message at a time, in order.
 pub trait Transport: Send {
@@ -67,7 +71,8 @@ impl RateLimit {
 
 /// The session's queue in the hub, read by the transport's loop.
 pub struct Queue {
-    rx: mpsc::Receiver<Outbound>,
+    rx: mpsc::UnboundedReceiver<Outbound>,
+    backlog: Arc<Backlog>,
     overflowed: Arc<AtomicBool>,
     /// Woken when the hub left a [`Revocation`] for this session.
     pub changed: Arc<Notify>,
@@ -82,6 +87,11 @@ impl Queue {
             None => Err(Disconnect::ShuttingDown),
         }
     }
+
+    /// The transport is done with an event of `len` bytes (written, or skipped as sent).
+    pub fn written(&self, len: usize) {
+        self.backlog.written(len);
+    }
 }
 
 pub struct ClientSession {
@@ -89,8 +99,12 @@ pub struct ClientSession {
     auth: Session,
     id: ConnId,
     /// Events are held in the queue until the client's first message (so `resume` can replay
-    /// before anything live is sent).
+    /// before anything live is sent), or until [`LISTEN_GRACE`] has passed without one.
     live: bool,
+    /// The client has sent a message.
+    heard: bool,
+    /// The `seq` the client was told in `hello`.
+    hello_seq: i64,
     /// Queued events at or below this were already sent by a replay.
     sent_through: i64,
     rate: RateLimit,
@@ -114,12 +128,12 @@ impl ClientSession {
         let actor = Arc::new(auth.actor.clone());
         let topics = actor.automatic_topics();
         let session_key = auth.token_hash.as_deref().map(Arc::from);
-        let Registration { id, rx, overflowed, changed, presence } = match state.hub.register(actor, session_key, &topics) {
+        let Registration { id, rx, backlog, overflowed, changed, presence } = match state.hub.register(actor, session_key, &topics) {
             Ok(r) => r,
             Err(HubError::TooManyConnections(_)) => return Err(Disconnect::Policy("too many connections for this user")),
             Err(_) => return Err(Disconnect::Internal),
         };
-        let mut session = ClientSession { state, auth, id, live: false, sent_through: 0, rate: RateLimit::new() };
+        let mut session = ClientSession { state, auth, id, live: false, heard: false, hello_seq: 0, sent_through: 0, rate: RateLimit::new() };
         // A staff member's first connection: once they have `hello`, their shop shows them
         // online. A slow database does not hold the connection up for long.
         if let Some(recorded) = presence {
@@ -134,16 +148,35 @@ impl ClientSession {
             }
         }
         let seq = session.current_seq().await?;
+        session.hello_seq = seq;
         session.control(out, ControlMessage::Hello { user_id: session.auth.user.id, topics, seq }).await?;
         if let Some(last_seq) = resume_from {
             session.resume(out, Some(last_seq), Vec::new()).await?;
         }
-        Ok((session, Queue { rx, overflowed, changed }))
+        Ok((session, Queue { rx, backlog, overflowed, changed }))
     }
 
     /// Whether queued events may be sent (the client has sent its first message).
     pub fn is_live(&self) -> bool {
         self.live
+    }
+
+    /// Whether the client has sent anything.
+    pub fn has_heard(&self) -> bool {
+        self.heard
+    }
+
+    /// How long a silent client waits before [`go_live`](Self::go_live).
+    pub fn listen_grace(&self) -> std::time::Duration {
+        LISTEN_GRACE
+    }
+
+    /// A client that said nothing goes live from the `seq` it was told in `hello`: everything
+    /// committed after it is queued for this session, and nothing up to it is sent.
+    pub async fn go_live(&mut self, out: &mut impl Transport) -> Result<(), Disconnect> {
+        self.live = true;
+        self.sent_through = self.sent_through.max(self.hello_seq);
+        self.control(out, ControlMessage::Resumed { seq: self.hello_seq, replayed: 0 }).await
     }
 
     /// The session's own end (sign-in expiry), if it has one.
@@ -153,11 +186,13 @@ impl ClientSession {
 
     /// A binary message: not understood.
     pub async fn on_binary(&mut self, out: &mut impl Transport) -> Result<(), Disconnect> {
+        self.heard = true;
         self.error(out, SocketErrorCode::BinaryNotSupported, "send JSON text frames").await
     }
 
     /// A text message from the client.
     pub async fn on_text(&mut self, out: &mut impl Transport, text: &str) -> Result<(), Disconnect> {
+        self.heard = true;
         if !self.rate.allow() {
             if self.rate.violations > MAX_RATE_VIOLATIONS {
                 return Err(Disconnect::Policy("too many messages"));
@@ -212,11 +247,14 @@ impl ClientSession {
         match self.state.hub.take_revocation(self.id) {
             None => Ok(()),
             Some(Revocation::End(why)) => Err(why),
-            Some(Revocation::Rights { actor, removed }) => {
+            Some(Revocation::Rights { actor, removed, added }) => {
                 self.auth.user.shop_ids = actor.shop_ids.clone();
                 self.auth.actor = actor;
                 for topic in removed {
                     self.control(out, ControlMessage::Unsubscribed { topic, reason: Some("access revoked".to_owned()) }).await?;
+                }
+                for topic in added {
+                    self.control(out, ControlMessage::Subscribed { topic }).await?;
                 }
                 Ok(())
             }
@@ -243,7 +281,15 @@ impl ClientSession {
     /// Subscribes to `topics`, replays every event after `last_seq` for this session's topics
     /// from the outbox, then goes live. Events queued meanwhile that the replay already sent
     /// are skipped, so nothing is missed and nothing is sent twice.
-    async fn resume(&mut self, out: &mut impl Transport, last_seq: Option<i64>, topics: Vec<Topic>) -> Result<(), Disconnect> {
+    async fn resume(&mut self, out: &mut impl Transport, last_seq: Option<i64>, mut topics: Vec<Topic>) -> Result<(), Disconnect> {
+        topics.sort_unstable();
+        topics.dedup();
+        let max = self.state.hub.max_subscriptions();
+        if topics.len() > max {
+            // Refused as a whole: nothing subscribed, still not live; one answer, not one per topic.
+            let message = format!("resume names {} topics; at most {max} subscriptions per connection", topics.len());
+            return self.error(out, SocketErrorCode::TooManySubscriptions, &message).await;
+        }
         for topic in topics {
             self.subscribe(out, topic).await?;
         }

@@ -1,6 +1,22 @@
 //! `GET /ws`: the WebSocket transport. Authenticates the upgrade, then runs one task per
 //! connection that reads frames, writes queued events, keeps the heartbeat and ends the
-//! connection with a close frame; the protocol itself is the [`ClientSession`]'s.
+//! connection as RFC 6455 §7 asks; the protocol itself is the [`ClientSession`]'s.
+//!
+//! The upgrade is done here rather than by axum's `WebSocketUpgrade` because ending a
+//! connection well needs the raw stream: after a protocol error the frame reader has lost its
+//! place, yet the client's unread bytes must still be drained, or the kernel answers them with
+//! a reset that destroys the close frame (and whatever else the client had not read yet).
+//!
+//! How a connection ends:
+//! - the client closes: its close is answered in kind (tungstenite queues the echo, [`close`]
+//!   flushes it) and the server then closes TCP;
+//! - the server closes (policy, slow client, shutdown, ...): the close frame is sent, then
+//!   frames are read and discarded until the client's close or [`CLOSE_TIMEOUT`];
+//! - the client breaks the protocol (1002), sends invalid UTF-8 (1007) or too big a message
+//!   (1009): the close frame is sent, the write side shut, and raw bytes drained until the
+//!   client closes or [`CLOSE_TIMEOUT`].
+//!
+//! [`close`]: Connection::close
 
 use super::session::{ClientSession, Transport};
 use crate::auth::{bearer_token, cookie_token, session_from_token, Session};
@@ -8,19 +24,33 @@ use crate::error::ApiError;
 use crate::state::AppState;
 use app::api::ErrorCode;
 use app::protocol::Disconnect;
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
-use axum::extract::{Query, State};
-use axum::http::{header, HeaderMap};
+use axum::body::Body;
+use axum::extract::{Query, Request, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Version};
 use axum::response::{IntoResponse, Response};
+use futures_util::{SinkExt, StreamExt};
+use hyper_util::rt::TokioIo;
 use serde::Deserialize;
 use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_tungstenite::tungstenite::error::{Error as WsError, ProtocolError};
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{Bytes, Message, Utf8Bytes};
+use tokio_tungstenite::WebSocketStream;
 
 /// Largest client message or frame accepted; larger ones close the connection with 1009.
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 /// A write that cannot complete in this time means the client is gone or stuck.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a closing connection waits for the client's close before dropping it.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 /// The subprotocol a browser offers (with `bearer.<token>` to authenticate without a cookie).
 const PROTOCOL: &str = "ordercast";
+
+type Stream = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
 
 #[derive(Debug, Deserialize)]
 pub struct WsQuery {
@@ -32,35 +62,133 @@ pub struct WsQuery {
 
 /// Authenticates the upgrade (bearer header, `token` query, `bearer.<token>` subprotocol, or the
 /// session cookie with a same-site `Origin`) and hands the socket to its connection task.
-pub async fn upgrade(
-    State(state): State<AppState>,
-    Query(query): Query<WsQuery>,
-    headers: HeaderMap,
-    ws: WebSocketUpgrade,
-) -> Response {
-    match authenticate(&state, &query, &headers).await {
-        Ok(session) => {
-            let max = state.config.ws_max_connections_per_user;
-            if state.hub.connections_of(session.user.id) >= max {
-                return ApiError::new(ErrorCode::TooManyRequests, format!("at most {max} connections per user")).into_response();
-            }
-            let buffer = state.config.ws_buffer_bytes;
-            ws.protocols([PROTOCOL])
-                .read_buffer_size(buffer)
-                .write_buffer_size(0)
-                .max_write_buffer_size(MAX_MESSAGE_BYTES * 4)
-                .max_message_size(MAX_MESSAGE_BYTES)
-                .max_frame_size(MAX_MESSAGE_BYTES)
-                .on_upgrade(move |socket| {
-                    let sockets = state.sockets.clone();
-                    sockets.track_future(serve(state, session, socket, query.last_seq))
-                })
-        }
-        Err(e) => {
-            state.hub.metrics.auth_failures.inc();
-            e.into_response()
+pub async fn upgrade(State(state): State<AppState>, Query(query): Query<WsQuery>, request: Request) -> Response {
+    let (request, _) = request.into_parts();
+    let session = match authenticated_upgrade(&state, &query, &request).await {
+        Ok(session) => session,
+        Err(e) => return e,
+    };
+    let max = state.config.ws_max_connections_per_user;
+    if state.hub.connections_of(session.user.id) >= max {
+        return ApiError::new(ErrorCode::TooManyRequests, format!("at most {max} connections per user")).into_response();
+    }
+    let last_seq = query.last_seq;
+    accept(&state, request, move |state, conn| serve(state, session, conn, last_seq))
+}
+
+/// `GET /ws/echo` (only with `--conformance-echo`): the same upgrade, authentication and
+/// transport as `/ws`, with every message echoed instead of the session protocol. It exists so
+/// that a WebSocket conformance suite (Autobahn, which expects an echo) can check this
+/// transport's framing and close handshake; `/ws` itself is checked by the integration tests.
+pub async fn echo(State(state): State<AppState>, Query(query): Query<WsQuery>, request: Request) -> Response {
+    let (request, _) = request.into_parts();
+    if let Err(e) = authenticated_upgrade(&state, &query, &request).await {
+        return e;
+    }
+    accept(&state, request, |state, mut conn| async move {
+        let shutdown = state.shutdown.clone();
+        let why = tokio::select! {
+            why = echo_all(&mut conn) => why,
+            _ = shutdown.cancelled() => Disconnect::ShuttingDown,
+        };
+        conn.close(why).await;
+    })
+}
+
+async fn echo_all(conn: &mut Connection) -> Disconnect {
+    loop {
+        let reply = match conn.recv().await {
+            Ok(Incoming::Text(text)) => Message::Text(text),
+            Ok(Incoming::Binary(data)) => Message::Binary(data),
+            Ok(Incoming::Control) => continue,
+            Err(why) => return why,
+        };
+        if let Err(why) = conn.send(reply).await {
+            return why;
         }
     }
+}
+
+/// Checks the handshake and authenticates it; `Err` is the response refusing it.
+async fn authenticated_upgrade(state: &AppState, query: &WsQuery, request: &Parts) -> Result<Session, Response> {
+    handshake(request)?;
+    authenticate(state, query, &request.headers).await.map_err(|e| {
+        state.hub.metrics.auth_failures.inc();
+        e.into_response()
+    })
+}
+
+/// The request is a WebSocket handshake this server speaks (RFC 6455 §4.2.1, HTTP/1.1).
+fn handshake(request: &Parts) -> Result<(), Response> {
+    let headers = &request.headers;
+    let has = |name: header::HeaderName, token: &str| {
+        headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .any(|t| t.trim().eq_ignore_ascii_case(token))
+    };
+    let upgrade = request.version == Version::HTTP_11 && has(header::CONNECTION, "upgrade") && has(header::UPGRADE, "websocket");
+    let version = headers.get(header::SEC_WEBSOCKET_VERSION).is_some_and(|v| v == "13");
+    if upgrade && version && headers.contains_key(header::SEC_WEBSOCKET_KEY) {
+        return Ok(());
+    }
+    let mut refusal = ApiError::new(ErrorCode::UpgradeRequired, "this address takes WebSocket connections (version 13)").into_response();
+    refusal.headers_mut().insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    refusal.headers_mut().insert(header::SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
+    Err(refusal)
+}
+
+/// Answers the handshake with `101 Switching Protocols` and runs `task` on the connection
+/// once the upgrade completes.
+fn accept<F, Fut>(state: &AppState, mut request: Parts, task: F) -> Response
+where
+    F: FnOnce(AppState, Connection) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    // What `hyper::upgrade::on` takes from a request; absent when the connection cannot be
+    // upgraded (HTTP/2).
+    let Some(on_upgrade) = request.extensions.remove::<hyper::upgrade::OnUpgrade>() else {
+        return ApiError::new(ErrorCode::UpgradeRequired, "WebSocket connections need HTTP/1.1").into_response();
+    };
+    let key = request.headers.get(header::SEC_WEBSOCKET_KEY).map(|k| derive_accept_key(k.as_bytes())).unwrap_or_default();
+    let offers_ours = request
+        .headers
+        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|p| p.trim() == PROTOCOL);
+    let config = WebSocketConfig::default()
+        .read_buffer_size(state.config.ws_buffer_bytes)
+        .write_buffer_size(0)
+        .max_write_buffer_size(MAX_MESSAGE_BYTES * 4)
+        .max_message_size(Some(MAX_MESSAGE_BYTES))
+        .max_frame_size(Some(MAX_MESSAGE_BYTES));
+    let state = state.clone();
+    let sockets = state.sockets.clone();
+    tokio::spawn(sockets.track_future(async move {
+        match on_upgrade.await {
+            Ok(upgraded) => {
+                let stream = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config)).await;
+                task(state, Connection { stream, broken: false }).await;
+            }
+            Err(e) => tracing::debug!(error = %e, "WebSocket upgrade failed"),
+        }
+    }));
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let headers = response.headers_mut();
+    headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+    headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    if let Ok(key) = HeaderValue::from_str(&key) {
+        headers.insert(header::SEC_WEBSOCKET_ACCEPT, key);
+    }
+    if offers_ours {
+        headers.insert(header::SEC_WEBSOCKET_PROTOCOL, HeaderValue::from_static(PROTOCOL));
+    }
+    response
 }
 
 async fn authenticate(state: &AppState, query: &WsQuery, headers: &HeaderMap) -> Result<Session, ApiError> {
@@ -88,37 +216,110 @@ fn same_origin(state: &AppState, headers: &HeaderMap) -> bool {
     origin.strip_prefix("http://").or_else(|| origin.strip_prefix("https://")) == Some(host)
 }
 
-/// Writes text frames, giving up on a client that cannot take one in [`WRITE_TIMEOUT`].
-struct Frames<'a>(&'a mut WebSocket);
+/// What the client sent, as far as a session cares.
+enum Incoming {
+    Text(Utf8Bytes),
+    Binary(Bytes),
+    /// A ping or pong: the client is there (tungstenite answers pings itself).
+    Control,
+}
 
-impl Transport for Frames<'_> {
+/// One WebSocket connection: frames in and out, and how it ends.
+struct Connection {
+    stream: Stream,
+    /// Reading failed: the frame reader lost its place, so closing drains raw bytes.
+    broken: bool,
+}
+
+impl Connection {
+    /// The next message, or why the connection ends.
+    async fn recv(&mut self) -> Result<Incoming, Disconnect> {
+        match self.stream.next().await {
+            Some(Ok(Message::Text(text))) => Ok(Incoming::Text(text)),
+            Some(Ok(Message::Binary(data))) => Ok(Incoming::Binary(data)),
+            Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => Ok(Incoming::Control),
+            Some(Ok(Message::Close(_))) => Err(Disconnect::ClosedByClient),
+            None => Err(Disconnect::Gone),
+            Some(Err(e)) => {
+                self.broken = true;
+                Err(failure(e))
+            }
+        }
+    }
+
+    /// Sends one message, giving up on a client that cannot take it in [`WRITE_TIMEOUT`].
+    async fn send(&mut self, msg: Message) -> Result<(), Disconnect> {
+        match tokio::time::timeout(WRITE_TIMEOUT, self.stream.send(msg)).await {
+            Ok(Ok(())) => Ok(()),
+            _ => Err(Disconnect::Gone),
+        }
+    }
+
+    /// Ends the connection for `why` (see the module's doc).
+    async fn close(mut self, why: Disconnect) {
+        let deadline = tokio::time::Instant::now() + CLOSE_TIMEOUT;
+        let Some((code, reason)) = why.close() else {
+            if why == Disconnect::ClosedByClient {
+                // Flushes the echo of the client's close; the server then ends the stream.
+                let _ = tokio::time::timeout_at(deadline, SinkExt::close(&mut self.stream)).await;
+            }
+            return;
+        };
+        let frame = CloseFrame { code: CloseCode::from(code), reason: reason.into() };
+        match tokio::time::timeout_at(deadline, self.stream.send(Message::Close(Some(frame)))).await {
+            Ok(Ok(())) => {}
+            // The close frame cannot be delivered: nothing more to wait for.
+            other => {
+                tracing::debug!(?other, ?why, "close frame not sent");
+                return;
+            }
+        }
+        if self.broken {
+            let raw = self.stream.get_mut();
+            let _ = tokio::time::timeout_at(deadline, raw.shutdown()).await;
+            let mut sink = [0u8; 4096];
+            while let Ok(Ok(n)) = tokio::time::timeout_at(deadline, raw.read(&mut sink)).await {
+                if n == 0 {
+                    break;
+                }
+            }
+        } else {
+            // Frames after our close are discarded; the client's close ends the stream.
+            while let Ok(Some(Ok(_))) = tokio::time::timeout_at(deadline, self.stream.next()).await {}
+        }
+    }
+}
+
+/// The close a read error calls for.
+fn failure(e: WsError) -> Disconnect {
+    match e {
+        WsError::Capacity(_) => Disconnect::TooBig,
+        WsError::Utf8(_) => Disconnect::InvalidData,
+        WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => Disconnect::Gone,
+        WsError::Protocol(_) => Disconnect::ProtocolError,
+        _ => Disconnect::Gone,
+    }
+}
+
+/// The session's messages, as text frames.
+impl Transport for Connection {
     async fn send_text(&mut self, text: Utf8Bytes) -> Result<(), Disconnect> {
-        send(self.0, Message::Text(text)).await
+        self.send(Message::Text(text)).await
     }
 }
 
-async fn send(socket: &mut WebSocket, msg: Message) -> Result<(), Disconnect> {
-    match tokio::time::timeout(WRITE_TIMEOUT, socket.send(msg)).await {
-        Ok(Ok(())) => Ok(()),
-        _ => Err(Disconnect::Gone),
-    }
+/// The connection's task: runs the session until it ends, then closes the connection.
+async fn serve(state: AppState, auth: Session, mut conn: Connection, resume_from: Option<i64>) {
+    let why = run(state, auth, &mut conn, resume_from).await;
+    conn.close(why).await;
 }
 
-/// The connection's task: runs the session until it ends, then sends the close frame.
-async fn serve(state: AppState, auth: Session, mut socket: WebSocket, resume_from: Option<i64>) {
-    let why = run(state, auth, &mut socket, resume_from).await;
-    if let Some((code, reason)) = why.close() {
-        let frame = Message::Close(Some(CloseFrame { code, reason: reason.into() }));
-        let _ = tokio::time::timeout(WRITE_TIMEOUT, socket.send(frame)).await;
-    }
-}
-
-async fn run(state: AppState, auth: Session, socket: &mut WebSocket, resume_from: Option<i64>) -> Disconnect {
+async fn run(state: AppState, auth: Session, conn: &mut Connection, resume_from: Option<i64>) -> Disconnect {
     let heartbeat_every = state.config.ws_heartbeat;
     let shutdown = state.shutdown.clone();
     // The session's handlers (database reads, replays) are boxed while they run: kept inline,
     // their futures would make every idle socket's task as large as the largest of them.
-    let (mut session, mut queue) = match Box::pin(ClientSession::open(state, auth, resume_from, &mut Frames(socket))).await {
+    let (mut session, mut queue) = match Box::pin(ClientSession::open(state, auth, resume_from, conn)).await {
         Ok(opened) => opened,
         Err(why) => return why,
     };
@@ -131,39 +332,41 @@ async fn run(state: AppState, auth: Session, socket: &mut WebSocket, resume_from
         }
     };
     tokio::pin!(expired);
+    // A client that says nothing goes live from `hello` once the grace period is over.
+    let grace = tokio::time::sleep(session.listen_grace());
+    tokio::pin!(grace);
     let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + heartbeat_every, heartbeat_every);
     let mut last_heard = Instant::now();
     let changed = queue.changed.clone();
     loop {
         let step = tokio::select! {
-            incoming = socket.recv() => {
+            incoming = conn.recv() => {
                 last_heard = Instant::now();
                 match incoming {
-                    Some(Ok(Message::Text(text))) => Box::pin(session.on_text(&mut Frames(socket), text.as_str())).await,
-                    Some(Ok(Message::Binary(_))) => Box::pin(session.on_binary(&mut Frames(socket))).await,
-                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => Ok(()),
-                    Some(Ok(Message::Close(_))) | None => Err(Disconnect::Gone),
-                    Some(Err(e)) => {
-                        // axum boxes tungstenite's error; its capacity error is recognisable
-                        // only by its text ("Message too long: … > 65536").
-                        let text = e.to_string().to_lowercase();
-                        let too_big = text.contains("too long") || text.contains("too big");
-                        Err(if too_big { Disconnect::TooBig } else { Disconnect::Gone })
-                    }
+                    Ok(Incoming::Text(text)) => Box::pin(session.on_text(conn, text.as_str())).await,
+                    Ok(Incoming::Binary(_)) => Box::pin(session.on_binary(conn)).await,
+                    Ok(Incoming::Control) => Ok(()),
+                    Err(why) => Err(why),
                 }
             },
             out = queue.next(), if session.is_live() => match out {
-                Ok(event) => session.on_event(&mut Frames(socket), event).await,
+                Ok(event) => {
+                    let len = event.text.len();
+                    let sent = session.on_event(conn, event).await;
+                    queue.written(len);
+                    sent
+                }
                 Err(why) => Err(why),
             },
+            _ = &mut grace, if !session.is_live() && !session.has_heard() => session.go_live(conn).await,
             _ = heartbeat.tick() => {
                 if last_heard.elapsed() >= heartbeat_every * 2 {
                     Err(Disconnect::Idle)
                 } else {
-                    send(socket, Message::Ping(Default::default())).await
+                    conn.send(Message::Ping(Bytes::new())).await
                 }
             },
-            _ = changed.notified() => Box::pin(session.on_revocation(&mut Frames(socket))).await,
+            _ = changed.notified() => Box::pin(session.on_revocation(conn)).await,
             _ = &mut expired => Err(Disconnect::SessionEnded),
             _ = shutdown.cancelled() => Err(Disconnect::ShuttingDown),
         };
@@ -172,4 +375,3 @@ async fn run(state: AppState, auth: Session, socket: &mut WebSocket, resume_from
         }
     }
 }
-

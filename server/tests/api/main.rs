@@ -4,6 +4,7 @@ mod authz;
 mod bad_input;
 mod chitty;
 mod common;
+mod frames;
 mod lifecycle;
 mod nodes;
 mod pages;
