@@ -143,7 +143,7 @@ pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
             queue_bytes: config.ws_queue_bytes.max(1),
             stall: config.ws_stall,
             max_connections_per_user: config.ws_max_connections_per_user,
-            max_subscriptions: config.ws_max_subscriptions + 8,
+            max_subscriptions: config.ws_max_subscriptions,
         },
         node.clone(),
         Metrics::new(&node, db.engine().as_str()),

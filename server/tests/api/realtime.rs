@@ -454,3 +454,84 @@ async fn the_staff_list_shows_who_of_a_shops_staff_is_online() {
     let staff = s.get(&format!("/shops/{bakery}/staff"), &admin).await;
     assert_eq!(staff["items"][0]["online"], false, "{staff}");
 }
+
+#[tokio::test]
+async fn a_client_that_only_listens_goes_live_from_hello_after_the_grace_period() {
+    let s = TestServer::start().await;
+    let alice = s.login(ALICE).await;
+    let (bakery, loaf) = bakery_loaf(&s, &alice).await;
+    // Connects, reads `hello`, and never says a word.
+    let mut ws = try_connect(&s, Auth::Bearer(&alice), "").await.expect("upgrade");
+    let hello_seq = ws.hello["seq"].as_i64().unwrap();
+    // Committed after `hello` and before the grace period ends: held, then delivered.
+    let order = place(&s, &alice, bakery, loaf).await;
+    let resumed = ws.next().await;
+    assert_eq!(resumed, json!({"type": "resumed", "seq": hello_seq, "replayed": 0}));
+    let created = ws.next().await;
+    assert_eq!((created["type"].as_str(), created["data"]["order"]["id"].as_i64()), (Some("order_created"), order["id"].as_i64()));
+    assert!(created["seq"].as_i64().unwrap() > hello_seq);
+    // And live from then on.
+    advance(&s, &s.login(BAKER).await, order["id"].as_i64().unwrap(), "confirmed").await;
+    assert_eq!(ws.next().await["type"], "order_updated");
+}
+
+#[tokio::test]
+async fn a_shopkeeper_given_a_shop_follows_it_on_the_open_socket() {
+    let s = TestServer::start().await;
+    let alice = s.login(ALICE).await;
+    let grocer = s.login(GROCER).await;
+    let admin = s.login(ADMIN).await;
+    let (bakery, loaf) = bakery_loaf(&s, &alice).await;
+    let me = s.get("/auth/me", &grocer).await;
+    let mut shops: Vec<i64> = me["shop_ids"].as_array().unwrap().iter().filter_map(Value::as_i64).collect();
+    let mut ws = live(&s, &grocer).await;
+    shops.push(bakery);
+    let (code, user) = s.call(Method::PATCH, &format!("/users/{}", me["id"]), Some(&admin), Some(json!({"shop_ids": shops}))).await;
+    assert_eq!(code, StatusCode::OK, "{user}");
+    let msg = loop {
+        let msg = ws.next().await;
+        if msg["type"] == "subscribed" {
+            break msg;
+        }
+        assert_eq!(msg["type"], "user_connected", "{msg}");
+    };
+    assert_eq!(msg, json!({"type": "subscribed", "topic": format!("shop:{bakery}")}));
+    let order = place(&s, &alice, bakery, loaf).await;
+    barrier(&s, &admin, "after-joining").await;
+    let events = without_presence(ws.events_until("after-joining").await);
+    let created: Vec<&Value> = events.iter().filter(|e| e["type"] == "order_created").collect();
+    assert_eq!(created.len(), 1, "{events:?}");
+    assert_eq!(created[0]["data"]["order"]["id"], order["id"]);
+    assert_eq!(created[0]["topic"], format!("shop:{bakery}"));
+}
+
+#[tokio::test]
+async fn the_subscription_limit_counts_what_the_flag_says_and_a_resume_past_it_is_refused_whole() {
+    let s = TestServer::start_with(&["--ws-max-subscriptions", "2"]).await;
+    let alice = s.login(ALICE).await;
+    let (bakery, loaf) = bakery_loaf(&s, &alice).await;
+    let mut orders = Vec::new();
+    for _ in 0..3 {
+        orders.push(place(&s, &alice, bakery, loaf).await["id"].as_i64().unwrap());
+    }
+    // Alice's automatic topic (user:…) does not count: two orders fit, the third does not.
+    let mut ws = live(&s, &alice).await;
+    for order in &orders[..2] {
+        ws.send(json!({"type": "subscribe", "topic": format!("order:{order}")})).await;
+        assert_eq!(ws.next().await["type"], "subscribed");
+    }
+    ws.send(json!({"type": "subscribe", "topic": format!("order:{}", orders[2])})).await;
+    let refused = ws.next().await;
+    assert_eq!((refused["type"].as_str(), refused["code"].as_str()), (Some("error"), Some("too_many_subscriptions")), "{refused}");
+    assert!(refused["message"].as_str().unwrap().contains("at most 2"), "{refused}");
+
+    // A resume naming more topics than allowed gets one error, subscribes nothing, and the
+    // connection can still resume properly.
+    let mut ws = try_connect(&s, Auth::Bearer(&alice), "").await.expect("upgrade");
+    let topics: Vec<String> = (1..=3000).map(|n| format!("order:{n}")).collect();
+    ws.send(json!({"type": "resume", "last_seq": null, "topics": topics})).await;
+    let refused = ws.next().await;
+    assert_eq!(refused["code"], "too_many_subscriptions", "{refused}");
+    ws.send(json!({"type": "resume", "last_seq": null})).await;
+    assert_eq!(ws.next().await["type"], "resumed", "nothing was subscribed, nothing else answered");
+}
