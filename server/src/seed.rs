@@ -97,7 +97,7 @@ async fn seed_unless_users(state: &AppState) -> Result<bool, ApiError> {
         let mut ids = Vec::new();
         for &(name, price_minor, stock, low_stock_threshold) in *items {
             let new = NewProduct { name: name.into(), price_minor, stock, low_stock_threshold, available: true };
-            ids.push(service::catalog::create_product(state, &admin, shop_ids[s], new).await?.id);
+            ids.push(service::catalog::create_product(state, &admin, shop_ids[s], new).await?.item.id);
         }
         products.push(ids);
     }
@@ -114,7 +114,7 @@ async fn seed_unless_users(state: &AppState) -> Result<bool, ApiError> {
             shop_id: shop_ids[shop],
             items: lines.iter().map(|&(p, quantity)| NewOrderItem { product_id: products[shop][p], quantity }).collect(),
         };
-        let order = service::orders::create(state, &session(customer), new).await?;
+        let order = service::orders::create(state, &session(customer), new).await?.item;
         for &step in steps {
             service::orders::act(state, &admin, order.id, step, None).await?;
         }

@@ -20,7 +20,7 @@ const MAX_NOTE_BYTES: usize = 4096;
 /// list (`processing`); `chitty_processed` or `chitty_failed` follows over the socket.
 #[utoipa::path(post, path = "/shops/{id}/chitties", tag = "chitties", params(("id" = i64, Path)),
     request_body(content_type = "multipart/form-data", description = "`photo`: the image; `note`: optional text"),
-    responses((status = 202, body = Chitty), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+    responses((status = 202, body = WithSeq<Chitty>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
         (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn upload(
@@ -28,7 +28,7 @@ pub async fn upload(
     session: Session,
     Id(shop_id): Id,
     multipart: Result<Multipart, MultipartRejection>,
-) -> ApiResult<(StatusCode, Json<Chitty>)> {
+) -> ApiResult<(StatusCode, Json<WithSeq<Chitty>>)> {
     let mut multipart = multipart.map_err(|_| {
         ApiError::new(ErrorCode::UnsupportedMediaType, "send the list as multipart/form-data with the image in a `photo` field")
     })?;
@@ -80,7 +80,7 @@ pub async fn list(State(state): State<AppState>, session: Session, ApiQuery(quer
 
 /// One list with its lines as read, for its customer and the shop's staff.
 #[utoipa::path(get, path = "/chitties/{id}", tag = "chitties", params(("id" = i64, Path)),
-    responses((status = 200, body = Chitty), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = WithSeq<Chitty>), (status = 404, body = ErrorBody)))]
 pub async fn get(State(state): State<AppState>, session: Session, Id(id): Id) -> ApiResult<Json<WithSeq<Chitty>>> {
     Ok(Json(chitties::get(&state, &session, id).await?))
 }
@@ -104,25 +104,25 @@ pub async fn image(State(state): State<AppState>, session: Session, Id(id): Id) 
 /// Makes an order of a list for its customer (the shop's staff), with the lines as staff
 /// confirmed them. Same checks as any order.
 #[utoipa::path(post, path = "/chitties/{id}/order", tag = "chitties", params(("id" = i64, Path)), request_body = ChittyOrder,
-    responses((status = 201, body = Order), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+    responses((status = 201, body = WithSeq<Order>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn make_order(
     State(state): State<AppState>,
     session: Session,
     Id(id): Id,
     ApiJson(confirmed): ApiJson<ChittyOrder>,
-) -> ApiResult<(StatusCode, Json<Order>)> {
+) -> ApiResult<(StatusCode, Json<WithSeq<Order>>)> {
     Ok((StatusCode::CREATED, Json(chitties::make_order(&state, &session, id, confirmed).await?)))
 }
 
 /// Declines a list (the shop's staff); the customer sees the reason.
 #[utoipa::path(post, path = "/chitties/{id}/reject", tag = "chitties", params(("id" = i64, Path)), request_body = ChittyRejection,
-    responses((status = 200, body = Chitty), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = WithSeq<Chitty>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn reject(
     State(state): State<AppState>,
     session: Session,
     Id(id): Id,
     ApiJson(rejection): ApiJson<ChittyRejection>,
-) -> ApiResult<Json<Chitty>> {
+) -> ApiResult<Json<WithSeq<Chitty>>> {
     Ok(Json(chitties::reject(&state, &session, id, rejection.reason).await?))
 }

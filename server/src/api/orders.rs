@@ -13,12 +13,12 @@ use axum::Json;
 
 /// Places an order (customers). Checks availability and stock and takes the stock.
 #[utoipa::path(post, path = "/orders", tag = "orders", request_body = NewOrder,
-    responses((status = 201, body = Order), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = WithSeq<Order>), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
     session: Session,
     ApiJson(new): ApiJson<NewOrder>,
-) -> ApiResult<(StatusCode, Json<Order>)> {
+) -> ApiResult<(StatusCode, Json<WithSeq<Order>>)> {
     Ok((StatusCode::CREATED, Json(orders::create(&state, &session, new).await?)))
 }
 
@@ -35,38 +35,38 @@ pub async fn list(
 
 /// One order with its items and status history.
 #[utoipa::path(get, path = "/orders/{id}", tag = "orders", params(("id" = i64, Path)),
-    responses((status = 200, body = Order), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = WithSeq<Order>), (status = 404, body = ErrorBody)))]
 pub async fn get(State(state): State<AppState>, session: Session, Id(id): Id) -> ApiResult<Json<WithSeq<Order>>> {
     Ok(Json(orders::get(&state, &session, id).await?))
 }
 
 /// Moves an order to its next status (staff and admins); `cancelled` cancels it.
 #[utoipa::path(patch, path = "/orders/{id}/status", tag = "orders", params(("id" = i64, Path)), request_body = StatusUpdate,
-    responses((status = 200, body = Order), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = WithSeq<Order>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn set_status(
     State(state): State<AppState>,
     session: Session,
     Id(id): Id,
     ApiJson(update): ApiJson<StatusUpdate>,
-) -> ApiResult<Json<Order>> {
+) -> ApiResult<Json<WithSeq<Order>>> {
     Ok(Json(orders::act(&state, &session, id, OrderAction::SetStatus(update.status), update.note).await?))
 }
 
 /// Cancels an order. Customers may cancel only while it is pending or confirmed.
 #[utoipa::path(post, path = "/orders/{id}/cancel", tag = "orders", params(("id" = i64, Path)), request_body(content = CancelRequest, description = "optional"),
-    responses((status = 200, body = Order), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = WithSeq<Order>), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn cancel(
     State(state): State<AppState>,
     session: Session,
     Id(id): Id,
     OptionalJson(req): OptionalJson<CancelRequest>,
-) -> ApiResult<Json<Order>> {
+) -> ApiResult<Json<WithSeq<Order>>> {
     Ok(Json(orders::act(&state, &session, id, OrderAction::Cancel, req.reason).await?))
 }
 
 /// Marks an order paid (staff and admins); a pending order is confirmed too.
 #[utoipa::path(post, path = "/orders/{id}/payment/verify", tag = "orders", params(("id" = i64, Path)),
-    responses((status = 200, body = Order), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn verify_payment(State(state): State<AppState>, session: Session, Id(id): Id) -> ApiResult<Json<Order>> {
+    responses((status = 200, body = WithSeq<Order>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn verify_payment(State(state): State<AppState>, session: Session, Id(id): Id) -> ApiResult<Json<WithSeq<Order>>> {
     Ok(Json(orders::act(&state, &session, id, OrderAction::VerifyPayment, None).await?))
 }

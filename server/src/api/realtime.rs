@@ -6,19 +6,19 @@ use crate::extract::ApiJson;
 use crate::realtime::hub::WsStats;
 use crate::service;
 use crate::state::AppState;
-use app::api::{ErrorBody, NewNotification, Notification};
+use app::api::{WithSeq, ErrorBody, NewNotification, Notification};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 
 /// Sends a notification to one user (all their devices) or to everyone (admins).
 #[utoipa::path(post, path = "/notifications", tag = "realtime", request_body = NewNotification,
-    responses((status = 201, body = Notification), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = WithSeq<Notification>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn notify(
     State(state): State<AppState>,
     session: Session,
     ApiJson(new): ApiJson<NewNotification>,
-) -> ApiResult<(StatusCode, Json<Notification>)> {
+) -> ApiResult<(StatusCode, Json<WithSeq<Notification>>)> {
     Ok((StatusCode::CREATED, Json(service::notifications::send(&state, &session, new).await?)))
 }
 

@@ -5,7 +5,7 @@ use crate::error::ApiResult;
 use crate::extract::{ApiJson, Id};
 use crate::service::catalog;
 use crate::state::AppState;
-use app::api::{Board, ErrorBody, FigureList, NewProduct, NewShop, ShopTimings, Product, ProductList, ProductUpdate, Shop, ShopList, ShopUpdate, StaffList};
+use app::api::{WithSeq, Board, ErrorBody, FigureList, NewProduct, NewShop, ShopTimings, Product, ProductList, ProductUpdate, Shop, ShopList, ShopUpdate, StaffList};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
@@ -18,28 +18,28 @@ pub async fn list(State(state): State<AppState>, _session: Session) -> ApiResult
 
 /// One shop, with the `seq` it is current as of.
 #[utoipa::path(get, path = "/shops/{id}", tag = "shops", params(("id" = i64, Path)),
-    responses((status = 200, body = Shop), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = WithSeq<Shop>), (status = 404, body = ErrorBody)))]
 pub async fn get(State(state): State<AppState>, _session: Session, Id(id): Id) -> ApiResult<Json<app::api::WithSeq<Shop>>> {
     Ok(Json(catalog::get_shop(&state, id).await?))
 }
 
 /// Creates a shop, open and without staff yet (admins); announced to everyone as `store_updated`.
 #[utoipa::path(post, path = "/shops", tag = "shops", request_body = NewShop,
-    responses((status = 201, body = Shop), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn create(State(state): State<AppState>, session: Session, ApiJson(new): ApiJson<NewShop>) -> ApiResult<(StatusCode, Json<Shop>)> {
+    responses((status = 201, body = WithSeq<Shop>), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create(State(state): State<AppState>, session: Session, ApiJson(new): ApiJson<NewShop>) -> ApiResult<(StatusCode, Json<WithSeq<Shop>>)> {
     Ok((StatusCode::CREATED, Json(catalog::create_shop(&state, &session, new).await?)))
 }
 
 /// Changes a shop (its staff and admins): open or closed (`store_availability_changed`), its
 /// name, contact, hours, currency or the board's lateness thresholds (`store_updated`).
 #[utoipa::path(patch, path = "/shops/{id}", tag = "shops", params(("id" = i64, Path)), request_body = ShopUpdate,
-    responses((status = 200, body = Shop), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = WithSeq<Shop>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update(
     State(state): State<AppState>,
     session: Session,
     Id(id): Id,
     ApiJson(update): ApiJson<ShopUpdate>,
-) -> ApiResult<Json<Shop>> {
+) -> ApiResult<Json<WithSeq<Shop>>> {
     Ok(Json(catalog::update_shop(&state, &session, id, update).await?))
 }
 
@@ -82,24 +82,24 @@ pub async fn list_products(State(state): State<AppState>, _session: Session, Id(
 
 /// Adds a product to a shop (its staff and admins).
 #[utoipa::path(post, path = "/shops/{id}/products", tag = "products", params(("id" = i64, Path)), request_body = NewProduct,
-    responses((status = 201, body = Product), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = WithSeq<Product>), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_product(
     State(state): State<AppState>,
     session: Session,
     Id(shop_id): Id,
     ApiJson(new): ApiJson<NewProduct>,
-) -> ApiResult<(StatusCode, Json<Product>)> {
+) -> ApiResult<(StatusCode, Json<WithSeq<Product>>)> {
     Ok((StatusCode::CREATED, Json(catalog::create_product(&state, &session, shop_id, new).await?)))
 }
 
 /// Changes a product's name, price, stock, low-stock threshold or availability.
 #[utoipa::path(patch, path = "/products/{id}", tag = "products", params(("id" = i64, Path)), request_body = ProductUpdate,
-    responses((status = 200, body = Product), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = WithSeq<Product>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_product(
     State(state): State<AppState>,
     session: Session,
     Id(id): Id,
     ApiJson(update): ApiJson<ProductUpdate>,
-) -> ApiResult<Json<Product>> {
+) -> ApiResult<Json<WithSeq<Product>>> {
     Ok(Json(catalog::update_product(&state, &session, id, update).await?))
 }

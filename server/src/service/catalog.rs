@@ -53,14 +53,16 @@ fn require_staff(session: &Session, shop_id: i64) -> ApiResult<()> {
 /// thresholds. Opening or closing is announced as `store_availability_changed`; any other
 /// change as `store_updated`, to everyone signed in (a shop's name, contact and hours are
 /// public). An update that changes nothing writes no event.
-pub async fn update_shop(state: &AppState, session: &Session, id: i64, update: ShopUpdate) -> ApiResult<Shop> {
+pub async fn update_shop(state: &AppState, session: &Session, id: i64, update: ShopUpdate) -> ApiResult<WithSeq<Shop>> {
     let mut tx = state.db.begin_write().await?;
     let shop = store::shops::get(&mut tx, id).await?.ok_or_else(|| ApiError::not_found("shop"))?;
     require_staff(session, id)?;
     let next = update.apply(&shop)?;
     let details_changed = Shop { is_open: shop.is_open, ..next.clone() } != shop;
     if next == shop {
-        return Ok(shop);
+        // Nothing to write: the shop as it stands, current as of the newest event.
+        let seq = store::events::current_seq(&mut tx).await?;
+        return Ok(WithSeq { item: shop, seq });
     }
     let now = Utc::now();
     let next = Shop { updated_at: now, ..next };
@@ -77,12 +79,12 @@ pub async fn update_shop(state: &AppState, session: &Session, id: i64, update: S
     if details_changed {
         store_updated(&mut tx, &next, session.user.id, now);
     }
-    super::commit(state, tx).await?;
-    Ok(next)
+    let seq = super::commit(state, tx).await?;
+    Ok(WithSeq { item: next, seq })
 }
 
 /// Creates a shop, open, with no staff yet (admins). Everyone signed in hears of it.
-pub async fn create_shop(state: &AppState, session: &Session, new: NewShop) -> ApiResult<Shop> {
+pub async fn create_shop(state: &AppState, session: &Session, new: NewShop) -> ApiResult<WithSeq<Shop>> {
     if !session.actor.is_admin() {
         return Err(ApiError::forbidden("only admins can create shops"));
     }
@@ -92,8 +94,8 @@ pub async fn create_shop(state: &AppState, session: &Session, new: NewShop) -> A
     let id = store::shops::insert(&mut tx, &new, true, now).await?;
     let shop = store::shops::get(&mut tx, id).await?.ok_or_else(|| ApiError::not_found("shop"))?;
     store_updated(&mut tx, &shop, session.user.id, now);
-    super::commit(state, tx).await?;
-    Ok(shop)
+    let seq = super::commit(state, tx).await?;
+    Ok(WithSeq { item: shop, seq })
 }
 
 fn store_updated(tx: &mut Tx, shop: &Shop, by_user_id: i64, now: DateTime<Utc>) {
@@ -198,7 +200,7 @@ pub async fn list_products(state: &AppState, shop_id: i64) -> ApiResult<ProductL
     Ok(ProductList { items, seq })
 }
 
-pub async fn create_product(state: &AppState, session: &Session, shop_id: i64, new: NewProduct) -> ApiResult<Product> {
+pub async fn create_product(state: &AppState, session: &Session, shop_id: i64, new: NewProduct) -> ApiResult<WithSeq<Product>> {
     validation::name(&new.name)?;
     validation::price(new.price_minor)?;
     validation::stock(new.stock)?;
@@ -219,11 +221,11 @@ pub async fn create_product(state: &AppState, session: &Session, shop_id: i64, n
     if validation::is_low_stock(product.stock, product.low_stock_threshold) {
         stock_low(&mut tx, &product, now);
     }
-    super::commit(state, tx).await?;
-    Ok(product)
+    let seq = super::commit(state, tx).await?;
+    Ok(WithSeq { item: product, seq })
 }
 
-pub async fn update_product(state: &AppState, session: &Session, id: i64, update: ProductUpdate) -> ApiResult<Product> {
+pub async fn update_product(state: &AppState, session: &Session, id: i64, update: ProductUpdate) -> ApiResult<WithSeq<Product>> {
     let ProductUpdate { name, price_minor, stock, low_stock_threshold, available } = update;
     if name.is_none() && price_minor.is_none() && stock.is_none() && low_stock_threshold.is_none() && available.is_none() {
         return Err(ValidationError::EmptyUpdate.into());
@@ -256,12 +258,13 @@ pub async fn update_product(state: &AppState, session: &Session, id: i64, update
         ..before.clone()
     };
     if after == (Product { updated_at: now, ..before.clone() }) {
-        return Ok(before);
+        let seq = store::events::current_seq(&mut tx).await?;
+        return Ok(WithSeq { item: before, seq });
     }
     store::products::update(&mut tx, &after).await?;
     product_events(&mut tx, &before, &after, now);
-    super::commit(state, tx).await?;
-    Ok(after)
+    let seq = super::commit(state, tx).await?;
+    Ok(WithSeq { item: after, seq })
 }
 
 /// Appends the events describing how a product changed from `before` to `after`.

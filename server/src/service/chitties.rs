@@ -22,7 +22,7 @@ pub const MAX_REASON_LEN: usize = 300;
 pub(crate) const LIST_LIMIT: i64 = 100;
 
 /// Stores a customer's photo of a list for a shop and queues it for reading.
-pub async fn upload(state: &AppState, session: &Session, shop_id: i64, bytes: Vec<u8>, note: Option<String>) -> ApiResult<Chitty> {
+pub async fn upload(state: &AppState, session: &Session, shop_id: i64, bytes: Vec<u8>, note: Option<String>) -> ApiResult<WithSeq<Chitty>> {
     if session.user.role != Role::Customer {
         return Err(ApiError::forbidden("only customers send lists"));
     }
@@ -47,10 +47,10 @@ pub async fn upload(state: &AppState, session: &Session, shop_id: i64, bytes: Ve
     let id = store::chitties::insert(&mut tx, shop_id, session.user.id, note.as_deref(), checked.content_type, &bytes, now).await?;
     let chitty = store::chitties::get(&mut tx, id).await?.ok_or_else(ApiError::internal)?;
     record_event(&mut tx, EventType::ChittyReceived, &chitty, now);
-    super::commit(state, tx).await?;
+    let seq = super::commit(state, tx).await?;
     state.chitty_wake.notify_one();
     tracing::info!(chitty_id = id, shop_id, customer_id = session.user.id, bytes = bytes.len(), width = checked.width, height = checked.height, "list received");
-    Ok(chitty)
+    Ok(WithSeq { item: chitty, seq })
 }
 
 /// The shop exists and is open, and the customer has not sent too many lists lately.
@@ -131,7 +131,7 @@ async fn actionable(tx: &mut Tx, session: &Session, id: i64) -> ApiResult<Chitty
 /// the same checks as any order (open shop, available products, stock). A line whose
 /// product staff chose differently from the proposal (or confirmed an unsure one) teaches
 /// the shop an alias, tried first on the next list.
-pub async fn make_order(state: &AppState, session: &Session, id: i64, confirmed: ChittyOrder) -> ApiResult<Order> {
+pub async fn make_order(state: &AppState, session: &Session, id: i64, confirmed: ChittyOrder) -> ApiResult<WithSeq<Order>> {
     let lines: Vec<(i64, i64)> = confirmed.items.iter().map(|i| (i.product_id, i.quantity)).collect();
     validation::order_items(&lines)?;
 
@@ -154,13 +154,13 @@ pub async fn make_order(state: &AppState, session: &Session, id: i64, confirmed:
         }
     }
     close(&mut tx, &chitty, ChittyStatus::Ordered, Some(order.id), None, now).await?;
-    super::commit(state, tx).await?;
+    let seq = super::commit(state, tx).await?;
     tracing::info!(chitty_id = id, order_id = order.id, by = session.user.id, "list made an order");
-    Ok(order)
+    Ok(WithSeq { item: order, seq })
 }
 
 /// Staff decline a chitty; the customer sees the reason.
-pub async fn reject(state: &AppState, session: &Session, id: i64, reason: String) -> ApiResult<Chitty> {
+pub async fn reject(state: &AppState, session: &Session, id: i64, reason: String) -> ApiResult<WithSeq<Chitty>> {
     let reason = reason.trim().to_owned();
     if reason.is_empty() || reason.chars().count() > MAX_REASON_LEN {
         return Err(ApiError::new(ErrorCode::ValidationFailed, format!("give a reason of 1 to {MAX_REASON_LEN} characters")));
@@ -169,9 +169,9 @@ pub async fn reject(state: &AppState, session: &Session, id: i64, reason: String
     let mut tx = state.db.begin_write().await?;
     let chitty = actionable(&mut tx, session, id).await?;
     let chitty = close(&mut tx, &chitty, ChittyStatus::Rejected, None, Some(&reason), now).await?;
-    super::commit(state, tx).await?;
+    let seq = super::commit(state, tx).await?;
     tracing::info!(chitty_id = id, by = session.user.id, "list rejected");
-    Ok(chitty)
+    Ok(WithSeq { item: chitty, seq })
 }
 
 async fn close(

@@ -19,11 +19,18 @@ use app::domain::{Actor, Role};
 use crate::state::AppState;
 
 /// Commits a write transaction and, if it wrote events, wakes the relays to publish them.
-pub async fn commit(state: &AppState, tx: Tx) -> ApiResult<()> {
-    if tx.commit().await?.is_some() {
-        state.bus.committed();
+/// Returns the `seq` the write's result is current as of: its last event's, or, when it wrote
+/// none, the newest one before it. A client that follows from there misses nothing after its
+/// own change and is not sent the change again.
+pub async fn commit(state: &AppState, mut tx: Tx) -> ApiResult<i64> {
+    let before = if tx.has_events() { None } else { Some(crate::store::events::current_seq(&mut tx).await?) };
+    match tx.commit().await? {
+        Some(seq) => {
+            state.bus.committed();
+            Ok(seq)
+        }
+        None => Ok(before.unwrap_or_default()),
     }
-    Ok(())
 }
 
 /// Whose records (orders, chitties) a list shows an actor, narrowed to one shop if asked: a

@@ -4,12 +4,12 @@ use crate::auth::Session;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::store;
-use app::api::{NewNotification, Notification};
+use app::api::{WithSeq, NewNotification, Notification};
 use app::domain::validation;
 use app::domain::{EventType, Topic};
 use chrono::Utc;
 
-pub async fn send(state: &AppState, session: &Session, new: NewNotification) -> ApiResult<Notification> {
+pub async fn send(state: &AppState, session: &Session, new: NewNotification) -> ApiResult<WithSeq<Notification>> {
     if !session.actor.is_admin() {
         return Err(ApiError::forbidden("only admins send notifications"));
     }
@@ -29,7 +29,7 @@ pub async fn send(state: &AppState, session: &Session, new: NewNotification) -> 
     let now = Utc::now();
     let notification = Notification { user_id: new.user_id, severity: new.severity, text, from_user_id: session.user.id, at: now };
     store::events::append(&mut tx, EventType::Notification, &[topic], &serde_json::to_value(&notification)?, now);
-    super::commit(state, tx).await?;
+    let seq = super::commit(state, tx).await?;
     tracing::info!(%topic, "notification sent");
-    Ok(notification)
+    Ok(WithSeq { item: notification, seq })
 }

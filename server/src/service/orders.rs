@@ -21,7 +21,7 @@ const NOT_FOUND: &str = "order";
 
 /// Places an order for the signed-in customer: checks the shop is open and every product is
 /// available with enough stock, takes the stock, and records the order, all in one transaction.
-pub async fn create(state: &AppState, session: &Session, new: NewOrder) -> ApiResult<Order> {
+pub async fn create(state: &AppState, session: &Session, new: NewOrder) -> ApiResult<WithSeq<Order>> {
     if session.user.role != Role::Customer {
         return Err(ApiError::forbidden("only customers place orders"));
     }
@@ -30,9 +30,9 @@ pub async fn create(state: &AppState, session: &Session, new: NewOrder) -> ApiRe
 
     let mut tx = state.db.begin_write().await?;
     let order = place(&mut tx, new.shop_id, session.user.id, session.user.id, &lines, Utc::now()).await?;
-    super::commit(state, tx).await?;
+    let seq = super::commit(state, tx).await?;
     tracing::info!(order_id = order.id, shop_id = order.shop_id, customer_id = session.user.id, total = order.total_minor, "order placed");
-    Ok(order)
+    Ok(WithSeq { item: order, seq })
 }
 
 /// Places an order for `customer_id` in the caller's transaction: checks the shop is open and
@@ -177,7 +177,7 @@ pub async fn get(state: &AppState, session: &Session, id: i64) -> ApiResult<With
 }
 
 /// Applies a status change, cancellation or payment verification.
-pub async fn act(state: &AppState, session: &Session, id: i64, action: OrderAction, note: Option<String>) -> ApiResult<Order> {
+pub async fn act(state: &AppState, session: &Session, id: i64, action: OrderAction, note: Option<String>) -> ApiResult<WithSeq<Order>> {
     let note = note.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
     if let Some(n) = &note {
         validation::note(n)?;
@@ -198,7 +198,7 @@ pub async fn act(state: &AppState, session: &Session, id: i64, action: OrderActi
     let entry = StatusChange { status: next.status, change, by_user_id: session.user.id, at: now, note };
     store::orders::insert_history(&mut tx, id, &entry).await?;
     let order = record_event(&mut tx, id, EventType::OrderUpdated, change, now).await?;
-    super::commit(state, tx).await?;
+    let seq = super::commit(state, tx).await?;
     tracing::info!(order_id = id, status = %next.status, ?change, by = session.user.id, "order updated");
-    Ok(order)
+    Ok(WithSeq { item: order, seq })
 }

@@ -4,7 +4,7 @@ use crate::auth::{hash_password, Session};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::store;
-use app::api::{ErrorCode, NewUser, User, UserUpdate};
+use app::api::{WithSeq, ErrorCode, NewUser, User, UserUpdate};
 use app::domain::Actor;
 use app::domain::validation::{self, ValidationError};
 use app::domain::Role;
@@ -20,7 +20,7 @@ pub async fn list(state: &AppState, session: &Session) -> ApiResult<Vec<User>> {
     Ok(store::users::list(&mut state.db.read().await?).await?)
 }
 
-pub async fn create(state: &AppState, session: &Session, new: NewUser) -> ApiResult<User> {
+pub async fn create(state: &AppState, session: &Session, new: NewUser) -> ApiResult<WithSeq<User>> {
     if !session.actor.is_admin() {
         return Err(ApiError::forbidden("only admins create users"));
     }
@@ -46,15 +46,15 @@ pub async fn create(state: &AppState, session: &Session, new: NewUser) -> ApiRes
         store::shops::add_staff(&mut tx, shop_id, id).await?;
     }
     let user = store::users::get(&mut tx, id).await?.ok_or_else(ApiError::internal)?;
-    tx.commit().await?;
+    let seq = super::commit(state, tx).await?;
     tracing::info!(user_id = id, role = new.role.as_str(), by = session.user.id, "user created");
-    Ok(user)
+    Ok(WithSeq { item: user, seq })
 }
 
 /// Disables or re-enables a user, or changes a shopkeeper's shops. The change reaches their
 /// open sockets on every node through the outbox (an internal `access_changed` event that each
 /// node's hub applies). Returns the user as now stored.
-pub async fn update(state: &AppState, session: &Session, id: i64, update: UserUpdate) -> ApiResult<User> {
+pub async fn update(state: &AppState, session: &Session, id: i64, update: UserUpdate) -> ApiResult<WithSeq<User>> {
     if !session.actor.is_admin() {
         return Err(ApiError::forbidden("only admins change users"));
     }
@@ -92,7 +92,7 @@ pub async fn update(state: &AppState, session: &Session, id: i64, update: UserUp
     let user = store::users::get_any(&mut tx, id).await?.ok_or_else(ApiError::internal)?;
     let actor = (!disabled).then_some(Actor { user_id: id, role, shop_ids });
     store::events::append(&mut tx, EventType::AccessChanged, &[], &json!({ "user_id": id, "actor": actor }), Utc::now());
-    super::commit(state, tx).await?;
+    let seq = super::commit(state, tx).await?;
     tracing::info!(user_id = id, disabled, by = session.user.id, "user rights changed");
-    Ok(user)
+    Ok(WithSeq { item: user, seq })
 }

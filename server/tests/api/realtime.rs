@@ -535,3 +535,33 @@ async fn the_subscription_limit_counts_what_the_flag_says_and_a_resume_past_it_i
     ws.send(json!({"type": "resume", "last_seq": null})).await;
     assert_eq!(ws.next().await["type"], "resumed", "nothing was subscribed, nothing else answered");
 }
+
+#[tokio::test]
+async fn a_write_answers_with_the_seq_of_its_own_change() {
+    let s = TestServer::start().await;
+    let alice = s.login(ALICE).await;
+    let baker = s.login(BAKER).await;
+    let (bakery, loaf) = bakery_loaf(&s, &alice).await;
+    let mut ws = live(&s, &alice).await;
+
+    let order = place(&s, &alice, bakery, loaf).await;
+    let created = ws.next().await;
+    assert_eq!(created["type"], "order_created");
+    // Placing an order writes its event and the stock changes after it: the answer names the
+    // last, and a client following from there is sent none of them again.
+    assert!(order["seq"].as_i64() >= created["seq"].as_i64(), "{order} {created}");
+    let mut from_answer = try_connect(&s, Auth::Bearer(&alice), &format!("last_seq={}", order["seq"])).await.expect("upgrade");
+    assert_eq!(from_answer.next().await["replayed"], 0);
+
+    let (code, moved) =
+        s.call(Method::PATCH, &format!("/orders/{}/status", order["id"]), Some(&baker), Some(json!({"status": "confirmed"}))).await;
+    assert_eq!(code, StatusCode::OK, "{moved}");
+    let updated = ws.next().await;
+    assert_eq!((moved["seq"].clone(), moved["status"].clone()), (updated["seq"].clone(), json!("confirmed")));
+
+    // A write that changes nothing writes no event: it names the newest seq before it.
+    let shop = s.get(&format!("/shops/{bakery}"), &baker).await;
+    let (code, same) = s.call(Method::PATCH, &format!("/shops/{bakery}"), Some(&baker), Some(json!({"name": shop["name"]}))).await;
+    assert_eq!(code, StatusCode::OK, "{same}");
+    assert_eq!(same["seq"], updated["seq"]);
+}
