@@ -43,16 +43,14 @@ async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<(bool, Byt
     }
 }
 
+/// JSON that does not parse is `malformed_json` (400); JSON of the wrong shape is
+/// `invalid_body` (422). The body is parsed to a `Value` first because serde_json reports some
+/// shape errors while parsing as syntax errors (a number where an enum's string belongs is
+/// "expected value"); deserialising from the `Value` reports every shape error as one.
 fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(bytes).map_err(|e| {
-        use serde_json::error::Category;
-        match e.classify() {
-            Category::Data => ApiError::new(ErrorCode::InvalidBody, format!("invalid request body: {e}")),
-            Category::Syntax | Category::Eof | Category::Io => {
-                ApiError::new(ErrorCode::MalformedJson, format!("malformed JSON: {e}"))
-            }
-        }
-    })
+    let value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| ApiError::new(ErrorCode::MalformedJson, format!("malformed JSON: {e}")))?;
+    T::deserialize(value).map_err(|e| ApiError::new(ErrorCode::InvalidBody, format!("invalid request body: {e}")))
 }
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {

@@ -29,6 +29,8 @@ pub enum ValidationError {
     Name,
     #[error("note must be at most {MAX_NOTE_LEN} characters")]
     Note,
+    #[error("text must be 1 to {MAX_NOTE_LEN} characters")]
+    NotificationText,
     #[error("nothing to change: give at least one field")]
     EmptyUpdate,
     #[error("that is not an email address")]
@@ -125,9 +127,23 @@ pub fn note(s: &str) -> Result<(), ValidationError> {
     (s.chars().count() <= MAX_NOTE_LEN).then_some(()).ok_or(ValidationError::Note)
 }
 
+/// A notification's text (already trimmed): 1 to [`MAX_NOTE_LEN`] characters.
+pub fn notification_text(s: &str) -> Result<(), ValidationError> {
+    (1..=MAX_NOTE_LEN).contains(&s.chars().count()).then_some(()).ok_or(ValidationError::NotificationText)
+}
+
 #[cfg(test)]
 mod shop_tests {
     use super::*;
+
+    #[test]
+    fn a_notifications_text_is_named_as_text_in_its_error() {
+        assert!(notification_text("ready soon").is_ok());
+        assert!(notification_text(&"é".repeat(MAX_NOTE_LEN)).is_ok());
+        for bad in [String::new(), "x".repeat(MAX_NOTE_LEN + 1)] {
+            assert_eq!(notification_text(&bad).unwrap_err().to_string(), "text must be 1 to 500 characters");
+        }
+    }
 
     #[test]
     fn shop_details_are_checked() {

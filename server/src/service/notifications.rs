@@ -14,10 +14,7 @@ pub async fn send(state: &AppState, session: &Session, new: NewNotification) -> 
         return Err(ApiError::forbidden("only admins send notifications"));
     }
     let text = new.text.trim().to_owned();
-    if text.is_empty() {
-        return Err(validation::ValidationError::Note.into());
-    }
-    validation::note(&text)?;
+    validation::notification_text(&text)?;
     let mut tx = state.db.begin_write().await?;
     let topic = match new.user_id {
         Some(user_id) => {

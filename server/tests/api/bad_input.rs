@@ -9,6 +9,7 @@ async fn bad_requests_get_clear_errors_and_change_nothing() {
     let server = TestServer::start().await;
     let alice = server.login(ALICE).await;
     let baker = server.login(BAKER).await;
+    let admin = server.login(ADMIN).await;
     let bakery = shop_id(&server, &alice, "Corner Bakery").await;
     let grocer_shop = shop_id(&server, &alice, "Green Grocer").await;
     let loaf = product_id(&server, &alice, bakery, "Sourdough").await;
@@ -36,6 +37,14 @@ async fn bad_requests_get_clear_errors_and_change_nothing() {
         (Method::PATCH, format!("/orders/{pending}/status"), "baker", json!({"status": "ready"}), 409, "invalid_transition"),
         (Method::PATCH, format!("/orders/{pending}/status"), "baker", json!({"status": "pending"}), 409, "status_unchanged"),
         (Method::PATCH, format!("/orders/{pending}/status"), "baker", json!({"status": "shipped"}), 422, "invalid_body"),
+        // Wrong JSON types for enums are a body of the wrong shape, not malformed JSON.
+        (Method::PATCH, format!("/orders/{pending}/status"), "baker", json!({"status": 3}), 422, "invalid_body"),
+        (Method::PATCH, format!("/orders/{pending}/status"), "baker", json!({"status": null}), 422, "invalid_body"),
+        (Method::PATCH, format!("/orders/{pending}/status"), "baker", json!({"status": true}), 422, "invalid_body"),
+        (Method::POST, "/notifications".into(), "admin", json!({"severity": 3, "text": "hello"}), 422, "invalid_body"),
+        (Method::POST, "/users".into(), "admin", json!({"email": "new@ordercast.test", "name": "New", "password": "long enough password", "role": 5}), 422, "invalid_body"),
+        (Method::POST, "/notifications".into(), "admin", json!({"severity": "info", "text": "x".repeat(501)}), 422, "validation_failed"),
+        (Method::POST, "/notifications".into(), "admin", json!({"severity": "info", "text": "   "}), 422, "validation_failed"),
         (Method::PATCH, format!("/orders/{pending}/status"), "baker", json!({"status": "confirmed", "note": "x".repeat(501)}), 422, "validation_failed"),
         (Method::PATCH, "/orders/999999/status".into(), "baker", json!({"status": "confirmed"}), 404, "not_found"),
         (Method::PATCH, "/orders/abc/status".into(), "baker", json!({"status": "confirmed"}), 400, "invalid_path"),
@@ -54,12 +63,19 @@ async fn bad_requests_get_clear_errors_and_change_nothing() {
         (Method::GET, "/orders?page=-1".into(), "alice", serde_json::Value::Null, 400, "invalid_query"),
     ];
     for (method, path, who, body, status, code) in json_cases {
-        let token = if who == "alice" { &alice } else { &baker };
+        let token = match who {
+            "alice" => &alice,
+            "admin" => &admin,
+            _ => &baker,
+        };
         let body = (!body.is_null()).then_some(body);
         let (got, resp) = server.call(method.clone(), &path, Some(token), body.clone()).await;
         assert_eq!(got.as_u16(), status, "{method} {path} {body:?}: {resp}");
         assert_eq!(resp["error"]["code"], code, "{method} {path} {body:?}: {resp}");
         assert!(resp["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
+        if path == "/notifications" && code == "validation_failed" {
+            assert_eq!(resp["error"]["message"], "text must be 1 to 500 characters", "{resp}");
+        }
     }
 
     let raw_cases: Vec<(&str, &str, Vec<u8>, u16, &str)> = vec![
@@ -106,4 +122,26 @@ async fn unauthenticated_and_wrong_credentials_are_refused_and_repeated_failures
     // Another account from the same address still signs in.
     server.login(ALICE).await;
     assert_eq!(before, server.fingerprint().await);
+}
+
+#[tokio::test]
+async fn a_body_over_the_limit_is_refused_with_connection_close_and_the_pooled_client_goes_on() {
+    let server = TestServer::start().await;
+    let alice = server.login(ALICE).await;
+    let client = reqwest::Client::new();
+    let big = format!("{{\"shop_id\": 1, \"items\": [], \"pad\": \"{}\"}}", "x".repeat(256 * 1024));
+    for _ in 0..3 {
+        let res = client
+            .post(format!("{}/api/v1/orders", server.base))
+            .bearer_auth(&alice)
+            .header("content-type", "application/json")
+            .body(big.clone())
+            .send()
+            .await
+            .expect("the 413 arrives");
+        assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(res.headers().get("connection").map(|v| v.as_bytes()), Some(b"close".as_slice()), "the server says it closes");
+        let next = client.get(format!("{}/api/v1/auth/me", server.base)).bearer_auth(&alice).send().await.expect("the next request");
+        assert_eq!(next.status(), StatusCode::OK);
+    }
 }
