@@ -1,7 +1,7 @@
 //! Sessions, stored by the hash of their token.
 
 use chrono::{DateTime, Utc};
-use crate::db::AsConn;
+use crate::db::{AsConn, Ex};
 use crate::on;
 
 pub async fn insert(
@@ -22,12 +22,15 @@ pub async fn insert(
 }
 
 /// The user of a live session and when it expires.
+///
+/// The expiry is compared here, as a time: SQLite keeps times as text, and text compares like
+/// time only while every row is written in one format and offset.
 pub async fn live(conn: &mut impl AsConn, token_hash: &str, now: DateTime<Utc>) -> sqlx::Result<Option<(i64, DateTime<Utc>)>> {
-    on!(conn, |c| sqlx::query_as("SELECT user_id, expires_at FROM sessions WHERE token_hash = $1 AND expires_at > $2")
+    let found: Option<(i64, DateTime<Utc>)> = on!(conn, |c| sqlx::query_as("SELECT user_id, expires_at FROM sessions WHERE token_hash = $1")
         .bind(token_hash)
-        .bind(now)
         .fetch_optional(&mut *c)
-        .await)
+        .await)?;
+    Ok(found.filter(|(_, expires_at)| *expires_at > now))
 }
 
 /// Deletes a session; returns its user, if there was one.
@@ -38,9 +41,15 @@ pub async fn delete(conn: &mut impl AsConn, token_hash: &str) -> sqlx::Result<Op
         .await)
 }
 
+/// Deletes the sessions that expired by `now` (compared as times: `julianday` on SQLite, whose
+/// times are text).
 pub async fn delete_expired(conn: &mut impl AsConn, now: DateTime<Utc>) -> sqlx::Result<u64> {
-    let done = on!(conn, |c| sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(now).execute(&mut *c).await.map(|r| r.rows_affected()))?;
-    Ok(done)
+    Ok(match conn.ex() {
+        Ex::Sqlite(c) => {
+            sqlx::query("DELETE FROM sessions WHERE julianday(expires_at) <= julianday($1)").bind(now).execute(&mut *c).await?.rows_affected()
+        }
+        Ex::Postgres(c) => sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(now).execute(&mut *c).await?.rows_affected(),
+    })
 }
 
 /// Signs a user out everywhere.

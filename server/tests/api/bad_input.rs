@@ -145,3 +145,28 @@ async fn a_body_over_the_limit_is_refused_with_connection_close_and_the_pooled_c
         assert_eq!(next.status(), StatusCode::OK);
     }
 }
+
+#[tokio::test]
+async fn session_expiry_is_compared_as_a_time_whatever_its_text() {
+    let server = TestServer::start().await;
+    let bob = server.login(BOB).await;
+    let set_expiry = |at: chrono::DateTime<chrono::FixedOffset>| {
+        format!(
+            "UPDATE sessions SET expires_at = '{}' WHERE user_id = (SELECT id FROM users WHERE email = '{BOB}')",
+            at.format("%Y-%m-%dT%H:%M:%S%:z")
+        )
+    };
+    let five_east = chrono::FixedOffset::east_opt(5 * 3600).expect("offset");
+    // An hour from now on a +05:00 clock is four hours ago: as text it sorts after now.
+    let past = (chrono::Utc::now() + chrono::Duration::hours(1)).naive_utc().and_local_timezone(five_east).single().expect("time");
+    assert!(past < chrono::Utc::now());
+    server.db.execute(&set_expiry(past)).await;
+    let (status, body) = server.call(Method::GET, "/auth/me", Some(&bob), None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "an expired session is refused: {body}");
+
+    // And a future expiry written in another offset is still live.
+    let future = (chrono::Utc::now() + chrono::Duration::hours(1)).with_timezone(&five_east);
+    server.db.execute(&set_expiry(future)).await;
+    let (status, body) = server.call(Method::GET, "/auth/me", Some(&bob), None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
