@@ -71,6 +71,18 @@ pub struct Config {
     #[arg(long = "ws-stall-secs", env = "ORDERCAST_WS_STALL_SECS", default_value = "10", value_parser = parse_secs)]
     pub ws_stall: std::time::Duration,
 
+    /// Serve `/metrics` on this address only, not on `--addr` (e.g. `127.0.0.1:9100`, reachable
+    /// by the monitoring system but not the public). Port 0 picks a free port, printed as
+    /// `metrics on http://ADDR`.
+    #[arg(long, env = "ORDERCAST_METRICS_ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
+
+    /// Require `Authorization: Bearer <token>` on `/metrics`. Without it or `--metrics-addr`,
+    /// anyone who reaches the port can read the metrics (counts and latencies, nothing about
+    /// users or orders).
+    #[arg(long, env = "ORDERCAST_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+
     /// Serve `/ws/echo`: the WebSocket transport with an echo in place of the protocol, for a
     /// conformance suite (Autobahn). Off in production.
     #[arg(long, env = "ORDERCAST_CONFORMANCE_ECHO", default_value_t = false, action = clap::ArgAction::Set)]

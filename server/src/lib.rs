@@ -41,7 +41,9 @@ use crate::realtime::presence::Presence;
 use crate::realtime::{Bus, Hub};
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::header;
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
+use crate::error::ApiError;
+use sha2::Digest;
 use axum::routing::get;
 use axum::serve::ListenerExt;
 use axum::Router;
@@ -102,7 +104,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api::router())
         .nest_service(&format!("/{}", options.site_pkg_dir), assets::pkg_service(&options))
         .route("/ws", get(realtime::ws::upgrade))
-        .route("/metrics", get(metrics))
+        .merge(metrics_router(&state, false))
         .leptos_routes_with_context(
             &state,
             routes,
@@ -207,6 +209,18 @@ pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     housekeep(&state).await;
     tokio::spawn(housekeeping(state.clone()));
 
+    let metrics_server = match state.config.metrics_addr {
+        Some(at) => {
+            let listener = TcpListener::bind(at).await?;
+            let at = listener.local_addr()?;
+            tracing::info!(%at, "metrics listening");
+            println!("metrics on http://{at}");
+            let app = metrics_router(&state, true).with_state(state.clone());
+            let stop = state.shutdown.clone();
+            Some(tokio::spawn(async move { axum::serve(listener, app).with_graceful_shutdown(stop.cancelled_owned()).await }))
+        }
+        None => None,
+    };
     tracing::info!(%addr, "listening");
     // Tests and scripts read this line to find the port when started with port 0.
     println!("listening on http://{addr}");
@@ -243,6 +257,9 @@ pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     // The sockets have left the hub: take this node's staff offline, then stop.
     presence_stop.cancel();
     let _ = presence.await;
+    if let Some(server) = metrics_server {
+        let _ = server.await;
+    }
     let _ = relay.await;
     let _ = reader.await;
     db.close().await;
@@ -250,9 +267,28 @@ pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// `GET /metrics`: Prometheus text format.
-async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.hub.metrics.render())
+/// `/metrics`, on the main address unless `--metrics-addr` gives it its own (`own_address`).
+fn metrics_router(state: &AppState, own_address: bool) -> Router<AppState> {
+    if state.config.metrics_addr.is_some() == own_address {
+        Router::new().route("/metrics", get(metrics))
+    } else {
+        Router::new()
+    }
+}
+
+/// `GET /metrics`: Prometheus text format; with `--metrics-token`, only for that bearer token.
+async fn metrics(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    if let Some(expected) = state.config.metrics_token.as_deref() {
+        let given = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+        // Compared as digests, so the time taken says nothing about how much of it matched.
+        let digest = |s: &str| sha2::Sha256::digest(s.as_bytes());
+        if given.map(digest) != Some(digest(expected)) {
+            let mut refused = ApiError::unauthenticated().into_response();
+            refused.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            return refused;
+        }
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.hub.metrics.render()).into_response()
 }
 
 /// Every hour after start-up: housekeeping.

@@ -170,3 +170,32 @@ async fn session_expiry_is_compared_as_a_time_whatever_its_text() {
     let (status, body) = server.call(Method::GET, "/auth/me", Some(&bob), None).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
+
+#[tokio::test]
+async fn metrics_can_require_a_token_or_live_on_their_own_address() {
+    let server = TestServer::start_with(&["--metrics-token", "s3cret-metrics"]).await;
+    let http = reqwest::Client::new();
+    let url = format!("{}/metrics", server.base);
+    for token in [None, Some("wrong"), Some("s3cret-metric")] {
+        let mut req = http.get(&url);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let res = req.send().await.expect("request");
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{token:?}");
+        assert_eq!(res.headers()["www-authenticate"], "Bearer");
+    }
+    let res = http.get(&url).bearer_auth("s3cret-metrics").send().await.expect("request");
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.text().await.unwrap().contains("ordercast_ws_connections"));
+
+    let server = TestServer::start_with(&["--metrics-addr", "127.0.0.1:0"]).await;
+    let res = http.get(format!("{}/metrics", server.base)).send().await.expect("request");
+    assert_eq!(res.status(), StatusCode::NOT_FOUND, "not on the public address");
+    let own = server.metrics_base.as_deref().expect("the metrics address is printed");
+    let res = http.get(format!("{own}/metrics")).send().await.expect("request");
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.text().await.unwrap().contains("ordercast_ws_connections"));
+    let res = http.get(format!("{own}/api/v1/shops")).send().await.expect("request");
+    assert_eq!(res.status(), StatusCode::NOT_FOUND, "only metrics there");
+}

@@ -92,6 +92,8 @@ fn rand_u32() -> u32 {
 pub struct TestServer {
     child: Child,
     pub base: String,
+    /// The metrics address, when started with `--metrics-addr`.
+    pub metrics_base: Option<String>,
     pub db: TestDb,
     _dir: tempfile::TempDir,
     http: reqwest::Client,
@@ -134,15 +136,19 @@ impl TestServer {
             .expect("start the ordercast binary");
         let stdout = child.stdout.take().expect("stdout");
         let mut lines = BufReader::new(stdout).lines();
+        let mut metrics_base = None;
         let base = loop {
             let line = lines.next_line().await.expect("read server output").expect("server exited before listening");
+            if let Some(addr) = line.strip_prefix("metrics on ") {
+                metrics_base = Some(addr.trim().to_owned());
+            }
             if let Some(addr) = line.strip_prefix("listening on ") {
                 break addr.trim().to_owned();
             }
         };
         // Keep draining stdout so the server never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        TestServer { child, base, db, _dir: dir, http: reqwest::Client::new() }
+        TestServer { child, base, metrics_base, db, _dir: dir, http: reqwest::Client::new() }
     }
 
     pub fn url(&self, path: &str) -> String {
