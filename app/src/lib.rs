@@ -61,7 +61,7 @@ pub fn shell(options: LeptosOptions, stylesheet: &str) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <link rel="stylesheet" id="leptos" href=stylesheet.to_owned()/>
-                <script inner_html=KEEP_EARLY_TAPS></script>
+                <script nonce=leptos::nonce::use_nonce() inner_html=KEEP_EARLY_TAPS></script>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>

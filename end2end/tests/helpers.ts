@@ -8,17 +8,39 @@ type Viewport = { width: number; height: number };
  * user, or another device of the same user). The contexts close when the test ends, so no
  * page of a finished test keeps a socket, timers or a chime running.
  */
-export const test = base.extend<{ device: (viewport?: Viewport) => Promise<Page> }>({
-  device: async ({ browser }, use) => {
+export const test = base.extend<{ device: (viewport?: Viewport) => Promise<Page>; cspViolations: string[] }>({
+  // Every page of every test runs under the server's Content-Security-Policy: a script, style
+  // or connection it refuses is a failure, reported after the test.
+  cspViolations: [
+    async ({}, use) => {
+      const violations: string[] = [];
+      await use(violations);
+      expect(violations, "Content-Security-Policy violations").toEqual([]);
+    },
+    { auto: true },
+  ],
+  context: async ({ context, cspViolations }, use) => {
+    watchCsp(context, cspViolations);
+    await use(context);
+  },
+  device: async ({ browser, cspViolations }, use) => {
     const contexts: BrowserContext[] = [];
     await use(async (viewport) => {
       const context = await browser.newContext(viewport ? { viewport } : {});
+      watchCsp(context, cspViolations);
       contexts.push(context);
       return await context.newPage();
     });
     for (const context of contexts) await context.close();
   },
 });
+
+/** Chromium reports what a Content-Security-Policy refused as a console error. */
+function watchCsp(context: BrowserContext, violations: string[]) {
+  context.on("console", (msg) => {
+    if (msg.type() === "error" && msg.text().includes("Content Security Policy")) violations.push(msg.text());
+  });
+}
 
 export const PASSWORD = "ordercast";
 

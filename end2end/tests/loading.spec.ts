@@ -1,5 +1,5 @@
-import { test, expect } from "@playwright/test";
-import { signIn, accessible } from "./helpers";
+import { test as plain, expect } from "@playwright/test";
+import { test, signIn, accessible } from "./helpers";
 
 test("assets have content-hashed names, come brotli- or gzip-compressed and are cached for a year; pages are not cached", async ({ page, request }) => {
   const res = await page.goto("/login");
@@ -79,4 +79,30 @@ test("the cart survives a reload and sits in a bar pinned to the bottom of a pho
   await page.getByRole("button", { name: "Remove one Rye bread" }).click();
   await page.getByRole("button", { name: "Remove one Rye bread" }).click();
   await expect(bar).toHaveCount(0);
+});
+
+// `plain`: this test provokes violations on purpose, which the suite's `test` would report.
+plain("the page's policy refuses an injected inline script and being framed, and the page still hydrates", async ({ page }) => {
+  const res = await page.goto("/login");
+  const policy = res!.headers()["content-security-policy"];
+  expect(policy).toContain("'wasm-unsafe-eval'");
+  expect(policy).toContain("frame-ancestors 'none'");
+  expect(res!.headers()["x-content-type-options"]).toBe("nosniff");
+  await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+  const refused = await page.evaluate(
+    () =>
+      new Promise<string>((resolve) => {
+        document.addEventListener("securitypolicyviolation", (e) => resolve(e.violatedDirective), { once: true });
+        const s = document.createElement("script");
+        s.textContent = "window.__injected = true";
+        document.head.append(s);
+      }),
+  );
+  expect(refused).toBe("script-src-elem");
+  expect(await page.evaluate(() => (window as any).__injected)).toBeUndefined();
+
+  // A page framing the admin panel is refused it.
+  const framingRefused = page.waitForEvent("console", (m) => m.text().includes("frame-ancestors 'none'"));
+  await page.setContent(`<iframe src="${new URL("/admin", page.url()).href}"></iframe>`);
+  await framingRefused;
 });

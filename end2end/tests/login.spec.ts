@@ -1,5 +1,5 @@
-import { test, expect } from "@playwright/test";
-import { signIn } from "./helpers";
+import { expect } from "@playwright/test";
+import { test, signIn } from "./helpers";
 
 test("a demo customer signs in and sees their orders after hydration", async ({ page }) => {
   await page.goto("/login");

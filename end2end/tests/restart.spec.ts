@@ -1,8 +1,8 @@
-import { test, expect, type APIRequestContext, type Page } from "@playwright/test";
+import { expect, type APIRequestContext, type Page } from "@playwright/test";
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { signIn, sameDocument, token } from "./helpers";
+import { test, signIn, sameDocument, token } from "./helpers";
 
 // This test runs its own server processes on their own ports and database, so it can stop
 // and start them.

@@ -26,6 +26,7 @@ pub mod extract;
 pub mod pages;
 pub mod realtime;
 pub mod seed;
+pub mod security;
 pub mod service;
 pub mod state;
 pub mod store;
@@ -99,7 +100,8 @@ pub fn router(state: AppState) -> Router {
     } else {
         Router::new()
     };
-    Router::new()
+    let https = state.config.secure_cookie;
+    let router = Router::new()
         .merge(conformance)
         .nest("/api/v1", api::router())
         .nest_service(&format!("/{}", options.site_pkg_dir), assets::pkg_service(&options))
@@ -114,20 +116,26 @@ pub fn router(state: AppState) -> Router {
             },
             {
                 let (options, stylesheet) = (options.clone(), stylesheet.clone());
-                move || shell(options.clone(), &stylesheet)
+                move || {
+                    security::set_page_policy();
+                    shell(options.clone(), &stylesheet)
+                }
             },
         )
         // Unknown addresses render the app's "not found" page, with the signed-in user's
         // navigation: it needs the page backend as much as any page.
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
             move || provide_context(backend.clone()),
-            move |options| shell(options, &stylesheet),
+            move |options| {
+                security::set_page_policy();
+                shell(options, &stylesheet)
+            },
         ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         // Pages and API answers are always current; assets under /pkg set their own caching.
         .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-cache")))
-        .layer(TraceLayer::new_for_http())
-        .with_state(state)
+        .with_state(state);
+    security::layer(router, https).layer(TraceLayer::new_for_http())
 }
 
 /// Opens the database, seeds it if asked, and serves until SIGTERM or Ctrl-C.

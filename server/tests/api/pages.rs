@@ -31,3 +31,42 @@ async fn a_signed_out_visitor_gets_no_data_from_a_rendered_page() {
     assert!(!html.contains("data-order-id"), "{html}");
     assert!(!html.contains("class=\"user-name\""), "{html}");
 }
+
+#[tokio::test]
+async fn pages_run_only_their_own_scripts_and_every_response_carries_the_security_headers() {
+    let server = TestServer::start().await;
+    let http = reqwest::Client::new();
+    let mut nonces = Vec::new();
+    for path in ["/login", "/no-such-page"] {
+        let res = http.get(format!("{}{path}", server.base)).send().await.expect("request");
+        let policy = res.headers()["content-security-policy"].to_str().expect("ASCII").to_owned();
+        assert_eq!(res.headers()["x-content-type-options"], "nosniff");
+        assert_eq!(res.headers()["referrer-policy"], "strict-origin-when-cross-origin");
+        assert!(res.headers().get("strict-transport-security").is_none(), "not over plain HTTP");
+        let html = res.text().await.expect("body");
+        let nonce = policy
+            .split("'nonce-")
+            .nth(1)
+            .and_then(|rest| rest.split('\'').next())
+            .unwrap_or_else(|| panic!("{path}: a nonce in {policy}"))
+            .to_owned();
+        assert!(policy.contains("frame-ancestors 'none'") && !policy.contains("unsafe-inline"), "{policy}");
+        // Every script on the page is an inline one carrying this response's nonce, or loaded
+        // from the site (allowed by 'self').
+        let scripts = html.matches("<script").count();
+        assert!(scripts >= 2, "{path}: the early-tap and hydration scripts");
+        assert_eq!(html.matches(&format!("nonce=\"{nonce}\"")).count(), scripts, "{path}: {html}");
+        nonces.push(nonce);
+    }
+    assert_ne!(nonces[0], nonces[1], "a nonce per response");
+
+    // Not a page: nothing may run or frame it.
+    let res = http.get(format!("{}/api/v1/shops", server.base)).send().await.expect("request");
+    assert_eq!(res.headers()["content-security-policy"], "default-src 'none'; frame-ancestors 'none'");
+    assert_eq!(res.headers()["x-content-type-options"], "nosniff");
+
+    // Served over HTTPS, the site says so for a year.
+    let server = TestServer::start_with(&["--secure-cookie", "true"]).await;
+    let res = http.get(format!("{}/login", server.base)).send().await.expect("request");
+    assert_eq!(res.headers()["strict-transport-security"], "max-age=31536000; includeSubDomains");
+}
