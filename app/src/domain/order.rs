@@ -442,3 +442,68 @@ mod tests {
         assert_eq!(allowed(at(OrderStatus::Cancelled, PaymentStatus::Unpaid), Party::Staff), Allowed::default());
     }
 }
+
+/// Property tests over sequences: whatever anyone asks, in any order, an order only moves
+/// forward along its steps or to cancelled, stops at a final status, is never unpaid again,
+/// and a refused action changes nothing (it returns no state to store).
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn action() -> impl Strategy<Value = OrderAction> {
+        prop_oneof![
+            prop::sample::select(OrderStatus::ALL.to_vec()).prop_map(OrderAction::SetStatus),
+            Just(OrderAction::Cancel),
+            Just(OrderAction::VerifyPayment),
+        ]
+    }
+
+    fn party() -> impl Strategy<Value = Party> {
+        prop::sample::select(vec![Party::Customer, Party::Staff, Party::Admin])
+    }
+
+    fn step(status: OrderStatus) -> usize {
+        OrderStatus::ALL.iter().position(|s| *s == status).unwrap_or(usize::MAX)
+    }
+
+    proptest! {
+        #[test]
+        fn any_sequence_of_requests_keeps_an_order_on_its_path(requests in prop::collection::vec((action(), party()), 0..40)) {
+            let mut state = OrderState { status: OrderStatus::Pending, payment: PaymentStatus::Unpaid };
+            for (action, party) in requests {
+                match apply(state, action, party) {
+                    Ok((next, change)) => {
+                        prop_assert!(!state.status.is_final(), "{:?} changed a final order", action);
+                        match next.status {
+                            OrderStatus::Cancelled => prop_assert_eq!(change, OrderChange::Cancelled),
+                            s => prop_assert!(step(s) >= step(state.status) && step(s) <= step(state.status) + 1, "{:?} -> {:?}", state.status, s),
+                        }
+                        prop_assert!(!(state.payment == PaymentStatus::Paid && next.payment == PaymentStatus::Unpaid));
+                        if party == Party::Customer {
+                            prop_assert_eq!(change, OrderChange::Cancelled, "customers only cancel");
+                        }
+                        // And the page offered it.
+                        let offered = allowed(state, party);
+                        match action {
+                            OrderAction::Cancel | OrderAction::SetStatus(OrderStatus::Cancelled) => prop_assert!(offered.cancel),
+                            OrderAction::VerifyPayment => prop_assert!(offered.verify_payment),
+                            OrderAction::SetStatus(to) => prop_assert_eq!(offered.advance, Some(to)),
+                        }
+                        state = next;
+                    }
+                    Err(e) => {
+                        // The page never offers a refused action.
+                        let offered = allowed(state, party);
+                        match action {
+                            OrderAction::Cancel | OrderAction::SetStatus(OrderStatus::Cancelled) => prop_assert!(!offered.cancel, "{}", e),
+                            OrderAction::VerifyPayment => prop_assert!(!offered.verify_payment, "{}", e),
+                            OrderAction::SetStatus(to) => prop_assert_ne!(offered.advance, Some(to), "{}", e),
+                        }
+                        prop_assert!(!e.code().is_empty());
+                    }
+                }
+            }
+        }
+    }
+}

@@ -716,4 +716,135 @@ mod tests {
         hub.unregister(second.id);
         assert_eq!(reports.try_recv().expect("last").user_id, 3);
     }
+
+    mod props {
+        //! The hub against any sequence of what sessions and the relay do: its maps stay
+        //! consistent with each other and with its metrics, and an event reaches only
+        //! connections allowed it, at most once each.
+        use super::*;
+        use proptest::prelude::*;
+
+        #[derive(Clone, Debug)]
+        enum Op {
+            Register(usize),
+            Unregister(usize),
+            Subscribe(usize, Topic),
+            Unsubscribe(usize, Topic),
+            /// The shopkeeper's shops change (`None`: disabled).
+            Rights(Option<Vec<i64>>),
+            Deliver { order: i64, customer: i64, shop: i64 },
+        }
+
+        fn users() -> [Arc<Actor>; 4] {
+            [actor(1, Role::Customer, vec![]), actor(2, Role::Customer, vec![]), actor(3, Role::Shopkeeper, vec![10]), actor(4, Role::Admin, vec![])]
+        }
+
+        fn topic() -> impl Strategy<Value = Topic> {
+            prop_oneof![
+                (1i64..4).prop_map(Topic::User),
+                (10i64..13).prop_map(Topic::Shop),
+                (1i64..4).prop_map(Topic::Order),
+                (10i64..13).prop_map(Topic::Catalog),
+                Just(Topic::Admin),
+                Just(Topic::Broadcast),
+            ]
+        }
+
+        fn op() -> impl Strategy<Value = Op> {
+            prop_oneof![
+                (0usize..4).prop_map(Op::Register),
+                (0usize..8).prop_map(Op::Unregister),
+                ((0usize..8), topic()).prop_map(|(c, t)| Op::Subscribe(c, t)),
+                ((0usize..8), topic()).prop_map(|(c, t)| Op::Unsubscribe(c, t)),
+                prop::option::of(prop::sample::subsequence(vec![10i64, 11, 12], 0..3)).prop_map(Op::Rights),
+                ((1i64..4), (1i64..3), (10i64..13)).prop_map(|(order, customer, shop)| Op::Deliver { order, customer, shop }),
+            ]
+        }
+
+        fn check(hub: &Hub) -> Result<(), TestCaseError> {
+            let inner = hub.read();
+            let mut per_user: HashMap<i64, usize> = HashMap::new();
+            let mut subscriptions = 0;
+            for (id, conn) in &inner.conns {
+                *per_user.entry(conn.actor.user_id).or_default() += 1;
+                subscriptions += conn.topics.len();
+                for t in &conn.topics {
+                    prop_assert!(inner.topics.get(t).is_some_and(|set| set.contains(id)), "{t} of {id} missing from the index");
+                }
+                let automatic = conn.actor.automatic_topics();
+                let asked = conn.topics.iter().filter(|t| !automatic.contains(t)).count();
+                prop_assert!(asked <= hub.limits.max_subscriptions);
+            }
+            for (t, set) in &inner.topics {
+                prop_assert!(!set.is_empty(), "an empty entry for {t}");
+                for id in set {
+                    prop_assert!(inner.conns.get(id).is_some_and(|c| c.topics.contains(t)), "{id} indexed under {t} it does not follow");
+                }
+            }
+            prop_assert_eq!(&per_user, &inner.per_user);
+            prop_assert_eq!(hub.metrics.connections.get(), inner.conns.len() as i64);
+            prop_assert_eq!(hub.metrics.subscriptions.get(), subscriptions as i64);
+            Ok(())
+        }
+
+        proptest! {
+            #[test]
+            fn any_sequence_keeps_the_hub_consistent_and_delivery_authorized(ops in prop::collection::vec(op(), 1..60)) {
+                let (hub, _reports) = hub_with(1 << 20, Duration::from_secs(3600));
+                let users = users();
+                // Open connections: (registration, whose).
+                let mut open: Vec<(Registration, usize)> = Vec::new();
+                let mut seq = 0;
+                for op in ops {
+                    match op {
+                        Op::Register(u) => {
+                            if let Ok(r) = hub.register(users[u].clone(), None, &users[u].automatic_topics()) {
+                                open.push((r, u));
+                            }
+                        }
+                        Op::Unregister(i) if i < open.len() => {
+                            let (r, _) = open.remove(i);
+                            hub.unregister(r.id);
+                        }
+                        Op::Subscribe(i, t) if i < open.len() => {
+                            let _ = hub.subscribe(open[i].0.id, t);
+                        }
+                        Op::Unsubscribe(i, t) if i < open.len() => {
+                            hub.unsubscribe(open[i].0.id, t);
+                        }
+                        Op::Rights(shops) => {
+                            seq += 1;
+                            let actor = shops.map(|shop_ids| Actor { user_id: 3, role: Role::Shopkeeper, shop_ids });
+                            hub.deliver(&internal(seq, EventType::AccessChanged, json!({ "user_id": 3, "actor": actor })));
+                        }
+                        Op::Deliver { order, customer, shop } => {
+                            seq += 1;
+                            hub.deliver(&order_event(seq, order, customer, shop));
+                            let owner = Some((customer, shop));
+                            for (r, _) in open.iter_mut() {
+                                let mut got = 0;
+                                while let Ok(out) = r.rx.try_recv() {
+                                    prop_assert_eq!(out.seq, seq);
+                                    r.backlog.written(out.text.len());
+                                    got += 1;
+                                }
+                                prop_assert!(got <= 1, "an event reached a connection {} times", got);
+                                if got == 1 {
+                                    // Allowed through one of the topics it follows, under its current rights.
+                                    let inner = hub.read();
+                                    let conn = inner.conns.get(&r.id);
+                                    let allowed = conn.is_some_and(|c| {
+                                        Topic::for_order(order, customer, shop).iter().any(|t| c.topics.contains(t) && c.actor.may_receive(*t, owner))
+                                    });
+                                    prop_assert!(allowed, "connection {} got an event it may not see", r.id);
+                                }
+                            }
+                        }
+                        _ => {}
+                    }
+                    check(&hub)?;
+                }
+            }
+        }
+    }
 }

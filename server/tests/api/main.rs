@@ -5,6 +5,7 @@ mod bad_input;
 mod chitty;
 mod common;
 mod frames;
+mod fuzz;
 mod lifecycle;
 mod nodes;
 mod pages;
