@@ -43,6 +43,8 @@ pub enum ErrorCode {
     /// A chitty was already made an order or rejected.
     ChittyClosed,
     TooManyRequests,
+    /// The address exists but does not take that method (the `Allow` header lists those it does).
+    MethodNotAllowed,
     /// A plain request to an address that takes WebSocket connections only.
     UpgradeRequired,
     Internal,
@@ -64,6 +66,7 @@ impl ErrorCode {
             UnsupportedMediaType | UnsupportedImage => 415,
             InvalidBody | ValidationFailed | InvalidImage => 422,
             TooManyRequests => 429,
+            MethodNotAllowed => 405,
             UpgradeRequired => 426,
             Internal => 500,
         }
@@ -525,7 +528,7 @@ pub struct CancelRequest {
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(IntoParams))]
+#[cfg_attr(feature = "ssr", derive(IntoParams), into_params(parameter_in = Query))]
 pub struct OrderQuery {
     /// Only orders with this status.
     pub status: Option<OrderStatus>,
@@ -909,7 +912,7 @@ pub struct ChittyList {
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(ToSchema, IntoParams))]
+#[cfg_attr(feature = "ssr", derive(ToSchema, IntoParams), into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 pub struct ChittyQuery {
     pub shop_id: Option<i64>,

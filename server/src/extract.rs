@@ -48,9 +48,26 @@ async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<(bool, Byt
 /// shape errors while parsing as syntax errors (a number where an enum's string belongs is
 /// "expected value"); deserialising from the `Value` reports every shape error as one.
 fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let value: serde_json::Value =
+    let mut value: serde_json::Value =
         serde_json::from_slice(bytes).map_err(|e| ApiError::new(ErrorCode::MalformedJson, format!("malformed JSON: {e}")))?;
+    whole_numbers(&mut value);
     T::deserialize(value).map_err(|e| ApiError::new(ErrorCode::InvalidBody, format!("invalid request body: {e}")))
+}
+
+/// `1.0` is the integer 1, as JSON Schema (and the API document) count it. No field of the API
+/// takes a fraction, so a whole-valued float within `i64` becomes an integer.
+fn whole_numbers(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Number(n) if n.is_f64() => {
+            if let Some(f) = n.as_f64().filter(|f| f.fract() == 0.0 && *f >= -9.223_372_036_854_776e18 && *f < 9.223_372_036_854_776e18) {
+                *value = Value::from(f as i64);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(whole_numbers),
+        Value::Object(fields) => fields.values_mut().for_each(whole_numbers),
+        _ => {}
+    }
 }
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
@@ -73,7 +90,8 @@ impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for OptionalJ
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let (_, bytes) = read_body(req, state).await?;
-        if bytes.is_empty() {
+        // No body, or JSON `null`: nothing given.
+        if bytes.is_empty() || bytes.trim_ascii() == b"null" {
             return Ok(OptionalJson(T::default()));
         }
         parse(&bytes).map(OptionalJson)

@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 
 /// Signs in. Browsers get an HttpOnly session cookie; API clients use the returned token as
 /// `Authorization: Bearer <token>`.
-#[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginRequest,
+#[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginRequest, security(()),
     responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn login(
     State(state): State<AppState>,
@@ -26,8 +26,9 @@ pub async fn login(
     Ok((AppendHeaders([(header::SET_COOKIE, cookie)]), Json(res)))
 }
 
-/// Ends the session the request carries and clears the cookie.
-#[utoipa::path(post, path = "/auth/logout", tag = "auth", responses((status = 204)))]
+/// Ends the session the request carries, if any, and clears the cookie. Needs no session: a
+/// request without one (or with an ended one) gets the same answer.
+#[utoipa::path(post, path = "/auth/logout", tag = "auth", security(()), responses((status = 204)))]
 pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<impl IntoResponse> {
     if let Some(token) = token_from_headers(&headers) {
         service::auth::logout(&state, &token).await?;

@@ -12,6 +12,17 @@ use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::Json;
 
+/// The form `POST /shops/{id}/chitties` takes (for the OpenAPI document).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct ChittyUpload {
+    /// The photo: JPEG, PNG or WebP.
+    #[schema(format = Binary, content_media_type = "application/octet-stream")]
+    photo: Vec<u8>,
+    /// What the customer adds, at most 500 characters.
+    note: Option<String>,
+}
+
 /// Longest note accepted with a list, in bytes (the note's own rule counts characters).
 const MAX_NOTE_BYTES: usize = 4096;
 
@@ -19,7 +30,7 @@ const MAX_NOTE_BYTES: usize = 4096;
 /// with `photo` (JPEG, PNG or WebP) and an optional `note`. Answered at once with the stored
 /// list (`processing`); `chitty_processed` or `chitty_failed` follows over the socket.
 #[utoipa::path(post, path = "/shops/{id}/chitties", tag = "chitties", params(("id" = i64, Path)),
-    request_body(content_type = "multipart/form-data", description = "`photo`: the image; `note`: optional text"),
+    request_body(content = inline(ChittyUpload), content_type = "multipart/form-data", description = "`photo`: the image; `note`: optional text"),
     responses((status = 202, body = WithSeq<Chitty>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
         (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
@@ -87,7 +98,7 @@ pub async fn get(State(state): State<AppState>, session: Session, Id(id): Id) ->
 
 /// The photo as sent.
 #[utoipa::path(get, path = "/chitties/{id}/image", tag = "chitties", params(("id" = i64, Path)),
-    responses((status = 200, content_type = "image/jpeg"), (status = 404, body = ErrorBody)))]
+    responses((status = 200, content((Vec<u8> = "image/jpeg"), (Vec<u8> = "image/png"), (Vec<u8> = "image/webp"))), (status = 404, body = ErrorBody)))]
 pub async fn image(State(state): State<AppState>, session: Session, Id(id): Id) -> ApiResult<impl IntoResponse> {
     let (content_type, bytes) = chitties::image(&state, &session, id).await?;
     Ok((

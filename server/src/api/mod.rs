@@ -54,6 +54,7 @@ async fn not_found() -> ApiError {
     ApiError::new(ErrorCode::NotFound, "no such API endpoint")
 }
 
+/// axum adds the `Allow` header naming the methods the address takes.
 async fn method_not_allowed() -> ApiError {
-    ApiError::new(ErrorCode::NotFound, "this endpoint does not support that method")
+    ApiError::new(ErrorCode::MethodNotAllowed, "this endpoint does not take that method")
 }

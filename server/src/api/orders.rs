@@ -13,7 +13,7 @@ use axum::Json;
 
 /// Places an order (customers). Checks availability and stock and takes the stock.
 #[utoipa::path(post, path = "/orders", tag = "orders", request_body = NewOrder,
-    responses((status = 201, body = WithSeq<Order>), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = WithSeq<Order>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
     session: Session,
@@ -53,7 +53,7 @@ pub async fn set_status(
 }
 
 /// Cancels an order. Customers may cancel only while it is pending or confirmed.
-#[utoipa::path(post, path = "/orders/{id}/cancel", tag = "orders", params(("id" = i64, Path)), request_body(content = CancelRequest, description = "optional"),
+#[utoipa::path(post, path = "/orders/{id}/cancel", tag = "orders", params(("id" = i64, Path)), request_body(content = Option<CancelRequest>, description = "optional: a reason"),
     responses((status = 200, body = WithSeq<Order>), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn cancel(
     State(state): State<AppState>,

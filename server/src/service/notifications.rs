@@ -13,8 +13,8 @@ pub async fn send(state: &AppState, session: &Session, new: NewNotification) -> 
     if !session.actor.is_admin() {
         return Err(ApiError::forbidden("only admins send notifications"));
     }
+    validation::notification_text(&new.text)?;
     let text = new.text.trim().to_owned();
-    validation::notification_text(&text)?;
     let mut tx = state.db.begin_write().await?;
     let topic = match new.user_id {
         Some(user_id) => {

@@ -199,3 +199,25 @@ async fn metrics_can_require_a_token_or_live_on_their_own_address() {
     let res = http.get(format!("{own}/api/v1/shops")).send().await.expect("request");
     assert_eq!(res.status(), StatusCode::NOT_FOUND, "only metrics there");
 }
+
+#[tokio::test]
+async fn a_method_an_address_does_not_take_is_405_with_the_methods_it_does() {
+    let server = TestServer::start().await;
+    let alice = server.login(ALICE).await;
+    let http = reqwest::Client::new();
+    for (method, path, allowed) in [("TRACE", "/api/v1/shops", "GET,HEAD,POST"), ("DELETE", "/api/v1/shops/1", "GET,HEAD,PATCH")] {
+        let res = http
+            .request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), format!("{}{path}", server.base))
+            .bearer_auth(&alice)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+        let allow = res.headers().get("allow").and_then(|v| v.to_str().ok()).unwrap_or_default().replace(' ', "");
+        let mut got: Vec<&str> = allow.split(',').collect();
+        got.sort_unstable();
+        assert_eq!(got.join(","), allowed, "{method} {path}");
+        let body: serde_json::Value = res.json().await.expect("JSON");
+        assert_eq!(body["error"]["code"], "method_not_allowed");
+    }
+}
