@@ -6,7 +6,7 @@ use crate::extract::ApiJson;
 use crate::realtime::hub::WsStats;
 use crate::service;
 use crate::state::AppState;
-use app::api::{WithSeq, ErrorBody, NewNotification, Notification};
+use app::api::{ErrorBody, NewNotification, Notification, WithSeq};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;

@@ -5,7 +5,7 @@ use crate::error::ApiResult;
 use crate::extract::{ApiJson, Id};
 use crate::service::catalog;
 use crate::state::AppState;
-use app::api::{WithSeq, Board, ErrorBody, FigureList, NewProduct, NewShop, ShopTimings, Product, ProductList, ProductUpdate, Shop, ShopList, ShopUpdate, StaffList};
+use app::api::{Board, ErrorBody, FigureList, NewProduct, NewShop, Product, ProductList, ProductUpdate, Shop, ShopList, ShopTimings, ShopUpdate, StaffList, WithSeq};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;

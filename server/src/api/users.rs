@@ -5,7 +5,7 @@ use crate::error::ApiResult;
 use crate::extract::{ApiJson, Id};
 use crate::service;
 use crate::state::AppState;
-use app::api::{WithSeq, ErrorBody, NewUser, User, UserList, UserUpdate};
+use app::api::{ErrorBody, NewUser, User, UserList, UserUpdate, WithSeq};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;

@@ -105,6 +105,9 @@ pub struct ClientSession {
     heard: bool,
     /// The `seq` the client was told in `hello`.
     hello_seq: i64,
+    /// The session's queue as the hub measures it: a replay is progress too, so a long one does
+    /// not make the live events queued meanwhile look stalled.
+    backlog: Arc<Backlog>,
     /// Queued events at or below this were already sent by a replay.
     sent_through: i64,
     rate: RateLimit,
@@ -133,7 +136,18 @@ impl ClientSession {
             Err(HubError::TooManyConnections(_)) => return Err(Disconnect::Policy("too many connections for this user")),
             Err(_) => return Err(Disconnect::Internal),
         };
-        let mut session = ClientSession { state, auth, id, live: false, heard: false, hello_seq: 0, sent_through: 0, rate: RateLimit::new() };
+        let mut session = ClientSession {
+            state,
+            auth,
+            id,
+            live: false,
+            // A position named when connecting is the client speaking: no listen-only grace.
+            heard: resume_from.is_some(),
+            hello_seq: 0,
+            backlog: backlog.clone(),
+            sent_through: 0,
+            rate: RateLimit::new(),
+        };
         // A staff member's first connection: once they have `hello`, their shop shows them
         // online. A slow database does not hold the connection up for long.
         if let Some(recorded) = presence {
@@ -326,6 +340,7 @@ impl ClientSession {
                     replayed += 1;
                 }
             }
+            self.backlog.written(0);
             last = end;
         }
         self.state.hub.metrics.replayed_events.inc_by(replayed);

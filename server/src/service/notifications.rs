@@ -4,7 +4,7 @@ use crate::auth::Session;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::store;
-use app::api::{WithSeq, NewNotification, Notification};
+use app::api::{NewNotification, Notification, WithSeq};
 use app::domain::validation;
 use app::domain::{EventType, Topic};
 use chrono::Utc;

@@ -4,7 +4,7 @@ use crate::auth::{hash_password, Session};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::store;
-use app::api::{WithSeq, ErrorCode, NewUser, User, UserUpdate};
+use app::api::{ErrorCode, NewUser, User, UserUpdate, WithSeq};
 use app::domain::Actor;
 use app::domain::validation::{self, ValidationError};
 use app::domain::Role;
