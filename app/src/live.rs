@@ -345,7 +345,14 @@ mod client {
         let location = window().location();
         let scheme = if location.protocol().ok().as_deref() == Some("https:") { "wss" } else { "ws" };
         let host = location.host().unwrap_or_default();
-        let url = format!("{scheme}://{host}/ws");
+        // The resume is in the address, so it is in force before anything is sent however late
+        // this tab's handlers run (the server starts a silent socket live after a few seconds).
+        let topics: Vec<String> = live.topics.get_value().iter().map(ToString::to_string).collect();
+        let mut url = format!("{scheme}://{host}/ws?last_seq={}", live.last_seq.get_untracked());
+        if !topics.is_empty() {
+            url.push_str("&topics=");
+            url.push_str(&topics.join(","));
+        }
         let Ok(ws) = WebSocket::new(&url) else {
             schedule_retry(live, generation);
             return;
@@ -354,19 +361,9 @@ mod client {
         let opened_at = Rc::new(Cell::new(0.0f64));
         let opened = opened_at.clone();
 
-        let socket = ws.clone();
         let onopen = Closure::<dyn FnMut()>::new(move || {
             if live.generation.get_value() != generation {
                 return;
-            }
-            // First message: follow the extra topics and replay everything after the last
-            // applied `seq`, then go live.
-            let resume = ClientMessage::Resume {
-                last_seq: Some(live.last_seq.get_untracked()),
-                topics: live.topics.get_value(),
-            };
-            if let Ok(text) = serde_json::to_string(&resume) {
-                let _ = socket.send_with_str(&text);
             }
             opened.set(js_sys::Date::now());
             live.state.set(LinkState::Live);

@@ -16,16 +16,25 @@ pub struct SessionInfo {
     pub seq: i64,
 }
 
+/// The most catalogues a tab follows (the server's default subscription limit).
+pub const MAX_CATALOG_TOPICS: usize = 100;
+
 impl SessionInfo {
     /// The public catalogues this user follows besides their automatic topics: every shop
     /// they do not already hear about as staff (customers: all of them, for live open/closed
-    /// state and stock). Admins hear everything already.
+    /// state and stock). Admins hear everything already. At most [`MAX_CATALOG_TOPICS`]: the
+    /// server refuses a resume naming more than its subscription limit (100 by default).
     pub fn catalog_topics(&self) -> Vec<Topic> {
         let Some(user) = &self.user else { return Vec::new() };
         if user.role == Role::Admin {
             return Vec::new();
         }
-        self.shops.iter().filter(|s| !user.shop_ids.contains(&s.id)).map(|s| Topic::Catalog(s.id)).collect()
+        self.shops
+            .iter()
+            .filter(|s| !user.shop_ids.contains(&s.id))
+            .map(|s| Topic::Catalog(s.id))
+            .take(MAX_CATALOG_TOPICS)
+            .collect()
     }
 }
 

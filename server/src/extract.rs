@@ -55,12 +55,14 @@ fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 }
 
 /// `1.0` is the integer 1, as JSON Schema (and the API document) count it. No field of the API
-/// takes a fraction, so a whole-valued float within `i64` becomes an integer.
+/// takes a fraction, so a whole-valued float becomes an integer where a float holds it exactly
+/// (up to 2^53); a larger one stays a float and is refused as before.
 fn whole_numbers(value: &mut serde_json::Value) {
     use serde_json::Value;
     match value {
         Value::Number(n) if n.is_f64() => {
-            if let Some(f) = n.as_f64().filter(|f| f.fract() == 0.0 && *f >= -9.223_372_036_854_776e18 && *f < 9.223_372_036_854_776e18) {
+            const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+            if let Some(f) = n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() <= EXACT) {
                 *value = Value::from(f as i64);
             }
         }

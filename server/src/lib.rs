@@ -151,7 +151,8 @@ pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let (hub, presence_reports) = Hub::new(
         HubLimits {
             queue_bytes: config.ws_queue_bytes.max(1),
-            stall: config.ws_stall,
+            // Never shorter than a silent client's grace: its held events must not count as a stall.
+            stall: config.ws_stall.max(realtime::session::LISTEN_GRACE + Duration::from_secs(1)),
             max_connections_per_user: config.ws_max_connections_per_user,
             max_subscriptions: config.ws_max_subscriptions,
         },

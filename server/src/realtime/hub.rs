@@ -457,9 +457,11 @@ impl Hub {
             let mut gone_last = Vec::new();
             let mut inner = self.write();
             for id in slow {
-                if let Some(conn) = inner.conns.get(&id) {
-                    conn.overflowed.store(true, Ordering::Release);
-                }
+                let Some(conn) = inner.conns.get(&id) else { continue };
+                conn.overflowed.store(true, Ordering::Release);
+                // Wake its task: a session that is not live yet does not read its queue, and
+                // would never see that the queue ended.
+                conn.changed.notify_one();
                 // Dropping the sender ends the connection's queue; its task sees why in `overflowed`.
                 if let Some((actor, last)) = Self::remove(&mut inner, &self.metrics, id) {
                     self.metrics.slow_client_closes.inc();
@@ -467,6 +469,7 @@ impl Hub {
                         gone_last.push(actor);
                     }
                 }
+                Self::leave(&mut inner, id, Revocation::End(Disconnect::SlowConsumer));
             }
             drop(inner);
             for actor in gone_last {
@@ -614,6 +617,19 @@ mod tests {
             assert!(hub.subscribe(r.id, Topic::Order(order)).expect("within the limit"));
         }
         assert!(matches!(hub.subscribe(r.id, Topic::Order(5)), Err(HubError::TooManySubscriptions(4))));
+    }
+
+    #[test]
+    fn a_connection_dropped_as_slow_is_told_to_end_even_if_it_does_not_read_its_queue() {
+        let (hub, _) = hub();
+        let alice = actor(1, Role::Customer, vec![]);
+        let waiting = register(&hub, &alice, None);
+        for seq in 1..=3 {
+            hub.deliver(&order_event(seq, 7, 1, 10));
+        }
+        assert!(matches!(hub.take_revocation(waiting.id), Some(Revocation::End(Disconnect::SlowConsumer))));
+        hub.unregister(waiting.id);
+        assert!(hub.take_revocation(waiting.id).is_none(), "nothing left behind");
     }
 
     #[test]

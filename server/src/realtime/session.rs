@@ -69,6 +69,14 @@ impl RateLimit {
     }
 }
 
+/// A `resume` given when connecting (`?last_seq=41&topics=catalog:1,order:7`), so that it is in
+/// force before anything is sent, however late the client's own first message would come.
+#[derive(Clone, Debug, Default)]
+pub struct UrlResume {
+    pub last_seq: Option<i64>,
+    pub topics: Vec<Topic>,
+}
+
 /// The session's queue in the hub, read by the transport's loop.
 pub struct Queue {
     rx: mpsc::UnboundedReceiver<Outbound>,
@@ -121,11 +129,11 @@ impl Drop for ClientSession {
 
 impl ClientSession {
     /// Registers the session in the hub with its user's automatic topics, says hello, and
-    /// replays from `resume_from` if the client asked for it when connecting.
+    /// resumes as `resume_from` says if the client asked for it when connecting.
     pub async fn open(
         state: AppState,
         auth: Session,
-        resume_from: Option<i64>,
+        resume_from: Option<UrlResume>,
         out: &mut impl Transport,
     ) -> Result<(ClientSession, Queue), Disconnect> {
         let actor = Arc::new(auth.actor.clone());
@@ -164,8 +172,8 @@ impl ClientSession {
         let seq = session.current_seq().await?;
         session.hello_seq = seq;
         session.control(out, ControlMessage::Hello { user_id: session.auth.user.id, topics, seq }).await?;
-        if let Some(last_seq) = resume_from {
-            session.resume(out, Some(last_seq), Vec::new()).await?;
+        if let Some(UrlResume { last_seq, topics }) = resume_from {
+            session.resume(out, last_seq, topics).await?;
         }
         Ok((session, Queue { rx, backlog, overflowed, changed }))
     }
@@ -299,9 +307,11 @@ impl ClientSession {
         topics.sort_unstable();
         topics.dedup();
         let max = self.state.hub.max_subscriptions();
-        if topics.len() > max {
+        let automatic = self.auth.actor.automatic_topics();
+        let asked = topics.iter().filter(|t| !automatic.contains(t)).count();
+        if asked > max {
             // Refused as a whole: nothing subscribed, still not live; one answer, not one per topic.
-            let message = format!("resume names {} topics; at most {max} subscriptions per connection", topics.len());
+            let message = format!("resume names {asked} topics; at most {max} subscriptions per connection");
             return self.error(out, SocketErrorCode::TooManySubscriptions, &message).await;
         }
         for topic in topics {
@@ -324,6 +334,9 @@ impl ClientSession {
             return self.control(out, ControlMessage::ResyncRequired { oldest_seq: horizon + 1, seq: current }).await;
         }
         self.state.hub.metrics.replays.inc();
+        // Rights changed meanwhile: apply them first, so the replay is judged by the rights the
+        // hub delivers live events by (a shop gained before `current` is replayed too).
+        Box::pin(self.on_revocation(out)).await?;
         let topics: HashSet<Topic> = self.state.hub.topics_of(self.id);
         let mut replayed = 0u64;
         // Up to `current` only: every event up to it is committed, and later ones are queued.

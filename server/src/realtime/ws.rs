@@ -18,7 +18,7 @@
 //!
 //! [`close`]: Connection::close
 
-use super::session::{ClientSession, Transport};
+use super::session::{ClientSession, Transport, UrlResume};
 use crate::auth::{bearer_token, cookie_token, session_from_token, Session};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -58,12 +58,32 @@ pub struct WsQuery {
     token: Option<String>,
     /// Resume from this `seq` straight away, as if the first message were `resume`.
     last_seq: Option<i64>,
+    /// With `last_seq`: the topics that `resume` would name, comma-separated.
+    topics: Option<String>,
+}
+
+impl WsQuery {
+    /// The `resume` the address asks for, if any; `Err` names a topic that is not one.
+    fn resume(&self) -> Result<Option<UrlResume>, ApiError> {
+        let topics = match self.topics.as_deref().filter(|t| !t.is_empty()) {
+            None => Vec::new(),
+            Some(list) => list
+                .split(',')
+                .map(|t| t.trim().parse().map_err(|e: app::domain::event::TopicParseError| ApiError::new(ErrorCode::InvalidQuery, e.to_string())))
+                .collect::<Result<Vec<_>, _>>()?,
+        };
+        Ok((self.last_seq.is_some() || !topics.is_empty()).then_some(UrlResume { last_seq: self.last_seq, topics }))
+    }
 }
 
 /// Authenticates the upgrade (bearer header, `token` query, `bearer.<token>` subprotocol, or the
 /// session cookie with a same-site `Origin`) and hands the socket to its connection task.
 pub async fn upgrade(State(state): State<AppState>, Query(query): Query<WsQuery>, request: Request) -> Response {
     let (request, _) = request.into_parts();
+    let resume = match query.resume() {
+        Ok(resume) => resume,
+        Err(e) => return e.into_response(),
+    };
     let session = match authenticated_upgrade(&state, &query, &request).await {
         Ok(session) => session,
         Err(e) => return e,
@@ -72,8 +92,7 @@ pub async fn upgrade(State(state): State<AppState>, Query(query): Query<WsQuery>
     if state.hub.connections_of(session.user.id) >= max {
         return ApiError::new(ErrorCode::TooManyRequests, format!("at most {max} connections per user")).into_response();
     }
-    let last_seq = query.last_seq;
-    accept(&state, request, move |state, conn| serve(state, session, conn, last_seq))
+    accept(&state, request, move |state, conn| serve(state, session, conn, resume))
 }
 
 /// `GET /ws/echo` (only with `--conformance-echo`): the same upgrade, authentication and
@@ -260,8 +279,10 @@ impl Connection {
         let deadline = tokio::time::Instant::now() + CLOSE_TIMEOUT;
         let Some((code, reason)) = why.close() else {
             if why == Disconnect::ClosedByClient {
-                // Flushes the echo of the client's close; the server then ends the stream.
+                // Flushes the echo of the client's close, then ends TCP as below (a client may
+                // have sent more after its close; unread, it would turn into a reset).
                 let _ = tokio::time::timeout_at(deadline, SinkExt::close(&mut self.stream)).await;
+                self.drain_raw(deadline).await;
             }
             return;
         };
@@ -274,18 +295,33 @@ impl Connection {
                 return;
             }
         }
-        if self.broken {
-            let raw = self.stream.get_mut();
-            let _ = tokio::time::timeout_at(deadline, raw.shutdown()).await;
-            let mut sink = [0u8; 4096];
-            while let Ok(Ok(n)) = tokio::time::timeout_at(deadline, raw.read(&mut sink)).await {
-                if n == 0 {
-                    break;
+        if !self.broken {
+            // Frames after our close are discarded; the client's close ends the stream. A
+            // frame that breaks the protocol meanwhile leaves only raw bytes to drain.
+            loop {
+                match tokio::time::timeout_at(deadline, self.stream.next()).await {
+                    Ok(Some(Ok(_))) => continue,
+                    Ok(Some(Err(_))) => self.broken = true,
+                    _ => {}
                 }
+                break;
             }
-        } else {
-            // Frames after our close are discarded; the client's close ends the stream.
-            while let Ok(Some(Ok(_))) = tokio::time::timeout_at(deadline, self.stream.next()).await {}
+        }
+        if self.broken {
+            self.drain_raw(deadline).await;
+        }
+    }
+
+    /// Shuts the write side (the server closes TCP first, as RFC 6455 §7.1.1 asks) and reads
+    /// and discards what the client still sends until it closes its side or `deadline`.
+    async fn drain_raw(&mut self, deadline: tokio::time::Instant) {
+        let raw = self.stream.get_mut();
+        let _ = tokio::time::timeout_at(deadline, raw.shutdown()).await;
+        let mut sink = [0u8; 4096];
+        while let Ok(Ok(n)) = tokio::time::timeout_at(deadline, raw.read(&mut sink)).await {
+            if n == 0 {
+                break;
+            }
         }
     }
 }
@@ -309,12 +345,12 @@ impl Transport for Connection {
 }
 
 /// The connection's task: runs the session until it ends, then closes the connection.
-async fn serve(state: AppState, auth: Session, mut conn: Connection, resume_from: Option<i64>) {
+async fn serve(state: AppState, auth: Session, mut conn: Connection, resume_from: Option<UrlResume>) {
     let why = run(state, auth, &mut conn, resume_from).await;
     conn.close(why).await;
 }
 
-async fn run(state: AppState, auth: Session, conn: &mut Connection, resume_from: Option<i64>) -> Disconnect {
+async fn run(state: AppState, auth: Session, conn: &mut Connection, resume_from: Option<UrlResume>) -> Disconnect {
     let heartbeat_every = state.config.ws_heartbeat;
     let shutdown = state.shutdown.clone();
     // The session's handlers (database reads, replays) are boxed while they run: kept inline,
@@ -339,7 +375,13 @@ async fn run(state: AppState, auth: Session, conn: &mut Connection, resume_from:
     let mut last_heard = Instant::now();
     let changed = queue.changed.clone();
     loop {
+        // In this order: an end or a rights change is acted on before anything else queued
+        // (a gained shop is announced before its first event).
         let step = tokio::select! {
+            biased;
+            _ = shutdown.cancelled() => Err(Disconnect::ShuttingDown),
+            _ = &mut expired => Err(Disconnect::SessionEnded),
+            _ = changed.notified() => Box::pin(session.on_revocation(conn)).await,
             incoming = conn.recv() => {
                 last_heard = Instant::now();
                 match incoming {
@@ -366,9 +408,6 @@ async fn run(state: AppState, auth: Session, conn: &mut Connection, resume_from:
                     conn.send(Message::Ping(Bytes::new())).await
                 }
             },
-            _ = changed.notified() => Box::pin(session.on_revocation(conn)).await,
-            _ = &mut expired => Err(Disconnect::SessionEnded),
-            _ = shutdown.cancelled() => Err(Disconnect::ShuttingDown),
         };
         if let Err(why) = step {
             return why;

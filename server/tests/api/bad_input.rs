@@ -130,20 +130,26 @@ async fn a_body_over_the_limit_is_refused_with_connection_close_and_the_pooled_c
     let alice = server.login(ALICE).await;
     let client = reqwest::Client::new();
     let big = format!("{{\"shop_id\": 1, \"items\": [], \"pad\": \"{}\"}}", "x".repeat(256 * 1024));
-    for _ in 0..3 {
-        let res = client
+    // The rest of the body is not read, so the client may also see the connection reset
+    // before it reads the answer; when it reads the answer, it says the connection closes.
+    let mut answered = 0;
+    for _ in 0..5 {
+        let sent = client
             .post(format!("{}/api/v1/orders", server.base))
             .bearer_auth(&alice)
             .header("content-type", "application/json")
             .body(big.clone())
             .send()
-            .await
-            .expect("the 413 arrives");
-        assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
-        assert_eq!(res.headers().get("connection").map(|v| v.as_bytes()), Some(b"close".as_slice()), "the server says it closes");
+            .await;
+        if let Ok(res) = sent {
+            assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+            assert_eq!(res.headers().get("connection").map(|v| v.as_bytes()), Some(b"close".as_slice()), "the server says it closes");
+            answered += 1;
+        }
         let next = client.get(format!("{}/api/v1/auth/me", server.base)).bearer_auth(&alice).send().await.expect("the next request");
         assert_eq!(next.status(), StatusCode::OK);
     }
+    assert!(answered > 0, "the 413 itself was read at least once");
 }
 
 #[tokio::test]

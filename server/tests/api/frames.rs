@@ -219,9 +219,12 @@ async fn protocol_violations_are_answered_with_1002_and_bad_utf8_with_1007() {
         ("invalid UTF-8 across fragments", [text(false, b"caf\xc3"), more(true, b"\x28")].concat(), 1007),
         ("invalid UTF-8 in a close reason", close(&close_payload(1000, invalid_utf8)), 1007),
     ];
+    // After the bad frame, more frames the server will not read as frames: it must still take
+    // them in, or closing would reset the connection and lose its close frame.
+    let trailing: Vec<u8> = (0..256).flat_map(|_| text(true, &[b'x'; 120])).collect();
     for (what, bytes, expected) in cases {
         let mut raw = Raw::connect(&s, &alice).await;
-        raw.send(&bytes).await;
+        raw.send(&[bytes, trailing.clone()].concat()).await;
         assert_eq!(raw.close_code().await, Some(expected), "{what}");
     }
 }

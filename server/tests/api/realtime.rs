@@ -225,8 +225,8 @@ async fn events_older_than_the_retention_ask_for_a_resync() {
 
 #[tokio::test]
 async fn a_client_that_stops_reading_is_closed_and_the_others_keep_up() {
-    // Slowness is judged by time: a socket that writes nothing of its backlog for 2 s is cut.
-    let s = TestServer::start_with(&["--ws-stall-secs", "2", "--tcp-send-buffer-bytes", "4096"]).await;
+    // Slowness is judged by time: a socket that writes nothing of its backlog for 5 s is cut.
+    let s = TestServer::start_with(&["--ws-stall-secs", "5", "--tcp-send-buffer-bytes", "4096"]).await;
     let alice = s.login(ALICE).await;
     let bob = s.login(BOB).await;
     let admin = s.login(ADMIN).await;
@@ -255,7 +255,7 @@ async fn a_client_that_stops_reading_is_closed_and_the_others_keep_up() {
         metrics.lines().find_map(|l| l.strip_prefix("ordercast_ws_slow_client_closes_total ")).map(|n| n.trim().to_owned())
     };
     // Events go out until the server has cut the stuck client off, however long that takes on
-    // this machine: its buffers fill, its backlog stops moving, and the next event after 2 s
+    // this machine: its buffers fill, its backlog stops moving, and the next event after 5 s
     // finds it stalled. The healthy client keeps reading meanwhile and is never stalled.
     let text = "x".repeat(480);
     let mut sent = 0;
@@ -564,4 +564,33 @@ async fn a_write_answers_with_the_seq_of_its_own_change() {
     let (code, same) = s.call(Method::PATCH, &format!("/shops/{bakery}"), Some(&baker), Some(json!({"name": shop["name"]}))).await;
     assert_eq!(code, StatusCode::OK, "{same}");
     assert_eq!(same["seq"], updated["seq"]);
+}
+
+#[tokio::test]
+async fn a_resume_in_the_address_names_its_topics_and_a_bad_topic_is_refused_before_the_upgrade() {
+    let s = TestServer::start().await;
+    let alice = s.login(ALICE).await;
+    let (bakery, loaf) = bakery_loaf(&s, &alice).await;
+    let from = s.get("/orders", &alice).await["seq"].as_i64().unwrap();
+    let order = place(&s, &alice, bakery, loaf).await;
+    // Connecting with the position and the topics: subscribed, replayed and live before the
+    // client has said a word.
+    let mut ws = try_connect(&s, Auth::Bearer(&alice), &format!("last_seq={from}&topics=catalog:{bakery}")).await.expect("upgrade");
+    let mut got = Vec::new();
+    let resumed = loop {
+        let msg = ws.next().await;
+        if msg["type"] == "resumed" {
+            break msg;
+        }
+        got.push(msg);
+    };
+    assert_eq!(got[0], json!({"type": "subscribed", "topic": format!("catalog:{bakery}")}));
+    let replayed: Vec<&Value> = got.iter().filter(|m| m.get("seq").is_some()).collect();
+    assert!(replayed.iter().any(|e| e["type"] == "order_created" && e["data"]["order"]["id"] == order["id"]), "{got:?}");
+    assert!(replayed.iter().any(|e| e["type"] == "inventory_updated" && e["topic"] == format!("catalog:{bakery}")), "{got:?}");
+    assert_eq!(resumed["replayed"].as_u64(), Some(replayed.len() as u64));
+
+    for bad in ["last_seq=1&topics=kitchen:1", "last_seq=1&topics=order:0", "topics=catalog:1,,"] {
+        assert_eq!(try_connect(&s, Auth::Bearer(&alice), bad).await.err(), Some(StatusCode::BAD_REQUEST), "{bad}");
+    }
 }
