@@ -70,6 +70,19 @@ impl Actor {
         }
         topics
     }
+
+    /// Whether a connection of this actor follows `topic` without asking (one of
+    /// [`automatic_topics`](Self::automatic_topics)); those do not count against the
+    /// subscription limit.
+    pub fn is_automatic(&self, topic: Topic) -> bool {
+        match topic {
+            Topic::User(id) => id == self.user_id,
+            Topic::Broadcast => true,
+            Topic::Admin => self.role == Role::Admin,
+            Topic::Shop(id) => self.role == Role::Shopkeeper && self.shop_ids.contains(&id),
+            Topic::Order(_) | Topic::Catalog(_) => false,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -151,5 +164,18 @@ mod tests {
         let root = actor(1, Role::Admin, &[]);
         assert_eq!(root.party_to_order(10, 7), Some(Party::Admin));
         assert!(root.can_manage_shop(7));
+    }
+
+    #[test]
+    fn the_automatic_topics_are_exactly_those_is_automatic_names() {
+        let candidates = [
+            Topic::User(1), Topic::User(2), Topic::Broadcast, Topic::Admin,
+            Topic::Shop(10), Topic::Shop(11), Topic::Order(1), Topic::Catalog(10),
+        ];
+        for a in [actor(1, Role::Customer, &[]), actor(1, Role::Shopkeeper, &[10]), actor(1, Role::Admin, &[])] {
+            for t in candidates {
+                assert_eq!(a.is_automatic(t), a.automatic_topics().contains(&t), "{a:?} {t}");
+            }
+        }
     }
 }

@@ -106,7 +106,6 @@ pub async fn image(State(state): State<AppState>, session: Session, Id(id): Id) 
             (header::CONTENT_TYPE, content_type),
             // A chitty's photo never changes; only those allowed may have it.
             (header::CACHE_CONTROL, "private, max-age=86400, immutable".to_owned()),
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
         ],
         bytes,
     ))

@@ -157,27 +157,25 @@ fn property_limits() -> Vec<(&'static str, &'static str, Value)> {
     let price = json!({"minimum": 0, "maximum": MAX_PRICE_MINOR});
     let stock = json!({"minimum": 0, "maximum": MAX_STOCK});
     let minutes = json!({"minimum": 1, "maximum": MAX_ALERT_MINS});
-    vec![
-        ("NewShop", "name", name.clone()),
-        ("NewShop", "address", shop_text.clone()),
-        ("NewShop", "opening_hours", shop_text.clone()),
-        ("NewShop", "phone", json!({"maxLength": 40, "pattern": "^[0-9 +()./-]*$"})),
-        ("NewShop", "currency", json!({"pattern": "^[A-Z]{3}$"})),
-        ("ShopUpdate", "name", name.clone()),
-        ("ShopUpdate", "address", shop_text.clone()),
-        ("ShopUpdate", "opening_hours", shop_text.clone()),
-        ("ShopUpdate", "phone", json!({"maxLength": 40, "pattern": "^[0-9 +()./-]*$"})),
-        ("ShopUpdate", "currency", json!({"pattern": "^[A-Z]{3}$"})),
-        ("ShopUpdate", "warn_after_mins", minutes.clone()),
-        ("ShopUpdate", "late_after_mins", minutes),
-        ("NewProduct", "name", name.clone()),
-        ("NewProduct", "price_minor", price.clone()),
-        ("NewProduct", "stock", stock.clone()),
-        ("NewProduct", "low_stock_threshold", stock.clone()),
-        ("ProductUpdate", "name", name.clone()),
-        ("ProductUpdate", "price_minor", price),
-        ("ProductUpdate", "stock", stock.clone()),
-        ("ProductUpdate", "low_stock_threshold", stock),
+    let phone = json!({"maxLength": 40, "pattern": "^[0-9 +()./-]*$"});
+    let mut limits = Vec::new();
+    // A shop's and a product's fields have the same limits when created and when changed.
+    for schema in ["NewShop", "ShopUpdate"] {
+        limits.push((schema, "name", name.clone()));
+        limits.push((schema, "address", shop_text.clone()));
+        limits.push((schema, "opening_hours", shop_text.clone()));
+        limits.push((schema, "phone", phone.clone()));
+        limits.push((schema, "currency", json!({"pattern": "^[A-Z]{3}$"})));
+    }
+    limits.push(("ShopUpdate", "warn_after_mins", minutes.clone()));
+    limits.push(("ShopUpdate", "late_after_mins", minutes));
+    for schema in ["NewProduct", "ProductUpdate"] {
+        limits.push((schema, "name", name.clone()));
+        limits.push((schema, "price_minor", price.clone()));
+        limits.push((schema, "stock", stock.clone()));
+        limits.push((schema, "low_stock_threshold", stock.clone()));
+    }
+    limits.extend([
         ("NewOrder", "shop_id", positive_id.clone()),
         ("NewOrder", "items", json!({"minItems": 1, "maxItems": MAX_ITEMS_PER_ORDER})),
         ("NewOrderItem", "product_id", positive_id.clone()),
@@ -195,7 +193,8 @@ fn property_limits() -> Vec<(&'static str, &'static str, Value)> {
         ("NewUser", "password", json!({"minLength": MIN_PASSWORD_LEN, "maxLength": MAX_PASSWORD_LEN})),
         ("NewUser", "shop_ids", json!({"items": {"type": "integer", "format": "int64", "minimum": 1}})),
         ("UserUpdate", "shop_ids", json!({"items": {"type": "integer", "format": "int64", "minimum": 1}})),
-    ]
+    ]);
+    limits
 }
 
 fn reason(status: &str) -> &'static str {

@@ -271,8 +271,7 @@ impl Hub {
             return Ok(false);
         }
         // The automatic topics (the user's own, a shopkeeper's shops) are not counted.
-        let automatic = conn.actor.automatic_topics();
-        if conn.topics.iter().filter(|t| !automatic.contains(t)).count() >= max {
+        if conn.topics.iter().filter(|t| !conn.actor.is_automatic(**t)).count() >= max {
             return Err(HubError::TooManySubscriptions(max));
         }
         conn.topics.insert(topic);

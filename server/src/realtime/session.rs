@@ -188,17 +188,19 @@ impl ClientSession {
         self.heard
     }
 
-    /// How long a silent client waits before [`go_live`](Self::go_live).
-    pub fn listen_grace(&self) -> std::time::Duration {
-        LISTEN_GRACE
-    }
-
     /// A client that said nothing goes live from the `seq` it was told in `hello`: everything
     /// committed after it is queued for this session, and nothing up to it is sent.
     pub async fn go_live(&mut self, out: &mut impl Transport) -> Result<(), Disconnect> {
+        self.live_from(out, self.hello_seq).await
+    }
+
+    /// Live from `seq`, with nothing replayed: an event up to it that reaches the queue late
+    /// (another node's, relayed after the client was told `seq`) is one the client is current
+    /// as of, and is not sent.
+    async fn live_from(&mut self, out: &mut impl Transport, seq: i64) -> Result<(), Disconnect> {
+        self.sent_through = self.sent_through.max(seq);
         self.live = true;
-        self.sent_through = self.sent_through.max(self.hello_seq);
-        self.control(out, ControlMessage::Resumed { seq: self.hello_seq, replayed: 0 }).await
+        self.control(out, ControlMessage::Resumed { seq, replayed: 0 }).await
     }
 
     /// The session's own end (sign-in expiry), if it has one.
@@ -307,8 +309,7 @@ impl ClientSession {
         topics.sort_unstable();
         topics.dedup();
         let max = self.state.hub.max_subscriptions();
-        let automatic = self.auth.actor.automatic_topics();
-        let asked = topics.iter().filter(|t| !automatic.contains(t)).count();
+        let asked = topics.iter().filter(|t| !self.auth.actor.is_automatic(**t)).count();
         if asked > max {
             // Refused as a whole: nothing subscribed, still not live; one answer, not one per topic.
             let message = format!("resume names {asked} topics; at most {max} subscriptions per connection");
@@ -323,11 +324,7 @@ impl ClientSession {
             (horizon, store::events::current_seq(&mut conn).await.map_err(internal)?)
         };
         let Some(mut last) = last_seq else {
-            // Live from `current`: an event up to it that reaches the queue late (another
-            // node's, relayed after this read) is one the client was told it is current as of.
-            self.sent_through = self.sent_through.max(current);
-            self.live = true;
-            return self.control(out, ControlMessage::Resumed { seq: current, replayed: 0 }).await;
+            return self.live_from(out, current).await;
         };
         if last < horizon || last > current {
             // Stay not-live: the client reloads over REST and sends `resume` again from there.

@@ -18,7 +18,7 @@
 //!
 //! [`close`]: Connection::close
 
-use super::session::{ClientSession, Transport, UrlResume};
+use super::session::{ClientSession, Transport, UrlResume, LISTEN_GRACE};
 use crate::auth::{bearer_token, cookie_token, session_from_token, Session};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -140,14 +140,7 @@ async fn authenticated_upgrade(state: &AppState, query: &WsQuery, request: &Part
 /// The request is a WebSocket handshake this server speaks (RFC 6455 §4.2.1, HTTP/1.1).
 fn handshake(request: &Parts) -> Result<(), Response> {
     let headers = &request.headers;
-    let has = |name: header::HeaderName, token: &str| {
-        headers
-            .get_all(name)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .any(|t| t.trim().eq_ignore_ascii_case(token))
-    };
+    let has = |name: header::HeaderName, token: &str| tokens(headers, name).any(|t| t.eq_ignore_ascii_case(token));
     let upgrade = request.version == Version::HTTP_11 && has(header::CONNECTION, "upgrade") && has(header::UPGRADE, "websocket");
     let version = headers.get(header::SEC_WEBSOCKET_VERSION).is_some_and(|v| v == "13");
     if upgrade && version && headers.contains_key(header::SEC_WEBSOCKET_KEY) {
@@ -157,6 +150,11 @@ fn handshake(request: &Parts) -> Result<(), Response> {
     refusal.headers_mut().insert(header::UPGRADE, HeaderValue::from_static("websocket"));
     refusal.headers_mut().insert(header::SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
     Err(refusal)
+}
+
+/// The comma-separated tokens of every `name` header (`Connection: keep-alive, Upgrade`).
+fn tokens(headers: &HeaderMap, name: header::HeaderName) -> impl Iterator<Item = &str> {
+    headers.get_all(name).into_iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).map(str::trim)
 }
 
 /// Answers the handshake with `101 Switching Protocols` and runs `task` on the connection
@@ -172,13 +170,7 @@ where
         return ApiError::new(ErrorCode::UpgradeRequired, "WebSocket connections need HTTP/1.1").into_response();
     };
     let key = request.headers.get(header::SEC_WEBSOCKET_KEY).map(|k| derive_accept_key(k.as_bytes())).unwrap_or_default();
-    let offers_ours = request
-        .headers
-        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|p| p.trim() == PROTOCOL);
+    let offers_ours = tokens(&request.headers, header::SEC_WEBSOCKET_PROTOCOL).any(|p| p == PROTOCOL);
     let config = WebSocketConfig::default()
         .read_buffer_size(state.config.ws_buffer_bytes)
         .write_buffer_size(0)
@@ -369,7 +361,7 @@ async fn run(state: AppState, auth: Session, conn: &mut Connection, resume_from:
     };
     tokio::pin!(expired);
     // A client that says nothing goes live from `hello` once the grace period is over.
-    let grace = tokio::time::sleep(session.listen_grace());
+    let grace = tokio::time::sleep(LISTEN_GRACE);
     tokio::pin!(grace);
     let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + heartbeat_every, heartbeat_every);
     let mut last_heard = Instant::now();
