@@ -110,7 +110,14 @@ impl<S: Send + Sync> FromRequestParts<S> for Id {
         let axum::extract::Path(raw) = axum::extract::Path::<String>::from_request_parts(parts, state)
             .await
             .map_err(|e| ApiError::new(ErrorCode::InvalidPath, e.body_text()))?;
-        match raw.parse::<i64>() {
+        // `7.0` is the integer 7 to JSON Schema, and so to clients built from the API document
+        // (Schemathesis sends it); any other fraction is not an id.
+        let whole = match raw.split_once('.') {
+            Some((whole, zeros)) if !zeros.is_empty() && zeros.bytes().all(|b| b == b'0') => whole,
+            Some(_) => "",
+            None => raw.as_str(),
+        };
+        match whole.parse::<i64>() {
             Ok(id) if id > 0 => Ok(Id(id)),
             _ => Err(ApiError::new(ErrorCode::InvalidPath, format!("{raw:?} is not a valid id"))),
         }

@@ -49,6 +49,8 @@ async fn bad_requests_get_clear_errors_and_change_nothing() {
         (Method::PATCH, "/orders/999999/status".into(), "baker", json!({"status": "confirmed"}), 404, "not_found"),
         (Method::PATCH, "/orders/abc/status".into(), "baker", json!({"status": "confirmed"}), 400, "invalid_path"),
         (Method::PATCH, "/orders/-4/status".into(), "baker", json!({"status": "confirmed"}), 400, "invalid_path"),
+        (Method::PATCH, "/orders/1.5/status".into(), "baker", json!({"status": "confirmed"}), 400, "invalid_path"),
+        (Method::PATCH, "/orders/1./status".into(), "baker", json!({"status": "confirmed"}), 400, "invalid_path"),
         (Method::PATCH, format!("/products/{loaf}"), "baker", json!({}), 422, "validation_failed"),
         (Method::PATCH, format!("/products/{loaf}"), "baker", json!({"price_minor": -5}), 422, "validation_failed"),
         (Method::PATCH, format!("/products/{loaf}"), "baker", json!({"stock": -1}), 422, "validation_failed"),
@@ -226,4 +228,15 @@ async fn a_method_an_address_does_not_take_is_405_with_the_methods_it_does() {
         let body: serde_json::Value = res.json().await.expect("JSON");
         assert_eq!(body["error"]["code"], "method_not_allowed");
     }
+}
+
+#[tokio::test]
+async fn an_id_written_as_a_whole_decimal_names_the_same_record() {
+    let server = TestServer::start().await;
+    let alice = server.login(ALICE).await;
+    let bakery = shop_id(&server, &alice, "Corner Bakery").await;
+    let plain = server.get(&format!("/shops/{bakery}"), &alice).await;
+    let decimal = server.get(&format!("/shops/{bakery}.00"), &alice).await;
+    assert_eq!(plain["id"], decimal["id"]);
+    assert_eq!(plain["name"], decimal["name"]);
 }
