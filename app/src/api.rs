@@ -469,6 +469,17 @@ impl Order {
     pub fn status_since(&self) -> DateTime<Utc> {
         crate::domain::timing::status_since(&self.steps()).unwrap_or(self.created_at)
     }
+
+    /// The order as it is once `entry` (a change to `state`) is recorded: what reading it back
+    /// from the database gives, without reading it back.
+    pub fn with_change(mut self, state: crate::domain::order::OrderState, entry: StatusChange) -> Order {
+        self.status = state.status;
+        self.payment_status = state.payment;
+        self.version += 1;
+        self.updated_at = entry.at;
+        self.history.push(entry);
+        self
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -769,6 +780,46 @@ mod tests {
         assert_eq!(search("99999999999999999999"), Ok(Some(OrderSearch::Text("99999999999999999999".into()))));
         assert!(search(&"x".repeat(101)).is_err());
         assert!(search(&"é".repeat(100)).is_ok());
+    }
+
+    #[test]
+    fn a_change_moves_the_state_the_version_and_the_history() {
+        use crate::domain::order::{apply, OrderChange, OrderState, Party};
+        use crate::domain::{OrderAction, OrderStatus, PaymentStatus};
+        let created = DateTime::UNIX_EPOCH;
+        let placed = StatusChange { status: OrderStatus::Pending, change: OrderChange::Created, by_user_id: 3, at: created, note: None };
+        let order = Order {
+            id: 7,
+            shop_id: 1,
+            shop_name: "Shop".into(),
+            currency: "EUR".into(),
+            customer_id: 3,
+            customer_name: "Alice".into(),
+            items: vec![],
+            total_minor: 450,
+            status: OrderStatus::Pending,
+            payment_status: PaymentStatus::Unpaid,
+            version: 1,
+            created_at: created,
+            updated_at: created,
+            history: vec![placed.clone()],
+        };
+        let (next, change) = apply(
+            OrderState { status: order.status, payment: order.payment_status },
+            OrderAction::VerifyPayment,
+            Party::Staff,
+        )
+        .unwrap();
+        let at = created + chrono::Duration::minutes(3);
+        let entry = StatusChange { status: next.status, change, by_user_id: 2, at, note: Some("cash".into()) };
+        let changed = order.clone().with_change(next, entry.clone());
+        assert_eq!((changed.status, changed.payment_status), (OrderStatus::Confirmed, PaymentStatus::Paid));
+        assert_eq!(changed.version, 2);
+        assert_eq!(changed.updated_at, at);
+        assert_eq!(changed.created_at, created);
+        assert_eq!(changed.history, vec![placed, entry]);
+        assert_eq!(changed.status_since(), at);
+        assert_eq!(Order { status: order.status, payment_status: order.payment_status, version: 1, updated_at: created, history: order.history.clone(), ..changed }, order);
     }
 
     #[test]

@@ -68,6 +68,12 @@ async fn main() {
     let rate = env_usize("BENCH_RATE", 200);
     let secs = env_usize("BENCH_SECS", 20);
     let resume_rounds = env_usize("BENCH_RESUME_ROUNDS", 20);
+    let write_orders = env_usize("BENCH_WRITE_ORDERS", 15);
+    let write_clients = env_usize("BENCH_WRITE_CLIENTS", 32);
+    // `BENCH_ONLY=writes,fanout` runs only those scenarios (idle, fanout, resume, e2e, writes)
+    // and prints their figures without rewriting the report.
+    let only: Option<Vec<String>> = std::env::var("BENCH_ONLY").ok().map(|v| v.split(',').map(|s| s.trim().to_owned()).collect());
+    let wants = |scenario: &str| only.as_ref().is_none_or(|o| o.iter().any(|s| s == scenario));
 
     let dir = tempfile::tempdir().expect("temp dir");
     let database = fresh_database(&dir).await;
@@ -79,27 +85,45 @@ async fn main() {
     let mut report = Report { md: String::new() };
     let started = chrono::Utc::now();
 
-    // --- Connection rate and idle memory.
-    let rss_before = server.rss_kib();
-    let (idle, elapsed) = open_many(&server.base, std::slice::from_ref(&alice), idle_n, 64, vec![]).await;
-    let rate_per_s = idle_n as f64 / elapsed.as_secs_f64();
-    let rss_after = server.rss_kib();
-    let per_socket = (rss_after.saturating_sub(rss_before)) as f64 / idle_n as f64;
-    let held = server.connections(&admin).await;
-    report.row(
-        "idle sockets held (authenticated, resumed)",
-        "50,000",
-        &format!("{held} held; 50,000 cannot be opened here (open-files hard limit 20,000 per process)"),
-        None,
-    );
-    report.row("server memory per idle socket", "≤ 8 KiB", &format!("{per_socket:.1} KiB ({idle_n} sockets, RSS {rss_before} → {rss_after} KiB)"), Some(per_socket <= 8.0));
-    report.row("new authenticated sockets per second", "≥ 5,000", &format!("{rate_per_s:.0}/s ({idle_n} in {:.2} s, 64 in flight)", elapsed.as_secs_f64()), Some(rate_per_s >= 5_000.0));
-    drop(idle);
-    while server.connections(&admin).await > 0 {
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    // --- Connection rate and idle memory, at 5,000 sockets and at `idle_n`.
+    if wants("idle") {
+        let first = idle_n.min(5_000);
+        let rss_before = server.rss_kib();
+        let (mut idle, elapsed) = open_many(&server.base, std::slice::from_ref(&alice), first, 200, vec![]).await;
+        let rss_first = server.rss_kib();
+        let (more, _) = open_many(&server.base, std::slice::from_ref(&alice), idle_n - first, 200, vec![]).await;
+        idle.extend(more);
+        let rss_after = server.rss_kib();
+        let rate_per_s = first as f64 / elapsed.as_secs_f64();
+        let per_first = rss_first.saturating_sub(rss_before) as f64 / first as f64;
+        let per_socket = rss_after.saturating_sub(rss_before) as f64 / idle_n as f64;
+        let held = server.connections(&admin).await;
+        report.row(
+            "idle sockets held (authenticated, resumed)",
+            "50,000",
+            &format!("{held} held; 50,000 cannot be opened here (open-files hard limit 20,000 per process)"),
+            None,
+        );
+        report.row(
+            "server memory per idle authenticated socket",
+            "≤ 6 KiB at 5,000 and at 18,000",
+            &format!(
+                "{per_first:.1} KiB at {first} (RSS {rss_before} → {rss_first} KiB); {per_socket:.1} KiB at {idle_n} (→ {rss_after} KiB)"
+            ),
+            Some(per_first <= 6.0 && per_socket <= 6.0),
+        );
+        report.row(
+            "new authenticated sockets per second (upgrade, hello, resume, resumed)",
+            "≥ 8,000",
+            &format!("{rate_per_s:.0}/s ({first} in {:.2} s, 200 in flight)", elapsed.as_secs_f64()),
+            Some(rate_per_s >= 8_000.0),
+        );
+        drop(idle);
+        while server.connections(&admin).await > 0 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
-    // --- Fan-out: one event to many subscribers of a shop's catalogue.
     let (code, shops) = server.call(reqwest::Method::GET, "/shops", Some(&admin), None).await;
     assert_eq!(code, 200);
     let bakery = shops["items"][0]["id"].as_i64().expect("shop");
@@ -108,6 +132,9 @@ async fn main() {
         .await;
     assert_eq!(code, 201, "{product}");
     let product_id = product["id"].as_i64().expect("product");
+
+    // --- Fan-out: one event to many subscribers of a shop's catalogue.
+    if wants("fanout") {
     let (subs, _) = open_many(&server.base, std::slice::from_ref(&alice), fanout_n, 64, vec![format!("catalog:{bakery}")]).await;
     let (tx, mut rx) = mpsc::unbounded_channel::<(i64, Instant)>();
     let mut readers = Vec::new();
@@ -163,7 +190,10 @@ async fn main() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
+    }
+
     // --- Resume: 100 missed events replayed in order.
+    if wants("resume") {
     let mut resume_ms = Vec::new();
     let alice_id = server.call(reqwest::Method::GET, "/auth/me", Some(&alice), None).await.1["id"].as_i64().expect("id");
     for _ in 0..resume_rounds {
@@ -201,9 +231,12 @@ async fn main() {
         Some(p99 <= 50.0),
     );
 
-    // --- End to end: customers with 5 sockets each, one order each.
-    let setup = Instant::now();
+    }
+
+    // --- Customers, each with an order, for the write and end-to-end scenarios.
     let mut customers: Vec<(String, i64)> = Vec::with_capacity(customers_n);
+    if wants("writes") || wants("e2e") {
+    let setup = Instant::now();
     let created: Vec<(String, i64)> = futures_util::stream::iter(0..customers_n)
         .map(|i| {
             let server = &server;
@@ -228,6 +261,66 @@ async fn main() {
     customers.extend(created);
     println!("set up {customers_n} customers with an order each in {:.1} s", setup.elapsed().as_secs_f64());
 
+    }
+
+    // --- Writes: as many status changes as 32 HTTP clients get through, each pushed to the
+    // customer's one socket.
+    if wants("writes") {
+        let setup = Instant::now();
+        let orders: Vec<(usize, i64)> = futures_util::stream::iter((0..write_orders).flat_map(|_| 0..customers.len()))
+            .map(|i| {
+                let (server, token) = (&server, &customers[i].0);
+                async move {
+                    let (code, order) = server
+                        .call(reqwest::Method::POST, "/orders", Some(token), Some(json!({"shop_id": bakery, "items": [{"product_id": product_id, "quantity": 1}]})))
+                        .await;
+                    assert_eq!(code, 201, "{order}");
+                    (i, order["id"].as_i64().expect("order"))
+                }
+            })
+            .buffer_unordered(32)
+            .collect()
+            .await;
+        println!("placed {} orders in {:.1} s", orders.len(), setup.elapsed().as_secs_f64());
+        let (tx, mut rx) = mpsc::unbounded_channel::<(i64, i64, Instant)>();
+        let mut readers = Vec::new();
+        for (token, _) in &customers {
+            readers.push(report_order_updates(connect(&server.base, token, None, &[]).await, tx.clone()));
+        }
+        drop(tx);
+        let ids: Vec<i64> = orders.iter().map(|o| o.1).collect();
+        let run = drive_closed_loop(&server, &baker, &ids, write_clients, secs).await;
+        let mut latencies = collect_latencies(&mut rx, &run.sent, run.done).await;
+        for r in readers {
+            r.abort();
+        }
+        latencies.sort_by(|a, b| a.total_cmp(b));
+        let per_s = run.done as f64 / run.elapsed.as_secs_f64();
+        let (p50, p99) = (percentile(&latencies, 0.5), percentile(&latencies, 0.99));
+        report.row(
+            &format!(
+                "writes: {} customers each watching their orders on one socket, {write_clients} HTTP clients changing statuses for {:.0} s, each change pushed to its customer",
+                customers.len(),
+                run.elapsed.as_secs_f64()
+            ),
+            "≥ 6,000 changes/s, push p99 ≤ 15 ms, nothing lost",
+            &format!(
+                "{per_s:.0} changes/s ({} in {:.1} s, {} refused); push p50 {p50:.2} ms, p99 {p99:.2} ms; {} of {} frames",
+                run.done,
+                run.elapsed.as_secs_f64(),
+                run.failures,
+                latencies.len(),
+                run.done
+            ),
+            Some(per_s >= 6_000.0 && p99 <= 15.0 && latencies.len() == run.done && run.failures == 0),
+        );
+        while server.connections(&admin).await > 0 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    // --- End to end: customers with 5 sockets each, a paced stream of changes.
+    if wants("e2e") {
     let (baseline, expected, received) = end_to_end(&server, &baker, &customers, rate, secs, 0).await;
     let (p50, p99) = (percentile(&baseline, 0.5), percentile(&baseline, 0.99));
     report.row(
@@ -259,6 +352,8 @@ async fn main() {
         Some(rise <= 10.0 && received == expected),
     );
 
+    }
+
     let metrics = reqwest::get(format!("{}/metrics", server.base)).await.expect("metrics").text().await.unwrap_or_default();
     let interesting: String = metrics
         .lines()
@@ -282,6 +377,10 @@ async fn main() {
         report.md,
         interesting
     );
+    if only.is_some() {
+        println!("{}\n{interesting}(BENCH_ONLY: the report is not rewritten)", report.md);
+        return;
+    }
     let docs = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs");
     let path = if on_postgres { format!("{docs}/BENCHMARKS-postgres.md") } else { format!("{docs}/BENCHMARKS.md") };
     if !on_postgres {

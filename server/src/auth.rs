@@ -141,14 +141,22 @@ pub async fn session_from_headers(state: &AppState, headers: &HeaderMap) -> Resu
 /// The session of a token, if it is live and its user enabled.
 pub async fn session_from_token(state: &AppState, token: &str) -> Result<Option<Session>, ApiError> {
     let hash = token_hash(&state.config.secret, token);
+    if let Some(session) = state.sessions.get(&hash) {
+        return Ok(Some(session));
+    }
+    let generation = state.sessions.generation();
     let mut conn = state.db.read().await?;
     let Some((user_id, expires_at)) = store::sessions::live(&mut conn, &hash, Utc::now()).await? else {
         return Ok(None);
     };
-    Ok(store::users::get(&mut conn, user_id).await?.map(|user| {
+    let session = store::users::get(&mut conn, user_id).await?.map(|user| {
         let actor = user.actor();
-        Session { user, actor, token_hash: Some(hash), expires_at: Some(expires_at) }
-    }))
+        Session { user, actor, token_hash: Some(hash.clone()), expires_at: Some(expires_at) }
+    });
+    if let Some(s) = &session {
+        state.sessions.store(&hash, s, generation);
+    }
+    Ok(session)
 }
 
 impl FromRequestParts<AppState> for Session {

@@ -27,6 +27,12 @@ pub struct Config {
     #[arg(long = "presence-lease-secs", env = "ORDERCAST_PRESENCE_LEASE_SECS", default_value = "15", value_parser = parse_secs)]
     pub presence_lease: std::time::Duration,
 
+    /// Seconds a looked-up session is kept in memory (0: read it on every request). Sign-outs and
+    /// rights changes reach every node's copy through the outbox within milliseconds; this is
+    /// only the bound if that fails.
+    #[arg(long = "session-cache-secs", env = "ORDERCAST_SESSION_CACHE_SECS", default_value = "10", value_parser = parse_secs)]
+    pub session_cache: std::time::Duration,
+
     /// Secret mixed into session token hashes. Set it in production; changing it signs everybody out.
     #[arg(long, env = "ORDERCAST_SECRET", default_value = "ordercast-development-secret", hide_env_values = true)]
     pub secret: String,

@@ -202,9 +202,11 @@ impl Db {
             }
         }
 
-        let write = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
+        // No ping before each use: a SQLite connection is a file handle that does not go stale,
+        // and every ping is a round trip to the connection's thread.
+        let write = SqlitePoolOptions::new().max_connections(1).test_before_acquire(false).connect_with(options.clone()).await?;
         sqlx::migrate!("./migrations/sqlite").run(&write).await?;
-        let read = SqlitePoolOptions::new().max_connections(8).connect_with(options.read_only(true)).await?;
+        let read = SqlitePoolOptions::new().max_connections(8).test_before_acquire(false).connect_with(options.read_only(true)).await?;
         Ok(Db::Sqlite { read, write })
     }
 

@@ -28,6 +28,7 @@ pub mod realtime;
 pub mod seed;
 pub mod security;
 pub mod service;
+pub mod session_cache;
 pub mod state;
 pub mod store;
 
@@ -41,6 +42,7 @@ use crate::realtime::hub::HubLimits;
 use crate::realtime::metrics::Metrics;
 use crate::realtime::presence::Presence;
 use crate::realtime::{Bus, Hub};
+use crate::session_cache::SessionCache;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -164,6 +166,7 @@ pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         Some(pool) => Bus::postgres(pool.clone(), shutdown.clone()),
         None => Bus::local(),
     };
+    let config_session_cache = config.session_cache;
     let state = AppState {
         db,
         node: node.clone().into(),
@@ -175,6 +178,7 @@ pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         shutdown,
         sockets: tokio_util::task::TaskTracker::new(),
         chitty_wake: Arc::new(tokio::sync::Notify::new()),
+        sessions: Arc::new(SessionCache::new(config_session_cache, 100_000)),
     };
     tracing::info!(node, engine = state.db.engine().as_str(), "starting");
 
@@ -188,6 +192,7 @@ pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         state.db.clone(),
         state.bus.clone(),
         state.hub.clone(),
+        state.sessions.clone(),
         state.shutdown.clone(),
         start_seq,
     ));

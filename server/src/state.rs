@@ -2,6 +2,7 @@
 
 use crate::auth::LoginThrottle;
 use crate::config::Config;
+use crate::session_cache::SessionCache;
 use crate::db::Db;
 use crate::realtime::{Bus, Hub};
 use tokio_util::sync::CancellationToken;
@@ -26,6 +27,8 @@ pub struct AppState {
     pub sockets: TaskTracker,
     /// Rung when a chitty is stored: wakes this node's list reader.
     pub chitty_wake: Arc<tokio::sync::Notify>,
+    /// Sessions recently looked up; see [`SessionCache`].
+    pub sessions: Arc<SessionCache>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

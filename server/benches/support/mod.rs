@@ -289,3 +289,60 @@ pub fn machine(server: &str) -> String {
     )
 }
 
+
+/// What [`drive_closed_loop`] did.
+pub struct ClosedLoop {
+    /// When each (order, version) change was sent.
+    pub sent: HashMap<(i64, i64), Instant>,
+    pub done: usize,
+    pub failures: usize,
+    pub elapsed: Duration,
+}
+
+/// `clients` HTTP clients changing statuses as fast as the server answers, each sending its
+/// next change when the last is answered, for `secs` seconds or until `orders` have all been
+/// taken through [`STEPS`]. The changes are taken step by step across all orders (every
+/// order's first step, then every order's second, ...), so one order is never changed by two
+/// clients at once.
+pub async fn drive_closed_loop(server: &Server, token: &str, orders: &[i64], clients: usize, secs: usize) -> ClosedLoop {
+    let plan: Arc<Vec<(i64, usize)>> = Arc::new((0..STEPS.len()).flat_map(|step| orders.iter().map(move |&o| (o, step))).collect());
+    let next = Arc::new(AtomicUsize::new(0));
+    let sent: Arc<Mutex<HashMap<(i64, i64), Instant>>> = Arc::new(Mutex::new(HashMap::with_capacity(plan.len())));
+    let failures = Arc::new(AtomicUsize::new(0));
+    let done = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let until = started + Duration::from_secs(secs as u64);
+    let mut handles = Vec::new();
+    for _ in 0..clients {
+        let (plan, next, sent, failures, done) = (plan.clone(), next.clone(), sent.clone(), failures.clone(), done.clone());
+        let http = server.http.clone();
+        let base = server.base.clone();
+        let token = token.to_owned();
+        handles.push(tokio::spawn(async move {
+            while Instant::now() < until {
+                let Some(&(order, step)) = plan.get(next.fetch_add(1, Ordering::Relaxed)) else { break };
+                let version = step as i64 + 2;
+                sent.lock().expect("lock").insert((order, version), Instant::now());
+                let ok = http
+                    .patch(format!("{base}/api/v1/orders/{order}/status"))
+                    .bearer_auth(&token)
+                    .json(&json!({"status": STEPS[step]}))
+                    .send()
+                    .await
+                    .map(|r| r.status().is_success())
+                    .unwrap_or(false);
+                if ok {
+                    done.fetch_add(1, Ordering::Relaxed);
+                } else {
+                    failures.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }));
+    }
+    for h in handles {
+        let _ = h.await;
+    }
+    let elapsed = started.elapsed();
+    let sent = sent.lock().expect("lock").clone();
+    ClosedLoop { sent, done: done.load(Ordering::Relaxed), failures: failures.load(Ordering::Relaxed), elapsed }
+}

@@ -12,6 +12,7 @@
 //! [`supervise`] restarts the relay if it stops, from the last `seq` it delivered.
 
 use super::{bus, Bus, Hub};
+use crate::session_cache::SessionCache;
 use crate::db::Db;
 use crate::store;
 use sqlx::postgres::PgListener;
@@ -32,7 +33,7 @@ const HOLE_REPORT: Duration = Duration::from_secs(5);
 /// Runs the relay until `shutdown`, restarting it if it panics or stops. `start` is the
 /// newest `seq` when the node started, read before it accepts requests: older events reach
 /// clients only through `resume`.
-pub async fn supervise(db: Db, bus: Bus, hub: Arc<Hub>, shutdown: CancellationToken, start: i64) {
+pub async fn supervise(db: Db, bus: Bus, hub: Arc<Hub>, sessions: Arc<SessionCache>, shutdown: CancellationToken, start: i64) {
     let delivered = Arc::new(AtomicI64::new(start));
     let wake = Arc::new(Notify::new());
     if let Some(pool) = db.postgres() {
@@ -40,7 +41,7 @@ pub async fn supervise(db: Db, bus: Bus, hub: Arc<Hub>, shutdown: CancellationTo
     }
     loop {
         hub.metrics.relay_up.set(1);
-        let task = tokio::spawn(run(db.clone(), bus.clone(), wake.clone(), hub.clone(), shutdown.clone(), delivered.clone()));
+        let task = tokio::spawn(run(db.clone(), bus.clone(), wake.clone(), hub.clone(), sessions.clone(), shutdown.clone(), delivered.clone()));
         let outcome = task.await;
         hub.metrics.relay_up.set(0);
         if shutdown.is_cancelled() {
@@ -99,12 +100,12 @@ async fn listen(pool: sqlx::PgPool, wake: Arc<Notify>, shutdown: CancellationTok
     }
 }
 
-async fn run(db: Db, bus: Bus, wake: Arc<Notify>, hub: Arc<Hub>, shutdown: CancellationToken, delivered: Arc<AtomicI64>) {
+async fn run(db: Db, bus: Bus, wake: Arc<Notify>, hub: Arc<Hub>, sessions: Arc<SessionCache>, shutdown: CancellationToken, delivered: Arc<AtomicI64>) {
     let mut last = delivered.load(Ordering::Acquire);
     let mut tick = tokio::time::interval(TICK);
     let mut hole_since: Option<Instant> = None;
     loop {
-        match deliver(&db, &hub, &mut last).await {
+        match deliver(&db, &hub, &sessions, &mut last).await {
             Ok(Read::UpToDate) => hole_since = None,
             Ok(Read::Hole) => {
                 let since = *hole_since.get_or_insert_with(Instant::now);
@@ -145,13 +146,15 @@ enum Read {
 }
 
 /// Delivers every event after `last` that follows it without a gap.
-async fn deliver(db: &Db, hub: &Hub, last: &mut i64) -> sqlx::Result<Read> {
+async fn deliver(db: &Db, hub: &Hub, sessions: &SessionCache, last: &mut i64) -> sqlx::Result<Read> {
     loop {
         let events = store::events::since(&mut db.read().await?, *last, BATCH).await?;
         for event in &events {
             if event.seq != *last + 1 {
                 return Ok(Read::Hole);
             }
+            // Sessions first: a request after the hub ended a socket must not find the session.
+            sessions.apply(event);
             hub.deliver(event);
             *last = event.seq;
         }

@@ -46,7 +46,10 @@ pub async fn logout(state: &AppState, token: &str) -> ApiResult<()> {
     if let Some(user_id) = store::sessions::delete(&mut tx, &hash).await? {
         store::events::append(&mut tx, EventType::SessionEnded, &[], &json!({ "user_id": user_id, "session": hash }), Utc::now());
     }
-    super::commit(state, tx).await.map(|_| ())
+    super::commit(state, tx).await?;
+    // This node forgets it now; the others when their relay reads the event.
+    state.sessions.forget_session(&hash);
+    Ok(())
 }
 
 pub fn me(session: &Session) -> app::api::User {

@@ -13,9 +13,9 @@ use app::api::{
 use app::domain::order::{apply, OrderChange, OrderState};
 use app::domain::validation::{self, ValidationError};
 use app::domain::{EventType, OrderAction, Role, Topic};
-use chrono::Utc;
+use chrono::{SubsecRound, Utc};
 use serde_json::json;
-use crate::db::Tx;
+use crate::db::{AsConn, Tx};
 
 const NOT_FOUND: &str = "order";
 
@@ -162,7 +162,7 @@ pub async fn list(state: &AppState, session: &Session, query: OrderQuery) -> Api
 }
 
 /// Loads an order the session may see; an order it may not see does not exist for it.
-async fn visible(conn: &mut Tx, session: &Session, id: i64) -> ApiResult<Order> {
+async fn visible(conn: &mut impl AsConn, session: &Session, id: i64) -> ApiResult<Order> {
     store::orders::get(conn, id)
         .await?
         .filter(|o| session.actor.can_view_order(o.customer_id, o.shop_id))
@@ -177,28 +177,55 @@ pub async fn get(state: &AppState, session: &Session, id: i64) -> ApiResult<With
 }
 
 /// Applies a status change, cancellation or payment verification.
+///
+/// The order is read without holding the write connection (SQLite has one, and every write
+/// waits for it): the change is written only if the order is still at the version read. If it
+/// is not, or the action was refused on what was read, it is decided again on the order as it
+/// is, read under the write connection, as if the request had waited its turn from the start.
 pub async fn act(state: &AppState, session: &Session, id: i64, action: OrderAction, note: Option<String>) -> ApiResult<WithSeq<Order>> {
     let note = note.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
     if let Some(n) = &note {
         validation::note(n)?;
     }
 
+    let read = visible(&mut state.db.read().await?, session, id).await?;
     let mut tx = state.db.begin_write().await?;
-    let order = visible(&mut tx, session, id).await?;
+    let order = match record(&mut tx, session, read, action, note.clone()).await {
+        Ok(Some(order)) => order,
+        Ok(None) | Err(_) => {
+            let current = visible(&mut tx, session, id).await?;
+            record(&mut tx, session, current, action, note)
+                .await?
+                .ok_or_else(|| ApiError::new(ErrorCode::Conflict, "the order changed meanwhile; reload it and try again"))?
+        }
+    };
+    let seq = super::commit(state, tx).await?;
+    tracing::info!(order_id = id, status = %order.status, by = session.user.id, "order updated");
+    Ok(WithSeq { item: order, seq })
+}
+
+/// Decides `action` on `order` as read and, if the order is still at that version, records the
+/// change and its event (the new snapshot, built from the one read) in `tx`. `None` if the
+/// order moved on meanwhile.
+async fn record(tx: &mut Tx, session: &Session, order: Order, action: OrderAction, note: Option<String>) -> ApiResult<Option<Order>> {
     let party = session
         .actor
         .party_to_order(order.customer_id, order.shop_id)
         .ok_or_else(|| ApiError::not_found(NOT_FOUND))?;
     let (next, change) = apply(OrderState { status: order.status, payment: order.payment_status }, action, party)?;
-
-    let now = Utc::now();
-    if !store::orders::update_state(&mut tx, id, order.version, next.status, next.payment, now).await? {
-        return Err(ApiError::new(ErrorCode::Conflict, "the order changed meanwhile; reload it and try again"));
-    }
+    // Microseconds: what PostgreSQL keeps, so the snapshot equals the order read back.
+    let now = Utc::now().trunc_subsecs(6);
     let entry = StatusChange { status: next.status, change, by_user_id: session.user.id, at: now, note };
-    store::orders::insert_history(&mut tx, id, &entry).await?;
-    let order = record_event(&mut tx, id, EventType::OrderUpdated, change, now).await?;
-    let seq = super::commit(state, tx).await?;
-    tracing::info!(order_id = id, status = %next.status, ?change, by = session.user.id, "order updated");
-    Ok(WithSeq { item: order, seq })
+    if !store::orders::record_change(tx, order.id, order.version, &entry, next.payment).await? {
+        return Ok(None);
+    }
+    let order = order.with_change(next, entry);
+    store::events::append(
+        tx,
+        EventType::OrderUpdated,
+        &Topic::for_order(order.id, order.customer_id, order.shop_id),
+        &json!({ "change": change, "order": order }),
+        now,
+    );
+    Ok(Some(order))
 }

@@ -93,6 +93,8 @@ pub async fn update(state: &AppState, session: &Session, id: i64, update: UserUp
     let actor = (!disabled).then_some(Actor { user_id: id, role, shop_ids });
     store::events::append(&mut tx, EventType::AccessChanged, &[], &json!({ "user_id": id, "actor": actor }), Utc::now());
     let seq = super::commit(state, tx).await?;
+    // This node forgets the user's sessions now; the others when their relay reads the event.
+    state.sessions.forget_user(id);
     tracing::info!(user_id = id, disabled, by = session.user.id, "user rights changed");
     Ok(WithSeq { item: user, seq })
 }

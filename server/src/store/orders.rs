@@ -6,11 +6,11 @@ use app::domain::figures::Placed;
 use app::domain::order::OrderChange;
 use app::domain::{OrderStatus, PaymentStatus};
 use chrono::{DateTime, Utc};
-use crate::db::AsConn;
+use crate::db::{AsConn, Ex};
 use crate::on;
 use sqlx::{Database, Encode, QueryBuilder, Type};
-use std::collections::HashMap;
 
+/// An order's row with its lines and history aggregated as JSON text (see [`select_orders`]).
 #[derive(sqlx::FromRow)]
 struct OrderRow {
     id: i64,
@@ -25,30 +25,46 @@ struct OrderRow {
     version: i64,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    /// `[[product_id, name, unit_price_minor, quantity], ...]` by position.
+    items: String,
+    /// `[[status, change, by_user_id, note, at], ...]` oldest first.
+    history: String,
 }
 
-#[derive(sqlx::FromRow)]
-struct ItemRow {
-    order_id: i64,
-    product_id: i64,
-    name: String,
-    unit_price_minor: i64,
-    quantity: i64,
+/// Whole orders, one row each: the lines and the history come aggregated as JSON in the same
+/// row. Reading them in separate queries cost a round trip to the database's thread per query
+/// and per row, which was most of what reading an order cost. The aggregates are spelled per
+/// engine; the JSON they produce is the same.
+fn select_orders(sqlite: bool) -> &'static str {
+    static SQL: std::sync::OnceLock<[String; 2]> = std::sync::OnceLock::new();
+    let [lite, pg] = SQL.get_or_init(|| {
+        let sql = |agg: &str, array: &str, text: &str| {
+            format!(
+                "SELECT o.id, o.shop_id, s.name AS shop_name, s.currency, o.customer_id, u.name AS customer_name, \
+                 o.total_minor, o.status, o.payment_status, o.version, o.created_at, o.updated_at, \
+                 (SELECT COALESCE({agg}({array}(i.product_id, i.name, i.unit_price_minor, i.quantity) ORDER BY i.position), '[]'){text} \
+                  FROM order_items i WHERE i.order_id = o.id) AS items, \
+                 (SELECT COALESCE({agg}({array}(h.status, h.change, h.by_user_id, h.note, h.at) ORDER BY h.id), '[]'){text} \
+                  FROM order_history h WHERE h.order_id = o.id) AS history \
+                 FROM orders o JOIN shops s ON s.id = o.shop_id JOIN users u ON u.id = o.customer_id"
+            )
+        };
+        [sql("json_group_array", "json_array", ""), sql("json_agg", "json_build_array", "::text")]
+    });
+    if sqlite {
+        lite
+    } else {
+        pg
+    }
 }
 
-#[derive(sqlx::FromRow)]
-struct HistoryRow {
-    order_id: i64,
-    status: String,
-    change: String,
-    by_user_id: i64,
-    note: Option<String>,
-    at: DateTime<Utc>,
+/// A time as the engines write it into JSON: RFC 3339 (PostgreSQL, and SQLite's stored text).
+fn parse_time(text: &str) -> sqlx::Result<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .or_else(|_| text.parse::<DateTime<Utc>>())
+        .map_err(|_| corrupt("time", text))
 }
-
-const SELECT_ORDERS: &str = "SELECT o.id, o.shop_id, s.name AS shop_name, s.currency, o.customer_id, u.name AS customer_name, \
-     o.total_minor, o.status, o.payment_status, o.version, o.created_at, o.updated_at \
-     FROM orders o JOIN shops s ON s.id = o.shop_id JOIN users u ON u.id = o.customer_id";
 
 fn parse_status(s: &str) -> sqlx::Result<OrderStatus> {
     OrderStatus::parse(s).ok_or_else(|| corrupt("order status", s))
@@ -168,13 +184,14 @@ where
 
 /// One page of the orders `scope` matches, in its order.
 pub async fn list(conn: &mut impl AsConn, scope: &Scope, limit: i64, offset: i64) -> sqlx::Result<Vec<Order>> {
+    let sqlite = matches!(conn.ex(), Ex::Sqlite(_));
     let rows: Vec<OrderRow> = on!(conn, |c| {
-        let mut qb = QueryBuilder::new(SELECT_ORDERS);
+        let mut qb = QueryBuilder::new(select_orders(sqlite));
         push_scope(&mut qb, scope);
         qb.push(order_by(scope.sort)).push(" LIMIT ").push_bind(limit).push(" OFFSET ").push_bind(offset);
         qb.build_query_as().fetch_all(&mut *c).await
     })?;
-    assemble(conn, rows).await
+    rows.into_iter().map(assemble).collect()
 }
 
 /// How many orders `scope` matches, and the sum of their totals per currency (cancelled
@@ -235,80 +252,46 @@ pub async fn placed_since(
 }
 
 pub async fn get(conn: &mut impl AsConn, id: i64) -> sqlx::Result<Option<Order>> {
-    let row: Option<OrderRow> = on!(conn, |c| sqlx::query_as(&format!("{SELECT_ORDERS} WHERE o.id = $1"))
-        .bind(id)
-        .fetch_optional(&mut *c)
-        .await)?;
-    match row {
-        Some(row) => Ok(assemble(conn, vec![row]).await?.pop()),
-        None => Ok(None),
-    }
+    let sql = format!("{} WHERE o.id = $1", select_orders(matches!(conn.ex(), Ex::Sqlite(_))));
+    let row: Option<OrderRow> = on!(conn, |c| sqlx::query_as(&sql).bind(id).fetch_optional(&mut *c).await)?;
+    row.map(assemble).transpose()
 }
 
-/// Loads the items and history of `rows` in two queries and builds the orders.
-async fn assemble(conn: &mut impl AsConn, rows: Vec<OrderRow>) -> sqlx::Result<Vec<Order>> {
-    if rows.is_empty() {
-        return Ok(Vec::new());
-    }
-    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-
-    let items: Vec<ItemRow> = on!(conn, |c| {
-        let mut qb = QueryBuilder::new(
-            "SELECT order_id, product_id, name, unit_price_minor, quantity FROM order_items WHERE order_id",
-        );
-        push_in(&mut qb, &ids);
-        qb.push(" ORDER BY order_id, position");
-        qb.build_query_as().fetch_all(&mut *c).await
-    })?;
-    let history: Vec<HistoryRow> = on!(conn, |c| {
-        let mut qb = QueryBuilder::new("SELECT order_id, status, change, by_user_id, note, at FROM order_history WHERE order_id");
-        push_in(&mut qb, &ids);
-        qb.push(" ORDER BY order_id, id");
-        qb.build_query_as().fetch_all(&mut *c).await
-    })?;
-
-    let mut items_by: HashMap<i64, Vec<OrderItem>> = HashMap::new();
-    for i in items {
-        items_by.entry(i.order_id).or_default().push(OrderItem {
-            product_id: i.product_id,
-            line_total_minor: i.unit_price_minor * i.quantity,
-            name: i.name,
-            unit_price_minor: i.unit_price_minor,
-            quantity: i.quantity,
-        });
-    }
-    let mut history_by: HashMap<i64, Vec<StatusChange>> = HashMap::new();
-    for h in history {
-        history_by.entry(h.order_id).or_default().push(StatusChange {
-            status: parse_status(&h.status)?,
-            change: parse_change(&h.change)?,
-            by_user_id: h.by_user_id,
-            at: h.at,
-            note: h.note,
-        });
-    }
-
-    rows.into_iter()
-        .map(|r| {
-            Ok(Order {
-                items: items_by.remove(&r.id).unwrap_or_default(),
-                history: history_by.remove(&r.id).unwrap_or_default(),
-                status: parse_status(&r.status)?,
-                payment_status: PaymentStatus::parse(&r.payment_status)
-                    .ok_or_else(|| corrupt("payment status", &r.payment_status))?,
-                id: r.id,
-                shop_id: r.shop_id,
-                shop_name: r.shop_name,
-                currency: r.currency,
-                customer_id: r.customer_id,
-                customer_name: r.customer_name,
-                total_minor: r.total_minor,
-                version: r.version,
-                created_at: r.created_at,
-                updated_at: r.updated_at,
+/// Builds an order from its row.
+fn assemble(r: OrderRow) -> sqlx::Result<Order> {
+    let items: Vec<(i64, String, i64, i64)> = serde_json::from_str(&r.items).map_err(|_| corrupt("order items", &r.items))?;
+    let history: Vec<(String, String, i64, Option<String>, String)> =
+        serde_json::from_str(&r.history).map_err(|_| corrupt("order history", &r.history))?;
+    Ok(Order {
+        items: items
+            .into_iter()
+            .map(|(product_id, name, unit_price_minor, quantity)| OrderItem {
+                product_id,
+                line_total_minor: unit_price_minor * quantity,
+                name,
+                unit_price_minor,
+                quantity,
             })
-        })
-        .collect()
+            .collect(),
+        history: history
+            .into_iter()
+            .map(|(status, change, by_user_id, note, at)| {
+                Ok(StatusChange { status: parse_status(&status)?, change: parse_change(&change)?, by_user_id, at: parse_time(&at)?, note })
+            })
+            .collect::<sqlx::Result<_>>()?,
+        status: parse_status(&r.status)?,
+        payment_status: PaymentStatus::parse(&r.payment_status).ok_or_else(|| corrupt("payment status", &r.payment_status))?,
+        id: r.id,
+        shop_id: r.shop_id,
+        shop_name: r.shop_name,
+        currency: r.currency,
+        customer_id: r.customer_id,
+        customer_name: r.customer_name,
+        total_minor: r.total_minor,
+        version: r.version,
+        created_at: r.created_at,
+        updated_at: r.updated_at,
+    })
 }
 
 pub async fn insert(
@@ -373,8 +356,44 @@ pub async fn insert_history(
     Ok(())
 }
 
+/// Records a change: the order's new state and its history entry, if the order is still at
+/// `expected_version`; false (and nothing written) if it moved on. On SQLite the two statements
+/// go to the database in one call: each call is a round trip to the connection's thread, and
+/// this runs while holding the only write connection.
+pub async fn record_change(conn: &mut impl AsConn, id: i64, expected_version: i64, entry: &StatusChange, payment: PaymentStatus) -> sqlx::Result<bool> {
+    match conn.ex() {
+        Ex::Sqlite(c) => {
+            let done = sqlx::query(
+                "UPDATE orders SET status = $1, payment_status = $2, version = version + 1, updated_at = $3 \
+                 WHERE id = $4 AND version = $5; \
+                 INSERT INTO order_history (order_id, status, change, by_user_id, note, at) \
+                 SELECT $4, $1, $6, $7, $8, $3 WHERE changes() = 1",
+            )
+            .bind(entry.status.as_str())
+            .bind(payment.as_str())
+            .bind(entry.at)
+            .bind(id)
+            .bind(expected_version)
+            .bind(change_name(entry.change))
+            .bind(entry.by_user_id)
+            .bind(&entry.note)
+            .execute(&mut *c)
+            .await?
+            .rows_affected();
+            Ok(done == 2)
+        }
+        Ex::Postgres(_) => {
+            if !update_state(conn, id, expected_version, entry.status, payment, entry.at).await? {
+                return Ok(false);
+            }
+            insert_history(conn, id, entry).await?;
+            Ok(true)
+        }
+    }
+}
+
 /// Writes a new state if the order is still at `expected_version`; false if it moved on.
-pub async fn update_state(
+async fn update_state(
     conn: &mut impl AsConn,
     id: i64,
     expected_version: i64,

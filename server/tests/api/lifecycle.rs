@@ -5,6 +5,14 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use crate::ws::live;
 
+/// A resource as answered, without the `seq` it is current as of.
+fn without_seq(mut v: Value) -> Value {
+    if let Some(o) = v.as_object_mut() {
+        o.remove("seq");
+    }
+    v
+}
+
 fn types(events: &[(i64, String, Vec<String>, serde_json::Value)]) -> Vec<&str> {
     events.iter().map(|e| e.1.as_str()).collect()
 }
@@ -70,6 +78,11 @@ async fn an_order_goes_from_placed_to_delivered_with_an_event_for_every_step() {
         version += 1;
         assert_eq!(o["status"], step);
         assert_eq!(o["version"], version);
+        // The answer and the event's snapshot (built in memory) are the order as stored.
+        let order = without_seq(o);
+        assert_eq!(order, without_seq(server.get(&format!("/orders/{id}"), &alice).await), "{step}");
+        let events = server.events_after(server.max_seq().await - 1).await;
+        assert_eq!(events[0].3["order"], order, "{step}");
     }
 
     let detail = server.get(&format!("/orders/{id}"), &alice).await;
@@ -93,6 +106,43 @@ async fn an_order_goes_from_placed_to_delivered_with_an_event_for_every_step() {
     let (status, err) = server.call(Method::POST, &format!("/orders/{id}/cancel"), Some(&baker), None).await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert_eq!(err["error"]["code"], "order_final");
+}
+
+#[tokio::test]
+async fn concurrent_changes_of_one_order_apply_once_each() {
+    let server = TestServer::start().await;
+    let alice = server.login(ALICE).await;
+    let baker = server.login(BAKER).await;
+    let bakery = shop_id(&server, &alice, "Corner Bakery").await;
+    let loaf = product_id(&server, &alice, bakery, "Sourdough").await;
+    let (_, order) = server.call(Method::POST, "/orders", Some(&alice), Some(json!({"shop_id": bakery, "items": [{"product_id": loaf, "quantity": 1}]}))).await;
+    let id = order["id"].as_i64().unwrap();
+    let seq0 = server.max_seq().await;
+
+    // Eight staff screens confirm at once, and four also verify the payment: every request
+    // reads the order before it waits for the writer, so most decide on a state that is gone.
+    let path = format!("/orders/{id}/status");
+    let verify = format!("/orders/{id}/payment/verify");
+    let confirms = (0..8).map(|_| server.call(Method::PATCH, &path, Some(&baker), Some(json!({"status": "confirmed"}))));
+    let pays = (0..4).map(|_| server.call(Method::POST, &verify, Some(&baker), None));
+    let (confirmed, paid) = tokio::join!(futures_util::future::join_all(confirms), futures_util::future::join_all(pays));
+    let ok = |answers: &[(StatusCode, Value)]| answers.iter().filter(|(s, _)| *s == StatusCode::OK).count();
+    // Decided on the order as it then was: one confirmation and one payment, whatever the
+    // interleaving (a payment first confirms the order, and no confirmation follows).
+    assert_eq!(ok(&paid), 1, "{paid:?}");
+    assert!(ok(&confirmed) <= 1, "{confirmed:?}");
+    for (status, body) in confirmed.iter().chain(&paid).filter(|(s, _)| *s != StatusCode::OK) {
+        assert_eq!(*status, StatusCode::CONFLICT, "{body}");
+    }
+    let detail = server.get(&format!("/orders/{id}"), &alice).await;
+    assert_eq!(detail["version"], 1 + ok(&confirmed) as i64 + 1);
+    assert_eq!(detail["history"].as_array().unwrap().len(), 1 + ok(&confirmed) + 1);
+    assert_eq!((detail["status"].as_str(), detail["payment_status"].as_str()), (Some("confirmed"), Some("paid")));
+    // One event per change, each with the snapshot of its version.
+    let events = server.events_after(seq0).await;
+    let versions: Vec<i64> = events.iter().map(|e| e.3["order"]["version"].as_i64().unwrap()).collect();
+    assert_eq!(versions, (2..=detail["version"].as_i64().unwrap()).collect::<Vec<_>>());
+    assert_eq!(events.last().unwrap().3["order"], without_seq(detail));
 }
 
 #[tokio::test]
