@@ -2,6 +2,11 @@ use clap::Parser;
 use server::config::Config;
 use tracing_subscriber::EnvFilter;
 
+/// mimalloc instead of glibc's allocator: glibc's free-list upkeep (`malloc_consolidate`,
+/// `unlink_chunk`) was over a tenth of the server's time under write load (docs/BENCHMARKS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() {
     tracing_subscriber::fmt()

@@ -55,7 +55,17 @@ impl Server {
         let dir = tempfile::tempdir().expect("temp dir");
         // BENCH_SERVER_BIN runs another build (e.g. an older commit's) for a comparison.
         let bin = std::env::var("BENCH_SERVER_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_ordercast").to_owned());
-        let mut child = Command::new(bin)
+        // BENCH_SERVER_CPUS=0 runs the server on those CPUs only (`taskset -c`); run the bench
+        // itself under `taskset -c 1` to keep the load generator off them.
+        let mut command = match std::env::var("BENCH_SERVER_CPUS") {
+            Ok(cpus) if !cpus.is_empty() => {
+                let mut c = Command::new("taskset");
+                c.args(["-c", &cpus, &bin]);
+                c
+            }
+            _ => Command::new(&bin),
+        };
+        let mut child = command
             .args(["--addr", "127.0.0.1:0", "--database-url", database_url])
             .args(["--ws-max-connections-per-user", "100000", "--ws-heartbeat-secs", "600", "--login-attempts", "100000"])
             .args(extra_args)
