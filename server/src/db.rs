@@ -9,8 +9,8 @@
 //! do not.
 //!
 //! SQLite allows one writer at a time. Rather than let concurrent transactions race for the
-//! write lock (and fail with `SQLITE_BUSY`), every SQLite write goes through a pool of exactly
-//! one connection, so writes queue in-process and commit in order; reads use a separate pool.
+//! write lock (and fail with `SQLITE_BUSY`), every SQLite write goes through one connection,
+//! the [`Writer`], so writes queue in-process and commit in order; reads use a pool.
 //! PostgreSQL has one pool: its transactions run concurrently and the outbox's `seq` is made
 //! commit-ordered by allocating it last (see [`Tx::commit`]).
 
@@ -20,9 +20,11 @@ use chrono::{DateTime, Utc};
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{PgConnection, Postgres, Sqlite, SqliteConnection, Transaction};
+use sqlx::{Connection, PgConnection, Postgres, Sqlite, SqliteConnection, Transaction};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::{Mutex, OwnedMutexGuard};
 
 /// The advisory lock key of one-time setup (any constant unique to Ordercast).
 const SETUP_LOCK: i64 = 0x0005_eed0_c457;
@@ -63,9 +65,64 @@ pub enum Db {
         /// For reads; many connections.
         read: SqlitePool,
         /// For writes; exactly one connection.
-        write: SqlitePool,
+        writer: Arc<Mutex<Writer>>,
     },
     Postgres(PgPool),
+}
+
+/// SQLite's one write connection. It is held behind a lock rather than in a pool of one: a
+/// pool checks every connection given back to it with a round trip to the connection's
+/// thread, and with a single writer every write waited for that check of the one before.
+#[derive(Debug)]
+pub struct Writer {
+    conn: SqliteConnection,
+    /// A transaction was begun and neither committed nor rolled back (its `Tx` was dropped
+    /// while a rollback could not run): the next user rolls it back first.
+    open: bool,
+}
+
+/// The writer, taken: given back when dropped, after rolling back a transaction left open.
+pub struct WriterGuard(Option<OwnedMutexGuard<Writer>>);
+
+impl WriterGuard {
+    async fn take(writer: &Arc<Mutex<Writer>>) -> sqlx::Result<WriterGuard> {
+        let mut guard = writer.clone().lock_owned().await;
+        if guard.open {
+            sqlx::query("ROLLBACK").execute(&mut guard.conn).await?;
+            guard.open = false;
+        }
+        Ok(WriterGuard(Some(guard)))
+    }
+
+    fn conn(&mut self) -> &mut SqliteConnection {
+        // Only `Drop` takes the guard out.
+        &mut self.0.as_mut().expect("writer guard used after drop").conn
+    }
+
+    fn set_open(&mut self, open: bool) {
+        if let Some(g) = self.0.as_mut() {
+            g.open = open;
+        }
+    }
+}
+
+impl Drop for WriterGuard {
+    fn drop(&mut self) {
+        let Some(mut guard) = self.0.take() else { return };
+        if !guard.open {
+            return;
+        }
+        // A transaction dropped without commit: roll it back before anyone else writes. The
+        // guard goes with the task, so nobody takes the writer in between; without a runtime
+        // (shutting down) the next user rolls back instead.
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move {
+                if sqlx::query("ROLLBACK").execute(&mut guard.conn).await.is_ok() {
+                    guard.open = false;
+                }
+            });
+        }
+    }
 }
 
 /// Runs `body` with `$x` bound to the engine's own connection type: the body is compiled once
@@ -104,9 +161,10 @@ impl AsConn for PgConnection {
     }
 }
 
-/// A pooled connection outside any transaction (single reads, housekeeping).
+/// A connection outside any transaction (single reads, housekeeping).
 pub enum Conn {
     Sqlite(PoolConnection<Sqlite>),
+    SqliteWriter(WriterGuard),
     Postgres(PoolConnection<Postgres>),
 }
 
@@ -114,6 +172,7 @@ impl AsConn for Conn {
     fn ex(&mut self) -> Ex<'_> {
         match self {
             Conn::Sqlite(c) => Ex::Sqlite(c),
+            Conn::SqliteWriter(w) => Ex::Sqlite(w.conn()),
             Conn::Postgres(c) => Ex::Postgres(c),
         }
     }
@@ -121,6 +180,8 @@ impl AsConn for Conn {
 
 enum TxInner {
     Sqlite(Transaction<'static, Sqlite>),
+    /// `BEGIN IMMEDIATE` on the writer; committed by [`Tx::commit`], rolled back when dropped.
+    SqliteWriter(WriterGuard),
     Postgres(Transaction<'static, Postgres>),
 }
 
@@ -143,6 +204,7 @@ impl AsConn for Tx {
     fn ex(&mut self) -> Ex<'_> {
         match &mut self.inner {
             TxInner::Sqlite(t) => Ex::Sqlite(t),
+            TxInner::SqliteWriter(w) => Ex::Sqlite(w.conn()),
             TxInner::Postgres(t) => Ex::Postgres(t),
         }
     }
@@ -172,6 +234,10 @@ impl Tx {
         let last = if events.is_empty() { None } else { Some(store::events::write(&mut self, &events).await?) };
         match self.inner {
             TxInner::Sqlite(t) => t.commit().await?,
+            TxInner::SqliteWriter(mut w) => {
+                sqlx::query("COMMIT").execute(w.conn()).await?;
+                w.set_open(false);
+            }
             TxInner::Postgres(t) => t.commit().await?,
         }
         Ok(last)
@@ -202,12 +268,12 @@ impl Db {
             }
         }
 
+        let mut write = SqliteConnection::connect_with(&options).await?;
+        sqlx::migrate!("./migrations/sqlite").run(&mut write).await?;
         // No ping before each use: a SQLite connection is a file handle that does not go stale,
         // and every ping is a round trip to the connection's thread.
-        let write = SqlitePoolOptions::new().max_connections(1).test_before_acquire(false).connect_with(options.clone()).await?;
-        sqlx::migrate!("./migrations/sqlite").run(&write).await?;
         let read = SqlitePoolOptions::new().max_connections(8).test_before_acquire(false).connect_with(options.read_only(true)).await?;
-        Ok(Db::Sqlite { read, write })
+        Ok(Db::Sqlite { read, writer: Arc::new(Mutex::new(Writer { conn: write, open: false })) })
     }
 
     async fn connect_postgres(url: &str) -> Result<Db, sqlx::Error> {
@@ -248,7 +314,7 @@ impl Db {
     /// A connection that may write, outside a transaction (single statements).
     pub async fn write(&self) -> sqlx::Result<Conn> {
         Ok(match self {
-            Db::Sqlite { write, .. } => Conn::Sqlite(write.acquire().await?),
+            Db::Sqlite { writer, .. } => Conn::SqliteWriter(WriterGuard::take(writer).await?),
             Db::Postgres(pool) => Conn::Postgres(pool.acquire().await?),
         })
     }
@@ -269,7 +335,12 @@ impl Db {
     /// A write transaction. Dropping it without [`Tx::commit`] rolls it back.
     pub async fn begin_write(&self) -> sqlx::Result<Tx> {
         let inner = match self {
-            Db::Sqlite { write, .. } => TxInner::Sqlite(write.begin().await?),
+            Db::Sqlite { writer, .. } => {
+                let mut w = WriterGuard::take(writer).await?;
+                sqlx::query("BEGIN IMMEDIATE").execute(w.conn()).await?;
+                w.set_open(true);
+                TxInner::SqliteWriter(w)
+            }
             Db::Postgres(pool) => TxInner::Postgres(pool.begin().await?),
         };
         Ok(Tx { inner, events: Vec::new() })
@@ -290,9 +361,13 @@ impl Db {
 
     pub async fn close(&self) {
         match self {
-            Db::Sqlite { read, write } => {
+            Db::Sqlite { read, writer } => {
                 read.close().await;
-                write.close().await;
+                // The connection itself closes when the last `Db` is dropped; what it wrote
+                // goes into the database file now, as closing it would.
+                if let Ok(mut w) = WriterGuard::take(writer).await {
+                    let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(w.conn()).await;
+                }
             }
             Db::Postgres(pool) => pool.close().await,
         }

@@ -20,6 +20,7 @@ pub mod bus;
 pub mod hub;
 pub mod metrics;
 pub mod presence;
+pub mod queue;
 pub mod relay;
 pub mod session;
 pub mod ws;

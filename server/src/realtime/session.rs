@@ -21,7 +21,7 @@ use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::Notify;
 
 /// Events replayed per database read during `resume`.
 const REPLAY_PAGE: i64 = 500;
@@ -79,7 +79,7 @@ pub struct UrlResume {
 
 /// The session's queue in the hub, read by the transport's loop.
 pub struct Queue {
-    rx: mpsc::UnboundedReceiver<Outbound>,
+    rx: super::queue::Receiver,
     backlog: Arc<Backlog>,
     overflowed: Arc<AtomicBool>,
     /// Woken when the hub left a [`Revocation`] for this session.
