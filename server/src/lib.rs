@@ -43,6 +43,7 @@ use crate::realtime::metrics::Metrics;
 use crate::realtime::presence::Presence;
 use crate::realtime::{Bus, Hub};
 use crate::session_cache::SessionCache;
+use crate::service::order_changes::OrderChanges;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -167,6 +168,7 @@ pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         None => Bus::local(),
     };
     let config_session_cache = config.session_cache;
+    let order_changes = OrderChanges::start(db.clone(), bus.clone());
     let state = AppState {
         db,
         node: node.clone().into(),
@@ -179,6 +181,7 @@ pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         sockets: tokio_util::task::TaskTracker::new(),
         chitty_wake: Arc::new(tokio::sync::Notify::new()),
         sessions: Arc::new(SessionCache::new(config_session_cache, 100_000)),
+        order_changes,
     };
     tracing::info!(node, engine = state.db.engine().as_str(), "starting");
 

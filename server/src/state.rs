@@ -3,6 +3,7 @@
 use crate::auth::LoginThrottle;
 use crate::config::Config;
 use crate::session_cache::SessionCache;
+use crate::service::order_changes::OrderChanges;
 use crate::db::Db;
 use crate::realtime::{Bus, Hub};
 use tokio_util::sync::CancellationToken;
@@ -29,6 +30,8 @@ pub struct AppState {
     pub chitty_wake: Arc<tokio::sync::Notify>,
     /// Sessions recently looked up; see [`SessionCache`].
     pub sessions: Arc<SessionCache>,
+    /// Order changes committed in groups; see [`OrderChanges`].
+    pub order_changes: OrderChanges,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod catalog;
 pub mod chitties;
 pub mod notifications;
+pub mod order_changes;
 pub mod orders;
 pub mod users;
 

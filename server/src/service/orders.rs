@@ -16,6 +16,7 @@ use app::domain::{EventType, OrderAction, Role, Topic};
 use chrono::{SubsecRound, Utc};
 use serde_json::json;
 use crate::db::{AsConn, Tx};
+use super::order_changes::Decided;
 
 const NOT_FOUND: &str = "order";
 
@@ -178,10 +179,11 @@ pub async fn get(state: &AppState, session: &Session, id: i64) -> ApiResult<With
 
 /// Applies a status change, cancellation or payment verification.
 ///
-/// The order is read without holding the write connection (SQLite has one, and every write
-/// waits for it): the change is written only if the order is still at the version read. If it
-/// is not, or the action was refused on what was read, it is decided again on the order as it
-/// is, read under the write connection, as if the request had waited its turn from the start.
+/// The order is read and the action decided without holding the write connection (SQLite has
+/// one, and every write waits for it); the change is then written together with the others
+/// waiting ([`OrderChanges`](super::order_changes)), only if the order is still at the version
+/// read. If it is not, or the action was refused on what was read, it is decided again on the
+/// order as it is, read under the write connection, as if the request had waited its turn.
 pub async fn act(state: &AppState, session: &Session, id: i64, action: OrderAction, note: Option<String>) -> ApiResult<WithSeq<Order>> {
     let note = note.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
     if let Some(n) = &note {
@@ -189,43 +191,42 @@ pub async fn act(state: &AppState, session: &Session, id: i64, action: OrderActi
     }
 
     let read = visible(&mut state.db.read().await?, session, id).await?;
-    let mut tx = state.db.begin_write().await?;
-    let order = match record(&mut tx, session, read, action, note.clone()).await {
-        Ok(Some(order)) => order,
-        Ok(None) | Err(_) => {
-            let current = visible(&mut tx, session, id).await?;
-            record(&mut tx, session, current, action, note)
-                .await?
-                .ok_or_else(|| ApiError::new(ErrorCode::Conflict, "the order changed meanwhile; reload it and try again"))?
+    if let Ok(decided) = decide(session, read, action, note.clone()) {
+        if let Some((item, seq)) = state.order_changes.write(decided).await? {
+            tracing::info!(order_id = id, status = %item.status, by = session.user.id, "order updated");
+            return Ok(WithSeq { item, seq });
         }
-    };
+    }
+
+    let mut tx = state.db.begin_write().await?;
+    let current = visible(&mut tx, session, id).await?;
+    let d = decide(session, current, action, note)?;
+    if !store::orders::record_change(&mut tx, id, d.expected_version, &d.entry, d.payment).await? {
+        // Only where writers run side by side (PostgreSQL): another wrote since our read.
+        return Err(ApiError::new(ErrorCode::Conflict, "the order changed meanwhile; reload it and try again"));
+    }
+    store::events::append(
+        &mut tx,
+        EventType::OrderUpdated,
+        &Topic::for_order(d.order.id, d.order.customer_id, d.order.shop_id),
+        &json!({ "change": d.change, "order": d.order }),
+        d.entry.at,
+    );
     let seq = super::commit(state, tx).await?;
-    tracing::info!(order_id = id, status = %order.status, by = session.user.id, "order updated");
-    Ok(WithSeq { item: order, seq })
+    tracing::info!(order_id = id, status = %d.order.status, by = session.user.id, "order updated");
+    Ok(WithSeq { item: d.order, seq })
 }
 
-/// Decides `action` on `order` as read and, if the order is still at that version, records the
-/// change and its event (the new snapshot, built from the one read) in `tx`. `None` if the
-/// order moved on meanwhile.
-async fn record(tx: &mut Tx, session: &Session, order: Order, action: OrderAction, note: Option<String>) -> ApiResult<Option<Order>> {
+/// Decides `action` by this session on `order` as read: the change to write, with the order as
+/// it will then be.
+fn decide(session: &Session, order: Order, action: OrderAction, note: Option<String>) -> ApiResult<Decided> {
     let party = session
         .actor
         .party_to_order(order.customer_id, order.shop_id)
         .ok_or_else(|| ApiError::not_found(NOT_FOUND))?;
     let (next, change) = apply(OrderState { status: order.status, payment: order.payment_status }, action, party)?;
     // Microseconds: what PostgreSQL keeps, so the snapshot equals the order read back.
-    let now = Utc::now().trunc_subsecs(6);
-    let entry = StatusChange { status: next.status, change, by_user_id: session.user.id, at: now, note };
-    if !store::orders::record_change(tx, order.id, order.version, &entry, next.payment).await? {
-        return Ok(None);
-    }
-    let order = order.with_change(next, entry);
-    store::events::append(
-        tx,
-        EventType::OrderUpdated,
-        &Topic::for_order(order.id, order.customer_id, order.shop_id),
-        &json!({ "change": change, "order": order }),
-        now,
-    );
-    Ok(Some(order))
+    let entry = StatusChange { status: next.status, change, by_user_id: session.user.id, at: Utc::now().trunc_subsecs(6), note };
+    let expected_version = order.version;
+    Ok(Decided { order: order.with_change(next, entry.clone()), expected_version, entry, payment: next.payment, change })
 }

@@ -1,0 +1,120 @@
+//! Group commit of order changes: the status changes, cancellations and payments that arrive
+//! while one transaction is being written are written together in the next one.
+//!
+//! SQLite has one writer, and each statement is a round trip to its connection's thread; a
+//! transaction of its own per change made every change wait for the `BEGIN` and `COMMIT` of all
+//! those before it. Here one task takes every change waiting, writes them in one transaction
+//! (each change still with its history row and its outbox event, numbered in the order they
+//! are written), commits, and answers each request after that commit. A change whose order
+//! moved on since it was decided is left out and its request decides again (see
+//! [`super::orders::act`]); nothing else in the batch depends on it.
+
+use crate::db::Db;
+use crate::error::{ApiError, ApiResult};
+use crate::realtime::Bus;
+use crate::store;
+use app::api::{Order, StatusChange};
+use app::domain::order::OrderChange;
+use app::domain::{EventType, PaymentStatus, Topic};
+use serde_json::json;
+use tokio::sync::{mpsc, oneshot};
+
+/// At most this many changes in one transaction.
+const MAX_BATCH: usize = 128;
+
+/// A change decided on an order as read: written only if the order is still at `expected_version`.
+pub struct Decided {
+    /// The order once changed.
+    pub order: Order,
+    pub expected_version: i64,
+    pub entry: StatusChange,
+    pub payment: PaymentStatus,
+    pub change: OrderChange,
+}
+
+/// What became of a [`Decided`] change: the order and the `seq` of its event once committed,
+/// or `None` if the order had moved on.
+type Outcome = ApiResult<Option<(Order, i64)>>;
+
+struct Job {
+    decided: Decided,
+    reply: oneshot::Sender<Outcome>,
+}
+
+/// The handle requests write through; cheap to clone.
+#[derive(Clone)]
+pub struct OrderChanges {
+    jobs: mpsc::UnboundedSender<Job>,
+}
+
+impl OrderChanges {
+    /// Starts the writing task; it ends when the last handle is dropped.
+    pub fn start(db: Db, bus: Bus) -> OrderChanges {
+        let (jobs, rx) = mpsc::unbounded_channel();
+        tokio::spawn(run(db, bus, rx));
+        OrderChanges { jobs }
+    }
+
+    /// Writes `decided` with whatever other changes are waiting; returns after the commit.
+    pub async fn write(&self, decided: Decided) -> Outcome {
+        let (reply, answer) = oneshot::channel();
+        self.jobs.send(Job { decided, reply }).map_err(|_| ApiError::internal())?;
+        answer.await.map_err(|_| ApiError::internal())?
+    }
+}
+
+async fn run(db: Db, bus: Bus, mut rx: mpsc::UnboundedReceiver<Job>) {
+    let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
+    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        match write(&db, &batch).await {
+            Ok(seqs) => {
+                if seqs.iter().any(Option::is_some) {
+                    bus.committed();
+                }
+                for (job, seq) in batch.drain(..).zip(seqs) {
+                    let _ = job.reply.send(Ok(seq.map(|seq| (job.decided.order, seq))));
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, changes = batch.len(), "writing a batch of order changes failed");
+                for job in batch.drain(..) {
+                    let _ = job.reply.send(Err(ApiError::internal()));
+                }
+            }
+        }
+    }
+}
+
+/// Writes the changes still applicable in one transaction; each one's event `seq`, or `None`
+/// for those whose order moved on.
+async fn write(db: &Db, batch: &[Job]) -> sqlx::Result<Vec<Option<i64>>> {
+    let mut tx = db.begin_write().await?;
+    let mut written = Vec::with_capacity(batch.len());
+    for job in batch {
+        let d = &job.decided;
+        let applied = store::orders::record_change(&mut tx, d.order.id, d.expected_version, &d.entry, d.payment).await?;
+        if applied {
+            store::events::append(
+                &mut tx,
+                EventType::OrderUpdated,
+                &Topic::for_order(d.order.id, d.order.customer_id, d.order.shop_id),
+                &json!({ "change": d.change, "order": d.order }),
+                d.entry.at,
+            );
+        }
+        written.push(applied);
+    }
+    let applied = written.iter().filter(|w| **w).count() as i64;
+    let last = tx.commit().await?.unwrap_or_default();
+    // The events were numbered in the order they were appended, without gaps.
+    let mut next = last - applied + 1;
+    Ok(written
+        .into_iter()
+        .map(|w| {
+            w.then(|| {
+                next += 1;
+                next - 1
+            })
+        })
+        .collect())
+}
