@@ -16,7 +16,7 @@ use app::domain::{EventType, OrderAction, Role, Topic};
 use chrono::{SubsecRound, Utc};
 use serde_json::json;
 use crate::db::{AsConn, Tx};
-use super::order_changes::Decided;
+use super::order_changes::{record, Decided};
 
 const NOT_FOUND: &str = "order";
 
@@ -201,17 +201,10 @@ pub async fn act(state: &AppState, session: &Session, id: i64, action: OrderActi
     let mut tx = state.db.begin_write().await?;
     let current = visible(&mut tx, session, id).await?;
     let d = decide(session, current, action, note)?;
-    if !store::orders::record_change(&mut tx, id, d.expected_version, &d.entry, d.payment).await? {
+    if !record(&mut tx, &d).await? {
         // Only where writers run side by side (PostgreSQL): another wrote since our read.
         return Err(ApiError::new(ErrorCode::Conflict, "the order changed meanwhile; reload it and try again"));
     }
-    store::events::append(
-        &mut tx,
-        EventType::OrderUpdated,
-        &Topic::for_order(d.order.id, d.order.customer_id, d.order.shop_id),
-        &json!({ "change": d.change, "order": d.order }),
-        d.entry.at,
-    );
     let seq = super::commit(state, tx).await?;
     tracing::info!(order_id = id, status = %d.order.status, by = session.user.id, "order updated");
     Ok(WithSeq { item: d.order, seq })
