@@ -7,7 +7,7 @@
 //! - [`api`]: the REST API under `/api/v1`.
 //! - [`auth`]: passwords, sessions, sign-in throttling.
 //! - [`realtime`]: the bus between nodes, the outbox relay, the hub, presence, the client
-//!   session and the WebSocket transport at `/ws`.
+//!   session and its transports: WebSocket at `/ws`, Server-Sent Events at `/sse`.
 //! - [`chitty`]: reading photographed shopping lists (OCR) in a durable job.
 //! - [`pages`]: the pages' server functions' backend; SSR through leptos_axum.
 //! - [`seed`]: demo data for a first start.
@@ -109,6 +109,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api::router())
         .nest_service(&format!("/{}", options.site_pkg_dir), assets::pkg_service(&options))
         .route("/ws", get(realtime::ws::upgrade))
+        .route("/sse", get(realtime::sse::stream))
         .merge(metrics_router(&state, false))
         .leptos_routes_with_context(
             &state,

@@ -1,6 +1,7 @@
 //! Real-time delivery, kept apart as centrifuge does: the bus (wake-ups between nodes), the
 //! relay (the outbox into the hub), the hub (connections, topics, fan-out), the client session
-//! (the protocol) and the transport (WebSocket frames), plus presence across nodes.
+//! (the protocol) and its two transports (WebSocket frames, Server-Sent Events), plus presence
+//! across nodes.
 //!
 //! ```text
 //!  write tx ──commit──▶ bus: local wake-up, and NOTIFY to other nodes (PostgreSQL)
@@ -8,7 +9,7 @@
 //!       every node: relay ─┴─ reads the outbox after its last seq, contiguous only ──▶ hub
 //!                                   │ encode once per topic, authorize per recipient
 //!                                   ▼
-//!       per-session bounded queue ──▶ session (resume, subscribe) ──▶ ws transport ──▶ client
+//!       per-session bounded queue ──▶ session (resume, subscribe) ──▶ ws | sse ──▶ client
 //! ```
 //!
 //! The relay, not the request that made the change, publishes events: it reads the outbox in
@@ -23,6 +24,7 @@ pub mod presence;
 pub mod queue;
 pub mod relay;
 pub mod session;
+pub mod sse;
 pub mod ws;
 
 pub use bus::Bus;

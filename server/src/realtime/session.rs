@@ -4,9 +4,14 @@
 //! serves `resume` (replay from the outbox, then live without a gap or a duplicate),
 //! `subscribe` (authorized by [`service::subscriptions`]), `unsubscribe` and `ping`, limits the
 //! client's message rate, and applies what the hub tells it about its user's rights. It never
-//! touches a socket: it writes through a [`Transport`], and the transport's loop (`ws.rs`)
-//! feeds it messages, queued events and revocations, and ends the connection with the
+//! touches a socket: it writes through a [`Transport`], and the transport's loop (`ws.rs`,
+//! `sse.rs`) feeds it messages, queued events and revocations, and ends the connection with the
 //! [`Disconnect`] a method returns.
+//!
+//! A transport that cannot carry client messages (SSE) opens a *listen-only* session: its
+//! subscriptions and position come with the request, and a `resync_required` is followed at
+//! once by going live from the current `seq` (the client reloads its data meanwhile, as a
+//! socket client does before sending `resume` again).
 
 use super::hub::{encode, order_owner, Backlog, ConnId, HubError, Outbound, Registration, Revocation};
 use crate::auth::Session;
@@ -41,6 +46,13 @@ pub const LISTEN_GRACE: std::time::Duration = std::time::Duration::from_secs(3);
 pub trait Transport: Send {
     /// Sends one message; `Err` when the transport can no longer send.
     fn send_text(&mut self, text: Utf8Bytes) -> impl Future<Output = Result<(), Disconnect>> + Send;
+
+    /// Sends a message after which the client is current through `seq` (an event, or
+    /// `resumed`): a transport that tells clients their position (SSE's `id:`) does so here.
+    fn send_at(&mut self, seq: i64, text: Utf8Bytes) -> impl Future<Output = Result<(), Disconnect>> + Send {
+        let _ = seq;
+        self.send_text(text)
+    }
 }
 
 /// A token bucket over client messages.
@@ -119,6 +131,8 @@ pub struct ClientSession {
     /// Queued events at or below this were already sent by a replay.
     sent_through: i64,
     rate: RateLimit,
+    /// The client cannot send messages (see the module's doc).
+    listen_only: bool,
 }
 
 impl Drop for ClientSession {
@@ -134,6 +148,27 @@ impl ClientSession {
         state: AppState,
         auth: Session,
         resume_from: Option<UrlResume>,
+        out: &mut impl Transport,
+    ) -> Result<(ClientSession, Queue), Disconnect> {
+        Self::open_as(state, auth, resume_from, false, out).await
+    }
+
+    /// A listen-only session (see the module's doc): resumes as `resume_from` says, from now
+    /// if it names no position, and is live when this returns.
+    pub async fn open_listen_only(
+        state: AppState,
+        auth: Session,
+        resume_from: UrlResume,
+        out: &mut impl Transport,
+    ) -> Result<(ClientSession, Queue), Disconnect> {
+        Self::open_as(state, auth, Some(resume_from), true, out).await
+    }
+
+    async fn open_as(
+        state: AppState,
+        auth: Session,
+        resume_from: Option<UrlResume>,
+        listen_only: bool,
         out: &mut impl Transport,
     ) -> Result<(ClientSession, Queue), Disconnect> {
         let actor = Arc::new(auth.actor.clone());
@@ -155,6 +190,7 @@ impl ClientSession {
             backlog: backlog.clone(),
             sent_through: 0,
             rate: RateLimit::new(),
+            listen_only,
         };
         // A staff member's first connection: once they have `hello`, their shop shows them
         // online. A slow database does not hold the connection up for long.
@@ -200,7 +236,7 @@ impl ClientSession {
     async fn live_from(&mut self, out: &mut impl Transport, seq: i64) -> Result<(), Disconnect> {
         self.sent_through = self.sent_through.max(seq);
         self.live = true;
-        self.control(out, ControlMessage::Resumed { seq, replayed: 0 }).await
+        self.resumed(out, seq, 0).await
     }
 
     /// The session's own end (sign-in expiry), if it has one.
@@ -257,7 +293,7 @@ impl ClientSession {
             return Ok(());
         }
         let committed_at = event.committed_at;
-        out.send_text(event.text).await?;
+        out.send_at(event.seq, event.text).await?;
         let metrics = &self.state.hub.metrics;
         metrics.frames_sent.inc();
         let latency = (chrono::Utc::now() - committed_at).num_microseconds().unwrap_or(0).max(0) as f64 / 1e6;
@@ -328,7 +364,12 @@ impl ClientSession {
         };
         if last < horizon || last > current {
             // Stay not-live: the client reloads over REST and sends `resume` again from there.
-            return self.control(out, ControlMessage::ResyncRequired { oldest_seq: horizon + 1, seq: current }).await;
+            // A listen-only client cannot: it reloads while the events after `current` come.
+            self.control(out, ControlMessage::ResyncRequired { oldest_seq: horizon + 1, seq: current }).await?;
+            if self.listen_only {
+                return self.live_from(out, current).await;
+            }
+            return Ok(());
         }
         self.state.hub.metrics.replays.inc();
         // Rights changed meanwhile: apply them first, so the replay is judged by the rights the
@@ -346,7 +387,7 @@ impl ClientSession {
                 let owner = order_owner(event);
                 let via = event.topics.iter().copied().find(|t| topics.contains(t) && self.auth.actor.may_receive(*t, owner));
                 if let Some(topic) = via {
-                    out.send_text(encode(event, topic).text).await?;
+                    out.send_at(event.seq, encode(event, topic).text).await?;
                     replayed += 1;
                 }
             }
@@ -356,7 +397,13 @@ impl ClientSession {
         self.state.hub.metrics.replayed_events.inc_by(replayed);
         self.sent_through = current;
         self.live = true;
-        self.control(out, ControlMessage::Resumed { seq: self.sent_through, replayed }).await
+        self.resumed(out, current, replayed).await
+    }
+
+    /// Tells the client it is live and current through `seq`.
+    async fn resumed(&mut self, out: &mut impl Transport, seq: i64, replayed: u64) -> Result<(), Disconnect> {
+        let text = serde_json::to_string(&ServerMessage::Control(ControlMessage::Resumed { seq, replayed })).unwrap_or_default();
+        out.send_at(seq, text.into()).await
     }
 
     async fn current_seq(&self) -> Result<i64, Disconnect> {

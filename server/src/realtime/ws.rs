@@ -218,7 +218,7 @@ async fn authenticate(state: &AppState, query: &WsQuery, headers: &HeaderMap) ->
 }
 
 /// The `Origin` is this site (as the `Host` header names it) or one of the configured origins.
-fn same_origin(state: &AppState, headers: &HeaderMap) -> bool {
+pub(super) fn same_origin(state: &AppState, headers: &HeaderMap) -> bool {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else { return false };
     if state.config.allowed_origins.iter().any(|o| o == origin) {
         return true;

@@ -10,4 +10,5 @@ mod lifecycle;
 mod nodes;
 mod pages;
 mod realtime;
+mod sse;
 mod ws;
