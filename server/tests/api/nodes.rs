@@ -76,6 +76,9 @@ async fn a_socket_on_one_node_gets_changes_made_through_another_in_order() {
 
     let mut baker_ws = live(&a, &baker_a).await;
     let start = baker_ws.hello["seq"].as_i64().unwrap();
+    // The same baker on a second device, over Server-Sent Events on the same node.
+    let mut baker_sse = crate::sse::open(&a, &baker_a, "").await;
+    let sse_start = baker_sse.next().await.data["seq"].as_i64().expect("resumed");
     let order = place(&b, &alice, bakery, loaf).await;
     let id = order["id"].as_i64().unwrap();
     for status in ["confirmed", "preparing", "ready"] {
@@ -96,6 +99,9 @@ async fn a_socket_on_one_node_gets_changes_made_through_another_in_order() {
         .map(|e| e.0)
         .collect();
     assert_in_order_without_gaps(&seqs(&events), &shop_events, "baker on node A");
+    let over_sse: Vec<Value> = baker_sse.events_until("barrier").await.into_iter().map(|e| e.data).collect();
+    let over_ws: Vec<Value> = events.into_iter().filter(|e| e["seq"].as_i64() > Some(sse_start)).collect();
+    assert_eq!(over_sse, over_ws, "the event stream carries what the socket does");
 }
 
 #[tokio::test]
