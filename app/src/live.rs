@@ -1,5 +1,9 @@
 //! The live connection of a browser tab: one WebSocket, shared by every page through context.
 //!
+//! Where the network breaks WebSockets (some proxies and captive portals) while plain HTTP
+//! works, the tab falls back to the server's event stream (`/sse`, the same protocol, listen
+//! only), says so ("Live (fallback)"), and tries the WebSocket again every few minutes.
+//!
 //! It resumes from the last `seq` it applied (at first the lowest `seq` the server rendered the
 //! page's data at), reconnects with exponential backoff and full jitter (1 s growing to a 30 s
 //! cap, reset after a connection that stayed up), retries at once when the browser comes back
@@ -65,6 +69,11 @@ pub struct Live {
     /// complete (every event this tab received after it is in the buffer).
     recent: StoredValue<VecDeque<EventEnvelope>>,
     floor: StoredValue<i64>,
+    /// The link is the event stream, not the WebSocket.
+    pub fallback: RwSignal<bool>,
+    /// WebSocket attempts in a row that ended before the server said `hello` (browser only).
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    ws_failures: StoredValue<u32>,
     /// Bumped on every (re)connect so stale retries and sockets are ignored (browser only).
     #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
     generation: StoredValue<u64>,
@@ -81,6 +90,8 @@ impl Live {
             last_seq: RwSignal::new(0),
             announcement: RwSignal::new(String::new()),
             down_since: RwSignal::new(None),
+            fallback: RwSignal::new(false),
+            ws_failures: StoredValue::new(0),
             handlers: StoredValue::new(Vec::new()),
             reloads: StoredValue::new(Vec::new()),
             next_id: StoredValue::new(0),
@@ -227,7 +238,7 @@ impl Live {
         client::start(*self);
     }
 
-    /// Retries at once (the "Reconnect now" action).
+    /// Retries at once (the "Reconnect now" action, the network or the tab coming back).
     pub fn reconnect_now(&self) {
         #[cfg(feature = "hydrate")]
         if matches!(self.state.get_untracked(), LinkState::Reconnecting { .. } | LinkState::Offline) {
@@ -248,6 +259,7 @@ pub fn LinkIndicator(live: Live) -> impl IntoView {
     let label = move || match live.state.get() {
         LinkState::Idle => String::new(),
         LinkState::Connecting => "Connecting…".into(),
+        LinkState::Live if live.fallback.get() => "Live (fallback)".into(),
         LinkState::Live => "Live".into(),
         LinkState::Reconnecting { in_secs } => format!("Reconnecting in {in_secs} s"),
         LinkState::Offline => "Offline".into(),
@@ -261,7 +273,13 @@ pub fn LinkIndicator(live: Live) -> impl IntoView {
     // Nothing to retry while the browser itself has no network: it comes back on its own.
     let retry_visible = move || matches!(live.state.get(), LinkState::Reconnecting { .. });
     view! {
-        <span class=class data-state=move || format!("{:?}", live.state.get()).to_lowercase() role="status">
+        <span
+            class=class
+            data-state=move || format!("{:?}", live.state.get()).to_lowercase()
+            data-transport=move || if live.fallback.get() { "sse" } else { "websocket" }
+            title=move || live.fallback.get().then_some("Live over plain HTTP: this network blocks WebSockets")
+            role="status"
+        >
             <span class="conn-label">{label}</span>
             <Show when=retry_visible>
                 <button type="button" class="conn-retry" on:click=move |_| live.reconnect_now()>"Reconnect now"</button>
@@ -280,10 +298,15 @@ mod client {
     use std::rc::Rc;
     use wasm_bindgen::prelude::*;
     use wasm_bindgen::JsCast;
-    use web_sys::{CloseEvent, MessageEvent, WebSocket};
+    use web_sys::{CloseEvent, EventSource, MessageEvent, WebSocket};
 
     /// A connection that stayed up this long resets the backoff.
     const STABLE_MS: f64 = 10_000.0;
+    /// WebSocket attempts in a row that end before `hello`, with HTTP working, before the tab
+    /// falls back to the event stream.
+    const FALLBACK_AFTER: u32 = 2;
+    /// How long the tab stays on the event stream before trying the WebSocket again.
+    const WS_RETRY_MS: u64 = 5 * 60_000;
 
     pub fn start(live: Live) {
         // Come back at once when the network or the tab does.
@@ -301,16 +324,16 @@ mod client {
             let _ = result;
             cb.forget(); // lives as long as the tab
         }
-        // The browser lost the network: the socket is as good as dead, so drop it and wait
+        // The browser lost the network: the link is as good as dead, so drop it and wait
         // for `online` rather than waiting out a timeout.
         let cb = Closure::<dyn FnMut()>::new(move || {
             live.generation.update_value(|g| *g += 1); // cancels a retry already scheduled
-            drop_socket();
+            drop_link();
             live.state.set(LinkState::Offline);
         });
         let _ = window().add_event_listener_with_callback("offline", cb.as_ref().unchecked_ref());
         cb.forget();
-        // While the socket is down, keep what is on screen fresh by polling.
+        // While the link is down, keep what is on screen fresh by polling.
         let _ = set_interval_with_handle(
             move || {
                 if !matches!(live.state.get_untracked(), LinkState::Live | LinkState::Idle) {
@@ -322,44 +345,95 @@ mod client {
         connect(live);
     }
 
-    thread_local! {
-        /// The tab's current socket, closed when a new one replaces it.
-        static SOCKET: RefCell<Option<WebSocket>> = const { RefCell::new(None) };
+    /// The tab's one link to the server.
+    enum Link {
+        Socket(WebSocket),
+        Stream(EventSource),
     }
 
-    /// Closes the current socket, if any, without it scheduling a retry.
-    fn drop_socket() {
-        if let Some(old) = SOCKET.with(|s| s.borrow_mut().take()) {
-            old.set_onclose(None);
-            old.set_onmessage(None);
-            old.set_onopen(None);
-            let _ = old.close();
+    thread_local! {
+        /// The tab's current link, closed when a new one replaces it.
+        static LINK: RefCell<Option<Link>> = const { RefCell::new(None) };
+    }
+
+    /// Closes the current link, if any, without it scheduling a retry.
+    fn drop_link() {
+        match LINK.with(|s| s.borrow_mut().take()) {
+            Some(Link::Socket(old)) => {
+                old.set_onclose(None);
+                old.set_onmessage(None);
+                old.set_onopen(None);
+                let _ = old.close();
+            }
+            Some(Link::Stream(old)) => {
+                old.set_onmessage(None);
+                old.set_onerror(None);
+                old.close();
+            }
+            None => {}
         }
     }
 
+    /// `?last_seq=…&topics=…`: where to resume, in the address, so that it is in force before
+    /// anything is sent however late this tab's handlers run.
+    fn resume_query(live: Live) -> String {
+        let topics: Vec<String> = live.topics.get_value().iter().map(ToString::to_string).collect();
+        let mut query = format!("?last_seq={}", live.last_seq.get_untracked());
+        if !topics.is_empty() {
+            query.push_str("&topics=");
+            query.push_str(&topics.join(","));
+        }
+        query
+    }
+
+    /// (Re)connects over the WebSocket, or over the event stream while falling back.
     pub fn connect(live: Live) {
         let generation = live.generation.get_value() + 1;
         live.generation.set_value(generation);
-        drop_socket();
+        drop_link();
         live.state.set(LinkState::Connecting);
+        if live.fallback.get_untracked() {
+            connect_stream(live, generation);
+        } else {
+            connect_socket(live, generation);
+        }
+    }
+
+    /// A message from the server, over either link.
+    fn on_server_message(live: Live, text: &str, link: &Link) {
+        match serde_json::from_str::<ServerMessage>(text) {
+            Ok(ServerMessage::Event(event)) => live.apply(&event),
+            // The missed events are gone: every page refetches its data over REST, and the
+            // link resumes from the server's current `seq`, so the events that arrive while
+            // the pages reload are kept for them to replay. (The event stream does so by
+            // itself: it cannot be asked.)
+            Ok(ServerMessage::Control(ControlMessage::ResyncRequired { seq, .. })) => {
+                live.resync(seq);
+                if let Link::Socket(ws) = link {
+                    let resume = ClientMessage::Resume { last_seq: Some(seq), topics: Vec::new() };
+                    if let Ok(text) = serde_json::to_string(&resume) {
+                        let _ = ws.send_with_str(&text);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn connect_socket(live: Live, generation: u64) {
         let location = window().location();
         let scheme = if location.protocol().ok().as_deref() == Some("https:") { "wss" } else { "ws" };
         let host = location.host().unwrap_or_default();
-        // The resume is in the address, so it is in force before anything is sent however late
-        // this tab's handlers run (the server starts a silent socket live after a few seconds).
-        let topics: Vec<String> = live.topics.get_value().iter().map(ToString::to_string).collect();
-        let mut url = format!("{scheme}://{host}/ws?last_seq={}", live.last_seq.get_untracked());
-        if !topics.is_empty() {
-            url.push_str("&topics=");
-            url.push_str(&topics.join(","));
-        }
+        let url = format!("{scheme}://{host}/ws{}", resume_query(live));
         let Ok(ws) = WebSocket::new(&url) else {
             schedule_retry(live, generation);
             return;
         };
-        // When this socket opened (0: not yet); shared by its handlers only.
+        // When this socket opened (0: not yet), and whether the server spoke on it; shared by
+        // its handlers only.
         let opened_at = Rc::new(Cell::new(0.0f64));
-        let opened = opened_at.clone();
+        let heard = Rc::new(Cell::new(false));
+        let (opened, heard_by_message) = (opened_at.clone(), heard.clone());
 
         let onopen = Closure::<dyn FnMut()>::new(move || {
             if live.generation.get_value() != generation {
@@ -368,26 +442,15 @@ mod client {
             opened.set(js_sys::Date::now());
             live.state.set(LinkState::Live);
         });
-        let resync_socket = ws.clone();
+        let link = Link::Socket(ws.clone());
         let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
             if live.generation.get_value() != generation {
                 return;
             }
+            heard_by_message.set(true);
+            live.ws_failures.set_value(0);
             let Some(text) = e.data().as_string() else { return };
-            match serde_json::from_str::<ServerMessage>(&text) {
-                Ok(ServerMessage::Event(event)) => live.apply(&event),
-                // The missed events are gone: every page refetches its data over REST, and
-                // the socket resumes from the server's current `seq`, so the events that
-                // arrive while the pages reload are kept for them to replay.
-                Ok(ServerMessage::Control(ControlMessage::ResyncRequired { seq, .. })) => {
-                    live.resync(seq);
-                    let resume = ClientMessage::Resume { last_seq: Some(seq), topics: Vec::new() };
-                    if let Ok(text) = serde_json::to_string(&resume) {
-                        let _ = resync_socket.send_with_str(&text);
-                    }
-                }
-                _ => {}
-            }
+            on_server_message(live, &text, &link);
         });
         let onclose = Closure::<dyn FnMut(CloseEvent)>::new(move |e: CloseEvent| {
             if live.generation.get_value() != generation {
@@ -402,13 +465,16 @@ mod client {
             if since > 0.0 && js_sys::Date::now() - since > STABLE_MS {
                 live.attempt.set_value(0);
             }
-            schedule_retry(live, generation);
-            // Refused before it opened: the server may be down, or the session expired.
-            if since == 0.0 {
-                check_session();
+            if heard.get() {
+                schedule_retry(live, generation);
+            } else {
+                // Refused or cut before the server spoke: the server may be down, the session
+                // over, or the network may not carry WebSockets.
+                live.ws_failures.update_value(|f| *f += 1);
+                after_failed_socket(live, generation);
             }
         });
-        SOCKET.with(|s| *s.borrow_mut() = Some(ws.clone()));
+        LINK.with(|s| *s.borrow_mut() = Some(Link::Socket(ws.clone())));
         ws.set_onopen(Some(onopen.as_ref().unchecked_ref()));
         ws.set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
         ws.set_onclose(Some(onclose.as_ref().unchecked_ref()));
@@ -418,16 +484,111 @@ mod client {
         onclose.forget();
     }
 
-    /// Sends the tab to sign in if its session is gone (an upgrade refused with 401 looks like
-    /// any other failed connection to the browser).
-    fn check_session() {
-        leptos::task::spawn_local(async {
-            if let Err(e) = crate::client::get::<crate::api::User>("/auth/me").await {
-                if crate::client::is_signed_out(&e) {
+    /// After a WebSocket that never got `hello`: asks over plain HTTP who is signed in. Signed
+    /// out: to the sign-in page (an upgrade refused with 401 looks like any other failed
+    /// connection to the browser). Answered, after repeated failures: the network carries HTTP
+    /// but not WebSockets, so fall back to the event stream now. Otherwise retry as usual.
+    fn after_failed_socket(live: Live, generation: u64) {
+        leptos::task::spawn_local(async move {
+            let answered = match crate::client::get::<crate::api::User>("/auth/me").await {
+                Ok(_) => true,
+                Err(e) if crate::client::is_signed_out(&e) => {
                     let _ = window().location().set_href("/login");
+                    return;
                 }
+                Err(_) => false,
+            };
+            if live.generation.get_value() != generation {
+                return;
+            }
+            if answered && live.ws_failures.get_value() >= FALLBACK_AFTER {
+                live.fallback.set(true);
+                connect(live);
+            } else {
+                schedule_retry(live, generation);
             }
         });
+    }
+
+    fn connect_stream(live: Live, generation: u64) {
+        let Ok(stream) = EventSource::new(&format!("/sse{}", resume_query(live))) else {
+            schedule_retry(live, generation);
+            return;
+        };
+        let opened_at = Rc::new(Cell::new(0.0f64));
+        let opened = opened_at.clone();
+        let link = Link::Stream(stream.clone());
+        let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
+            if live.generation.get_value() != generation {
+                return;
+            }
+            if opened.get() == 0.0 {
+                opened.set(js_sys::Date::now());
+                live.state.set(LinkState::Live);
+                // Try the WebSocket again later: one more failure comes straight back here.
+                set_timeout(
+                    move || {
+                        if live.generation.get_value() == generation && live.fallback.get_untracked() {
+                            live.fallback.set(false);
+                            live.ws_failures.set_value(FALLBACK_AFTER - 1);
+                            connect(live);
+                        }
+                    },
+                    std::time::Duration::from_millis(WS_RETRY_MS),
+                );
+            }
+            let Some(text) = e.data().as_string() else { return };
+            on_server_message(live, &text, &link);
+        });
+        // The server ends a stream by saying why, as a socket's close frame would.
+        let ended = stream.clone();
+        let onclose = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
+            if live.generation.get_value() != generation {
+                return;
+            }
+            ended.close();
+            let code = e
+                .data()
+                .as_string()
+                .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+                .and_then(|v| v["code"].as_u64());
+            if code == Some(u64::from(close::SESSION_ENDED)) {
+                let _ = window().location().set_href("/login");
+                return;
+            }
+            schedule_retry(live, generation);
+        });
+        // Any error: the browser would reconnect by itself with `Last-Event-ID`; this tab
+        // reconnects with its own backoff from the `seq` it applied instead, as for a socket.
+        let failed = stream.clone();
+        let onerror = Closure::<dyn FnMut()>::new(move || {
+            if live.generation.get_value() != generation {
+                return;
+            }
+            failed.close();
+            let since = opened_at.get();
+            if since > 0.0 && js_sys::Date::now() - since > STABLE_MS {
+                live.attempt.set_value(0);
+            }
+            schedule_retry(live, generation);
+            // Refused before it spoke: perhaps because the session is over.
+            if since == 0.0 {
+                leptos::task::spawn_local(async {
+                    if let Err(e) = crate::client::get::<crate::api::User>("/auth/me").await {
+                        if crate::client::is_signed_out(&e) {
+                            let _ = window().location().set_href("/login");
+                        }
+                    }
+                });
+            }
+        });
+        LINK.with(|s| *s.borrow_mut() = Some(Link::Stream(stream.clone())));
+        stream.set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
+        stream.set_onerror(Some(onerror.as_ref().unchecked_ref()));
+        let _ = stream.add_event_listener_with_callback("close", onclose.as_ref().unchecked_ref());
+        onmessage.forget();
+        onclose.forget();
+        onerror.forget();
     }
 
     /// Shows the seconds to the next try, ticking down until it starts.

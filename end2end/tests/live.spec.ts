@@ -74,3 +74,41 @@ test("a device that loses the network says so and catches up the moment it is ba
   await expect(phone.locator(`li.order[data-order-id="${id}"] .status`)).toHaveText("Confirmed");
   expect(await sameDocument(phone)).toBe(true);
 });
+
+test("where WebSockets are blocked the page goes live over the event stream and follows changes", async ({ device, request }) => {
+  for (const viewport of [{ width: 360, height: 740 }, { width: 1280, height: 800 }]) {
+    const page = await device(viewport);
+    // A network that breaks WebSockets: every upgrade this page attempts is cut before the
+    // server can say anything. Plain HTTP still works.
+    let blocked = 0;
+    await page.routeWebSocket(/\/ws/, (ws) => {
+      blocked += 1;
+      ws.close();
+    });
+    await signIn(page, "bob@ordercast.test", /\/shops$/);
+    const indicator = page.locator(".conn");
+    await expect(indicator).toHaveAttribute("data-transport", "sse");
+    await expect(indicator).toHaveAttribute("data-state", "live");
+    await expect(indicator.locator(".conn-label")).toHaveText("Live (fallback)");
+    expect(blocked).toBeGreaterThanOrEqual(2);
+    await page.getByRole("link", { name: "My orders" }).click();
+    await expect(page.getByRole("heading", { name: "Orders" })).toBeVisible();
+
+    const pending = page.locator("li.order:has(.status-pending), li.order:has(.status-confirmed)").first();
+    const id = await pending.getAttribute("data-order-id");
+    expect(id).not.toBeNull();
+    const baker = await token(request, "baker@ordercast.test");
+    const before = await pending.locator(".status").textContent();
+    const next = before === "Pending" ? "confirmed" : "preparing";
+    const res = await request.patch(`/api/v1/orders/${id}/status`, {
+      headers: { authorization: `Bearer ${baker}` },
+      data: { status: next },
+    });
+    expect(res.status()).toBe(200);
+    const shown = next === "confirmed" ? "Confirmed" : "Preparing";
+    await expect(page.locator(`li.order[data-order-id="${id}"] .status`)).toHaveText(shown);
+    await expect(page.locator("[aria-live=polite]")).toHaveText(`Order #${id} is ${shown}`);
+    expect(await sameDocument(page)).toBe(true);
+    await page.screenshot({ path: test.info().outputPath(`fallback-${viewport.width}px.png`) });
+  }
+});
