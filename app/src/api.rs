@@ -999,3 +999,56 @@ pub struct ChittyOrderItem {
 pub struct ChittyRejection {
     pub reason: String,
 }
+
+/// `GET /push/key`: the key browsers subscribe to this server's pushes with
+/// (`applicationServerKey`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct PushKey {
+    /// The VAPID public key: an uncompressed P-256 point, base64url.
+    pub public_key: String,
+}
+
+/// The keys of a browser's push subscription, base64url (as `PushSubscription.toJSON()` gives them).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PushKeys {
+    /// The device's P-256 public key (65 bytes).
+    pub p256dh: String,
+    /// The device's authentication secret (16 bytes).
+    pub auth: String,
+}
+
+/// `POST /push/subscriptions`: `PushSubscription.toJSON()` and a name for the device.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewPushSubscription {
+    /// The push service's address for this device (`https:`).
+    pub endpoint: String,
+    pub keys: PushKeys,
+    /// When the browser will end the subscription by itself (milliseconds), if it says.
+    #[serde(default, rename = "expirationTime")]
+    pub expiration_time: Option<f64>,
+    /// What the user calls this device ("Kitchen tablet").
+    #[serde(default)]
+    pub device: Option<String>,
+}
+
+/// A device that gets pushes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct PushSubscription {
+    pub id: i64,
+    pub endpoint: String,
+    pub device: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// `GET /push/subscriptions`: the signed-in user's devices.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct PushSubscriptionList {
+    pub items: Vec<PushSubscription>,
+}

@@ -143,6 +143,24 @@ pub struct Config {
     /// Lists one customer may send per minute.
     #[arg(long, env = "ORDERCAST_CHITTY_UPLOADS_PER_MINUTE", default_value_t = 5)]
     pub chitty_uploads_per_minute: i64,
+
+    /// The VAPID private key pushes are signed with (raw P-256, base64url). Without it one is
+    /// made on first start and kept in the database, shared by every node.
+    #[arg(long, env = "ORDERCAST_VAPID_PRIVATE_KEY", hide_env_values = true)]
+    pub vapid_private_key: Option<String>,
+
+    /// Who runs this server, for push services (`mailto:` or `https:`). Set it in production.
+    #[arg(long, env = "ORDERCAST_VAPID_SUBJECT", default_value = "mailto:admin@ordercast.invalid")]
+    pub vapid_subject: String,
+
+    /// Accept `http:` push endpoints (a push service on a private network; the tests' fake
+    /// one). Browsers' push services are all `https:`.
+    #[arg(long, env = "ORDERCAST_PUSH_ALLOW_HTTP")]
+    pub push_allow_http: bool,
+
+    /// Pushes sent at once by this node.
+    #[arg(long, env = "ORDERCAST_PUSH_CONCURRENCY", default_value_t = 16)]
+    pub push_concurrency: usize,
 }
 
 impl Config {

@@ -9,6 +9,7 @@
 //! - [`realtime`]: the bus between nodes, the outbox relay, the hub, presence, the client
 //!   session and its transports: WebSocket at `/ws`, Server-Sent Events at `/sse`.
 //! - [`chitty`]: reading photographed shopping lists (OCR) in a durable job.
+//! - [`push`]: Web Push to devices whose app is closed, from the outbox in a durable job.
 //! - [`pages`]: the pages' server functions' backend; SSR through leptos_axum.
 //! - [`seed`]: demo data for a first start.
 
@@ -24,6 +25,7 @@ pub mod db;
 pub mod error;
 pub mod extract;
 pub mod pages;
+pub mod push;
 pub mod realtime;
 pub mod seed;
 pub mod security;
@@ -170,6 +172,7 @@ pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     };
     let config_session_cache = config.session_cache;
     let order_changes = OrderChanges::start(db.clone(), bus.clone());
+    let vapid = push::Vapid::load(&db, config.vapid_private_key.as_deref(), &config.vapid_subject).await?;
     let state = AppState {
         db,
         node: node.clone().into(),
@@ -183,6 +186,7 @@ pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         chitty_wake: Arc::new(tokio::sync::Notify::new()),
         sessions: Arc::new(SessionCache::new(config_session_cache, 100_000)),
         order_changes,
+        vapid,
     };
     tracing::info!(node, engine = state.db.engine().as_str(), "starting");
 
@@ -224,6 +228,14 @@ pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         wake: state.chitty_wake.clone(),
     };
     let reader = tokio::spawn(reader.run(state.shutdown.clone()));
+    let pusher = push::job::PushJob {
+        db: state.db.clone(),
+        hub: state.hub.clone(),
+        vapid: state.vapid.clone(),
+        http: reqwest::Client::builder().user_agent(concat!("ordercast/", env!("CARGO_PKG_VERSION"))).build()?,
+        concurrency: state.config.push_concurrency,
+    };
+    let pusher = tokio::spawn(pusher.run(state.shutdown.clone()));
     housekeep(&state).await;
     tokio::spawn(housekeeping(state.clone()));
 
@@ -280,6 +292,7 @@ pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     }
     let _ = relay.await;
     let _ = reader.await;
+    let _ = pusher.await;
     db.close().await;
     tracing::info!("shut down");
     Ok(())

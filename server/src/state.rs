@@ -32,6 +32,8 @@ pub struct AppState {
     pub sessions: Arc<SessionCache>,
     /// Order changes committed in groups; see [`OrderChanges`].
     pub order_changes: OrderChanges,
+    /// The key pushes are signed with; see [`crate::push`].
+    pub vapid: crate::push::Vapid,
 }
 
 impl FromRef<AppState> for LeptosOptions {

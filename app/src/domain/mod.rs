@@ -7,6 +7,7 @@ pub mod access;
 pub mod chitty;
 pub mod event;
 pub mod figures;
+pub mod notice;
 pub mod order;
 pub mod user;
 pub mod timing;

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod chitties;
 pub mod openapi;
 pub mod orders;
+pub mod push;
 pub mod realtime;
 pub mod shops;
 pub mod users;
@@ -13,7 +14,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 use app::api::ErrorCode;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, patch, post};
+use axum::routing::{delete, get, patch, post};
 use axum::Router;
 
 pub fn router() -> Router<AppState> {
@@ -44,6 +45,9 @@ pub fn router() -> Router<AppState> {
         .route("/users", get(users::list).post(users::create))
         .route("/users/{id}", patch(users::update))
         .route("/notifications", post(realtime::notify))
+        .route("/push/key", get(push::key))
+        .route("/push/subscriptions", get(push::list).post(push::subscribe))
+        .route("/push/subscriptions/{id}", delete(push::unsubscribe))
         .route("/ws/stats", get(realtime::stats))
         .route("/openapi.json", get(openapi::document))
         .fallback(not_found)

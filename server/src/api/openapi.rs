@@ -28,6 +28,7 @@ use utoipa::{Modify, OpenApi};
         super::realtime::notify, super::realtime::stats, super::users::list, super::users::create, super::users::update,
         super::chitties::upload, super::chitties::list, super::chitties::get, super::chitties::image,
         super::chitties::make_order, super::chitties::reject,
+        super::push::key, super::push::list, super::push::subscribe, super::push::unsubscribe,
     ),
     components(schemas(app::api::OrderSort)),
     modifiers(&Security),

@@ -155,6 +155,9 @@ pub struct Hub {
     node: String,
     /// Staff users whose connection count on this node went to or from zero.
     presence: mpsc::UnboundedSender<PresenceReport>,
+    /// Customers are reported to presence too (Web Push needs to know who is connected; see
+    /// `crate::push`). Once set, it stays set: a reported user's rows must be reported away.
+    everyone_present: AtomicBool,
     pub metrics: Metrics,
 }
 
@@ -162,19 +165,54 @@ impl Hub {
     /// A hub, and the receiving end of its presence reports (for [`super::presence`]).
     pub fn new(limits: HubLimits, node: String, metrics: Metrics) -> (Self, mpsc::UnboundedReceiver<PresenceReport>) {
         let (presence, reports) = mpsc::unbounded_channel();
-        (Hub { inner: RwLock::default(), next_id: AtomicU64::new(1), epoch: Instant::now(), limits, node, presence, metrics }, reports)
+        (
+            Hub {
+                inner: RwLock::default(),
+                next_id: AtomicU64::new(1),
+                epoch: Instant::now(),
+                limits,
+                node,
+                presence,
+                everyone_present: AtomicBool::new(false),
+                metrics,
+            },
+            reports,
+        )
     }
 
-    /// Tells presence that a staff user's count on this node went to or from zero. Returns a
-    /// receiver that resolves once presence has recorded it.
+    /// Tells presence that a staff user's count on this node went to or from zero (and a
+    /// customer's, once [`Hub::track_presence_of_everyone`]). Returns, for staff, a receiver
+    /// that resolves once presence has recorded it (their shop sees them online from `hello`).
     fn report_presence(&self, actor: &Actor) -> Option<oneshot::Receiver<()>> {
-        if actor.role != Role::Shopkeeper {
+        let customer = actor.role == Role::Customer && self.everyone_present.load(Ordering::Acquire);
+        if actor.role != Role::Shopkeeper && !customer {
             return None;
         }
         let (done, recorded) = oneshot::channel();
         // The receiver lives as long as the node; after shutdown there is nobody to tell.
         self.presence.send(PresenceReport { user_id: actor.user_id, done }).ok()?;
-        Some(recorded)
+        (actor.role == Role::Shopkeeper).then_some(recorded)
+    }
+
+    /// From now on customers' connections are reported to presence as staff's are; the
+    /// customers connected now are reported at once. Called by the push job while any device
+    /// is subscribed; a customer's presence costs a database write per first and last
+    /// connection on a node, which a deployment without pushes does not pay.
+    pub fn track_presence_of_everyone(&self, on: bool) {
+        if !on || self.everyone_present.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let customers: Vec<i64> = {
+            let inner = self.read();
+            let mut users: Vec<i64> = inner.conns.values().filter(|c| c.actor.role == Role::Customer).map(|c| c.actor.user_id).collect();
+            users.sort_unstable();
+            users.dedup();
+            users
+        };
+        for user_id in customers {
+            let (done, _) = oneshot::channel();
+            let _ = self.presence.send(PresenceReport { user_id, done });
+        }
     }
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, Inner> {

@@ -10,6 +10,7 @@ pub mod chitties;
 pub mod notifications;
 pub mod order_changes;
 pub mod orders;
+pub mod push;
 pub mod users;
 
 pub mod subscriptions;

@@ -86,6 +86,7 @@ pub async fn update(state: &AppState, session: &Session, id: i64, update: UserUp
         store::users::set_disabled(&mut tx, id, d).await?;
         if d {
             store::sessions::delete_for_user(&mut tx, id).await?;
+            store::push::delete_of_user(&mut tx, id).await?;
         }
     }
     let shop_ids = store::users::shop_ids(&mut tx, id).await?;

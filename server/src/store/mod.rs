@@ -12,6 +12,7 @@ pub mod login_failures;
 pub mod orders;
 pub mod presence;
 pub mod products;
+pub mod push;
 pub mod sessions;
 pub mod shops;
 pub mod users;
