@@ -161,6 +161,11 @@ pub struct Config {
     /// Pushes sent at once by this node.
     #[arg(long, env = "ORDERCAST_PUSH_CONCURRENCY", default_value_t = 16)]
     pub push_concurrency: usize,
+
+    /// Seconds a node holds a push it is sending: one whose node died mid-send is sent again
+    /// by another (or the restarted one) after this long.
+    #[arg(long = "push-lease-secs", env = "ORDERCAST_PUSH_LEASE_SECS", default_value = "60", value_parser = parse_secs)]
+    pub push_lease: std::time::Duration,
 }
 
 impl Config {

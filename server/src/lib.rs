@@ -234,6 +234,7 @@ pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         vapid: state.vapid.clone(),
         http: reqwest::Client::builder().user_agent(concat!("ordercast/", env!("CARGO_PKG_VERSION"))).build()?,
         concurrency: state.config.push_concurrency,
+        lease: state.config.push_lease,
     };
     let pusher = tokio::spawn(pusher.run(state.shutdown.clone()));
     housekeep(&state).await;

@@ -26,8 +26,6 @@ pub const MAX_ATTEMPTS: i64 = 6;
 const POLL: Duration = Duration::from_millis(500);
 /// Events planned per transaction.
 const PLAN_BATCH: i64 = 200;
-/// How long a sender holds a push it is sending (a node that dies mid-send frees it then).
-const LEASE: chrono::Duration = chrono::Duration::seconds(60);
 /// How long a push service keeps a push for a device that is offline: order news goes stale.
 const TTL_SECS: u32 = 6 * 3600;
 /// A push service that does not answer in this time is retried later.
@@ -40,6 +38,8 @@ pub struct PushJob {
     pub vapid: Vapid,
     pub http: reqwest::Client,
     pub concurrency: usize,
+    /// How long a sender holds a push it is sending (a node that dies mid-send frees it then).
+    pub lease: Duration,
 }
 
 impl PushJob {
@@ -153,7 +153,8 @@ impl PushJob {
 
     async fn claim(&self) -> sqlx::Result<Option<store::push::Due>> {
         let now = Utc::now();
-        store::push::claim(&mut self.db.write().await?, now, now + LEASE).await
+        let lease = chrono::Duration::from_std(self.lease).unwrap_or(chrono::Duration::seconds(60));
+        store::push::claim(&mut self.db.write().await?, now, now + lease).await
     }
 
     /// Sends one push and records what became of it.
@@ -186,9 +187,15 @@ impl PushJob {
 
     async fn post(&self, due: &store::push::Due) -> Outcome {
         let subscription = SubscriptionInfo::new(due.endpoint.as_str(), due.p256dh.as_str(), due.auth.as_str());
+        // The audience is the push service's origin, port included (RFC 8292 §2; `web-push`
+        // would leave a port out).
+        let Ok(origin) = reqwest::Url::parse(&due.endpoint).map(|u| u.origin().ascii_serialization()) else {
+            return Outcome::Refused("the endpoint is not an address".into());
+        };
         let message = (|| {
             let mut signature = self.vapid.signer()?.add_sub_info(&subscription);
             signature.add_claim("sub", self.vapid.subject.as_str());
+            signature.add_claim("aud", origin.as_str());
             let mut builder = WebPushMessageBuilder::new(&subscription);
             builder.set_payload(ContentEncoding::Aes128Gcm, due.payload.as_bytes());
             builder.set_vapid_signature(signature.build()?);

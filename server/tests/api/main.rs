@@ -9,6 +9,7 @@ mod fuzz;
 mod lifecycle;
 mod nodes;
 mod pages;
+mod push;
 mod realtime;
 mod sse;
 mod ws;
