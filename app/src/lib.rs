@@ -26,6 +26,7 @@ pub mod pages;
 pub mod patch;
 pub mod photo;
 pub mod protocol;
+pub mod push;
 pub mod routes;
 pub mod session;
 pub mod toast;
@@ -40,7 +41,8 @@ use leptos_router::{
 
 /// Taps on buttons before the page is interactive (the WASM still loading on a slow phone) are
 /// kept, shown busy, and replayed once it is, so a tap is never lost. Links and forms work
-/// without it already.
+/// without it already. The service worker (`public/sw.js`: notifications, the offline shell)
+/// is registered from here too, before the WASM has loaded.
 const KEEP_EARLY_TAPS: &str = "(function(){var q=[];\
 document.addEventListener('click',function(e){\
 if(document.body.getAttribute('data-hydrated')==='true')return;\
@@ -48,7 +50,8 @@ var b=e.target.closest&&e.target.closest('button[type=button]');if(!b)return;\
 e.preventDefault();e.stopPropagation();q.push([b,b.getAttribute('aria-label')]);b.setAttribute('aria-busy','true');},true);\
 window.__ordercastReplayTaps=function(){q.splice(0).forEach(function(t){var b=t[0];b.removeAttribute('aria-busy');\
 if(!b.isConnected&&t[1]){b=document.querySelector('button[aria-label=\"'+t[1]+'\"]');}\
-if(b&&!b.disabled){b.click();}});};})();";
+if(b&&!b.disabled){b.click();}});};\
+if('serviceWorker' in navigator){navigator.serviceWorker.register('/sw.js').catch(function(){});}})();";
 
 /// The HTML document around the app, rendered once per server response. `stylesheet` is the
 /// stylesheet's URL (with its content hash in release builds).
@@ -60,6 +63,9 @@ pub fn shell(options: LeptosOptions, stylesheet: &str) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <link rel="manifest" href="/manifest.webmanifest"/>
+                <link rel="apple-touch-icon" href="/icons/apple-touch-icon.png"/>
+                <meta name="theme-color" content="#1f2433"/>
                 <link rel="stylesheet" id="leptos" href=stylesheet.to_owned()/>
                 <script nonce=leptos::nonce::use_nonce() inner_html=KEEP_EARLY_TAPS></script>
                 <AutoReload options=options.clone()/>
@@ -145,6 +151,7 @@ pub fn App() -> impl IntoView {
                 <live::LinkIndicator live/>
             </header>
             <main>
+                <live::OfflineCopyNotice live/>
                 <Routes fallback=pages::nav::NotFound>
                     <Route path=path!("/") view=pages::nav::Home/>
                     <Route path=path!("/login") view={Lazy::<routes::LoginRoute>::new()}/>

@@ -71,6 +71,9 @@ pub struct Live {
     floor: StoredValue<i64>,
     /// The link is the event stream, not the WebSocket.
     pub fallback: RwSignal<bool>,
+    /// The page on screen is the copy the service worker kept, fetched at this time (the app
+    /// was opened offline), until the link is live again.
+    pub offline_copy: RwSignal<Option<chrono::DateTime<chrono::Utc>>>,
     /// WebSocket attempts in a row that ended before the server said `hello` (browser only).
     #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
     ws_failures: StoredValue<u32>,
@@ -91,6 +94,7 @@ impl Live {
             announcement: RwSignal::new(String::new()),
             down_since: RwSignal::new(None),
             fallback: RwSignal::new(false),
+            offline_copy: RwSignal::new(None),
             ws_failures: StoredValue::new(0),
             handlers: StoredValue::new(Vec::new()),
             reloads: StoredValue::new(Vec::new()),
@@ -108,6 +112,7 @@ impl Live {
             let is_live = live.state.get() == LinkState::Live;
             if is_live {
                 live.down_since.set(None);
+                live.offline_copy.set(None);
             } else if was_live == Some(true) {
                 live.down_since.set(Some(chrono::Utc::now()));
             }
@@ -289,6 +294,20 @@ pub fn LinkIndicator(live: Live) -> impl IntoView {
     }
 }
 
+/// Says so when the page on screen is the copy kept for opening offline: not live, and as of when.
+#[component]
+pub fn OfflineCopyNotice(live: Live) -> impl IntoView {
+    let at = move || live.offline_copy.get().map(|t| t.with_timezone(&chrono::Local).format("%H:%M on %-d %b").to_string());
+    view! {
+        <Show when=move || at().is_some()>
+            <div class="offline-copy" role="status">
+                <strong>"Offline copy, not live."</strong>
+                " This is what the app showed at " {at} ". It updates as soon as the network is back."
+            </div>
+        </Show>
+    }
+}
+
 #[cfg(feature = "hydrate")]
 mod client {
     use super::{backoff_ms, Live, LinkState};
@@ -309,6 +328,13 @@ mod client {
     const WS_RETRY_MS: u64 = 5 * 60_000;
 
     pub fn start(live: Live) {
+        // Opened from the service worker's copy: what is on screen is as of then.
+        let copied = document().document_element().and_then(|html| html.get_attribute("data-offline-copy"));
+        if let Some(at) = copied.and_then(|at| chrono::DateTime::parse_from_rfc3339(&at).ok()) {
+            let at = at.with_timezone(&chrono::Utc);
+            live.offline_copy.set(Some(at));
+            live.down_since.set(Some(at));
+        }
         // Come back at once when the network or the tab does.
         for (target, event) in [("window", "online"), ("document", "visibilitychange")] {
             let cb = Closure::<dyn FnMut()>::new(move || {

@@ -112,6 +112,7 @@ pub fn router(state: AppState) -> Router {
         .nest_service(&format!("/{}", options.site_pkg_dir), assets::pkg_service(&options))
         .route("/ws", get(realtime::ws::upgrade))
         .route("/sse", get(realtime::sse::stream))
+        .route("/sw.js", get(service_worker))
         .merge(metrics_router(&state, false))
         .leptos_routes_with_context(
             &state,
@@ -297,6 +298,23 @@ pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     db.close().await;
     tracing::info!("shut down");
     Ok(())
+}
+
+/// `GET /sw.js`: the service worker (`public/sw.js`, built in). Its own policy lets it fetch
+/// from this site (the worker runs under the policy of its script; the `default-src 'none'`
+/// of other non-page responses would block every fetch it makes), and it is never cached, so
+/// a new version reaches browsers on their next visit.
+async fn service_worker() -> Response {
+    const SCRIPT: &str = include_str!("../../public/sw.js");
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+            (header::CONTENT_SECURITY_POLICY, "default-src 'self'"),
+        ],
+        SCRIPT,
+    )
+        .into_response()
 }
 
 /// `/metrics`, on the main address unless `--metrics-addr` gives it its own (`own_address`).

@@ -313,6 +313,8 @@ fn Board(data: BoardData) -> impl IntoView {
                                     </button>
                                 }.into_any(),
                             }}
+                            <p class="hint">"With the board closed: new orders and lists on this device."</p>
+                            <crate::push::PushSwitch/>
                         </div>
                     </details>
                     <button type="button" class="secondary small keys" aria-keyshortcuts="?" on:click=move |_| help.update(|h| *h = !*h)>"Keys"</button>

@@ -74,6 +74,7 @@ fn OrderTable(list: OrderList) -> impl IntoView {
                 <h1>"Orders"</h1>
                 <p class="count">{move || match total.get() { 1 => "1 order".to_string(), n => format!("{n} orders") }}</p>
             </div>
+            <crate::push::PushSwitch/>
             <Show when=move || rows.with(|r| r.is_empty())>
                 <p class="empty">{if page > 1 { "No orders on this page." } else { "No orders yet. Orders you place or take appear here, and follow every change live." }}</p>
             </Show>
@@ -248,6 +249,7 @@ fn OrderDetail(data: TrackerData) -> impl IntoView {
                     <Timeline order=o/>
                 }
             }}
+            <crate::push::PushSwitch/>
             {shop.map(|shop| view! {
                 <section class="shop-contact" aria-label="The shop">
                     <h2>{shop.name.clone()}</h2>
