@@ -17,12 +17,11 @@ self.addEventListener("install", (event) => {
   event.waitUntil(caches.open(ASSETS).then((c) => c.addAll(SHELL)).then(() => self.skipWaiting()));
 });
 
+// Pages already open stay as they loaded (no `clients.claim()`): the worker serves the pages
+// loaded after it, so a page never changes hands halfway through loading.
 self.addEventListener("activate", (event) => {
   event.waitUntil(
-    caches
-      .keys()
-      .then((keys) => Promise.all(keys.filter((k) => k !== PAGES && k !== ASSETS).map((k) => caches.delete(k))))
-      .then(() => self.clients.claim()),
+    caches.keys().then((keys) => Promise.all(keys.filter((k) => k !== PAGES && k !== ASSETS).map((k) => caches.delete(k)))),
   );
 });
 

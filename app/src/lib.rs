@@ -102,11 +102,17 @@ pub fn hydrated() {
     if let Some(body) = document().body() {
         let _ = body.set_attribute("data-hydrated", "true");
     }
+    if let Ok(event) = web_sys::Event::new(HYDRATED_EVENT) {
+        let _ = document().dispatch_event(&event);
+    }
     let replay = js_sys::Reflect::get(&window(), &wasm_bindgen::JsValue::from_str("__ordercastReplayTaps"));
     if let Ok(f) = replay.and_then(|f| f.dyn_into::<js_sys::Function>()) {
         let _ = f.call0(&wasm_bindgen::JsValue::NULL);
     }
 }
+
+/// Dispatched on `document` once the page has hydrated.
+pub const HYDRATED_EVENT: &str = "ordercast-hydrated";
 
 #[component]
 pub fn App() -> impl IntoView {

@@ -240,7 +240,7 @@ impl Live {
         // Started: pages that follow from now on replay from the buffer.
         self.state.set(LinkState::Connecting);
         #[cfg(feature = "hydrate")]
-        client::start(*self);
+        client::start_when_hydrated(*self);
     }
 
     /// Retries at once (the "Reconnect now" action, the network or the tab coming back).
@@ -327,7 +327,19 @@ mod client {
     /// How long the tab stays on the event stream before trying the WebSocket again.
     const WS_RETRY_MS: u64 = 5 * 60_000;
 
-    pub fn start(live: Live) {
+    /// Starts the link once the page has hydrated: what the link changes on screen (the
+    /// indicator, notices, events applied to the page) must not change the page's structure
+    /// while a lazily loaded part of it is still being hydrated.
+    pub fn start_when_hydrated(live: Live) {
+        if document().body().and_then(|b| b.get_attribute("data-hydrated")).as_deref() == Some("true") {
+            start(live);
+        } else {
+            let once = Closure::once_into_js(move || start(live));
+            let _ = document().add_event_listener_with_callback(crate::HYDRATED_EVENT, once.unchecked_ref());
+        }
+    }
+
+    fn start(live: Live) {
         // Opened from the service worker's copy: what is on screen is as of then.
         let copied = document().document_element().and_then(|html| html.get_attribute("data-offline-copy"));
         if let Some(at) = copied.and_then(|at| chrono::DateTime::parse_from_rfc3339(&at).ok()) {

@@ -10,6 +10,7 @@ use leptos::prelude::*;
 
 /// What the switch shows.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
 enum PushState {
     /// Finding out (and on the server, where nothing is known).
     Unknown,

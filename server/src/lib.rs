@@ -300,21 +300,27 @@ pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// `GET /sw.js`: the service worker (`public/sw.js`, built in). Its own policy lets it fetch
-/// from this site (the worker runs under the policy of its script; the `default-src 'none'`
-/// of other non-page responses would block every fetch it makes), and it is never cached, so
-/// a new version reaches browsers on their next visit.
-async fn service_worker() -> Response {
-    const SCRIPT: &str = include_str!("../../public/sw.js");
-    (
-        [
-            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
-            (header::CACHE_CONTROL, "no-cache"),
-            (header::CONTENT_SECURITY_POLICY, "default-src 'self'"),
-        ],
-        SCRIPT,
-    )
-        .into_response()
+/// `GET /sw.js`: the service worker (`public/sw.js`, copied into the site by cargo-leptos).
+/// Its own policy lets it fetch from this site (a worker runs under the policy of its script;
+/// the `default-src 'none'` of other non-page responses would block every fetch it makes), and
+/// it is never cached, so a new version reaches browsers on their next visit.
+async fn service_worker(State(state): State<AppState>) -> Response {
+    let path = std::path::Path::new(state.leptos_options.site_root.as_ref()).join("sw.js");
+    match tokio::fs::read(&path).await {
+        Ok(script) => (
+            [
+                (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+                (header::CACHE_CONTROL, "no-cache"),
+                (header::CONTENT_SECURITY_POLICY, "default-src 'self'"),
+            ],
+            script,
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, path = %path.display(), "no service worker to serve");
+            ApiError::not_found("service worker").into_response()
+        }
+    }
 }
 
 /// `/metrics`, on the main address unless `--metrics-addr` gives it its own (`own_address`).

@@ -1,0 +1,149 @@
+import { expect, type Page } from "@playwright/test";
+import { spawn, type ChildProcess } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { test, signIn, accessible } from "./helpers";
+
+// The installable app: the manifest and service worker, notifications from pushes, and the
+// shell that opens offline. What headless Chromium cannot do here: subscribe to a real push
+// service (it needs Google's, over the internet); the push is delivered through DevTools'
+// `ServiceWorker.deliverPushMessage` instead, and the server's side of Web Push is tested
+// against a fake push service in server/tests/api/push.rs.
+
+/** Waits until the service worker is active, and reloads the page so that it is in charge of it. */
+async function controlled(page: Page) {
+  await page.evaluate(() => navigator.serviceWorker.ready);
+  if (!(await page.evaluate(() => navigator.serviceWorker.controller !== null))) await page.reload();
+  await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+  expect(await page.evaluate(() => navigator.serviceWorker.controller !== null)).toBe(true);
+}
+
+test("the app is installable and a push shows a notification that opens the order", async ({ device }) => {
+  const page = await device({ width: 360, height: 740 });
+  await page.context().grantPermissions(["notifications"]);
+  await signIn(page, "alice@ordercast.test", /\/shops$/);
+  await page.getByRole("link", { name: "My orders" }).click();
+  await expect(page.getByRole("heading", { name: "Orders" })).toBeVisible();
+  await controlled(page);
+
+  // What Chromium requires to offer installing: a manifest with icons and a start page, and a
+  // service worker that answers fetches. (Playwright's contexts are incognito windows, where
+  // Chromium offers no installing at all: that one reason is expected.)
+  const cdp = await page.context().newCDPSession(page);
+  const { installabilityErrors } = await cdp.send("Page.getInstallabilityErrors");
+  expect(installabilityErrors.map((e: { errorId: string }) => e.errorId).filter((id: string) => id !== "in-incognito")).toEqual([]);
+  const manifest = await (await page.request.get("/manifest.webmanifest")).json();
+  expect(manifest.display).toBe("standalone");
+  expect(manifest.icons.map((i: { sizes: string }) => i.sizes)).toContain("512x512");
+
+  // The switch is there, named for what it does, and accessible.
+  const toggle = page.getByRole("switch", { name: "Notify me on this device" });
+  await expect(toggle).toHaveAttribute("aria-checked", "false");
+  await expect(toggle).toBeEnabled();
+  await accessible(page, ".push-switch");
+
+  // A push arrives (as the push service would deliver it) while no tab needs to be open.
+  await cdp.send("ServiceWorker.enable");
+  const registration = await new Promise<{ registrationId: string; scopeURL: string }>((resolve) => {
+    cdp.on("ServiceWorker.workerRegistrationUpdated", ({ registrations }) => {
+      const ours = registrations.find((r: { scopeURL: string; isDeleted: boolean }) => !r.isDeleted && r.scopeURL.startsWith(new URL(page.url()).origin));
+      if (ours) resolve(ours);
+    });
+  });
+  const notice = { title: "Order #5 is ready", body: "Your order is ready at Corner Bakery.", url: "/orders/5", tag: "order-5", seq: 99 };
+  await cdp.send("ServiceWorker.deliverPushMessage", {
+    origin: new URL(page.url()).origin,
+    registrationId: registration.registrationId,
+    data: JSON.stringify(notice),
+  });
+  const shown = () =>
+    page.evaluate(async () =>
+      (await (await navigator.serviceWorker.ready).getNotifications()).map((n) => ({ title: n.title, body: n.body, tag: n.tag, url: n.data?.url })),
+    );
+  await expect.poll(shown).toEqual([{ title: notice.title, body: notice.body, tag: notice.tag, url: notice.url }]);
+  await page.screenshot({ path: test.info().outputPath("orders-push-switch-360px.png") });
+});
+
+test("turning notifications on says why when this browser cannot reach a push service", async ({ device }) => {
+  const page = await device({ width: 1280, height: 800 });
+  await page.context().grantPermissions(["notifications"]);
+  await signIn(page, "bob@ordercast.test", /\/shops$/);
+  await page.getByRole("link", { name: "My orders" }).click();
+  await controlled(page);
+  const toggle = page.getByRole("switch", { name: "Notify me on this device" });
+  await toggle.click();
+  // Headless Chromium has no push service: the switch stays off and says so in words.
+  await expect(page.locator(".push-note")).toContainText("push service", { timeout: 20_000 });
+  await expect(toggle).toHaveAttribute("aria-checked", "false");
+  await accessible(page, ".push-switch");
+  await page.screenshot({ path: test.info().outputPath("orders-push-failed-1280px.png") });
+});
+
+// Its own server, so that it can be stopped while the page is open.
+const ROOT = path.resolve(__dirname, "../..");
+const DB_DIR = path.join(ROOT, "target/e2e-offline");
+const PORT = 3202;
+
+function startServer(): Promise<ChildProcess> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      path.join(ROOT, "target/release/ordercast"),
+      ["--addr", `127.0.0.1:${PORT}`, "--database-url", `sqlite:${path.join(DB_DIR, "ordercast.db")}`],
+      { cwd: ROOT, env: { ...process.env, RUST_LOG: "warn" }, stdio: ["ignore", "pipe", "inherit"] },
+    );
+    let out = "";
+    child.stdout!.on("data", (chunk) => {
+      out += chunk.toString();
+      if (out.includes("listening on ")) resolve(child);
+    });
+    child.on("exit", (code) => reject(new Error(`server exited with ${code}: ${out}`)));
+  });
+}
+
+function stopServer(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.removeAllListeners("exit");
+    child.on("exit", () => resolve());
+    child.kill("SIGTERM");
+  });
+}
+
+test("the installed app opens offline with the last data it had, marked as not live", async ({ device }) => {
+  test.setTimeout(60_000);
+  fs.rmSync(DB_DIR, { recursive: true, force: true });
+  fs.mkdirSync(DB_DIR, { recursive: true });
+  const server = await startServer();
+  const base = `http://127.0.0.1:${PORT}`;
+  const pages: { page: Page; orders: number; width: number }[] = [];
+  try {
+    for (const viewport of [{ width: 360, height: 740 }, { width: 1280, height: 800 }]) {
+      const page = await device(viewport);
+      await signIn(page, "alice@ordercast.test", /\/shops$/, base);
+      await controlled(page);
+      // Opened once with the service worker in charge: the page and its assets are kept.
+      await page.goto(`${base}/orders`);
+      await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+      await expect(page.locator(".conn")).toHaveAttribute("data-state", "live");
+      const orders = await page.locator("li.order").count();
+      expect(orders).toBeGreaterThan(0);
+      await expect(page.locator(".offline-copy")).toHaveCount(0);
+      pages.push({ page, orders, width: viewport.width });
+    }
+  } finally {
+    await stopServer(server);
+  }
+  // The server is gone (as for a phone with no network): the app opens from what was kept,
+  // works (hydrated), and says it is not live and as of when.
+  for (const { page, orders, width } of pages) {
+    page.on("console", (m) => console.log("CONSOLE", m.type(), m.text()));
+    page.on("requestfailed", (r) => console.log("FAILED", r.url(), r.failure()?.errorText));
+    await page.reload();
+    await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+    await expect(page.locator(".offline-copy")).toContainText("Offline copy, not live.");
+    await expect(page.locator("li.order")).toHaveCount(orders);
+    await expect(page.locator(".conn")).not.toHaveAttribute("data-state", "live");
+    await accessible(page, ".offline-copy");
+    await page.screenshot({ path: test.info().outputPath(`offline-copy-${width}px.png`) });
+  }
+});
