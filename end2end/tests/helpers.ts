@@ -1,5 +1,7 @@
 import { test as base, expect, type Page, type APIRequestContext, type BrowserContext } from "@playwright/test";
 import AxeBuilder from "@axe-core/playwright";
+import { spawn, type ChildProcess } from "node:child_process";
+import * as path from "node:path";
 
 type Viewport = { width: number; height: number };
 
@@ -152,3 +154,35 @@ export async function cancelOrders(request: APIRequestContext, ids: number[]) {
   }
 }
 
+/** The repository's root, where the release build and its site are. */
+export const ROOT = path.resolve(__dirname, "../..");
+
+/**
+ * A server process of its own on `port` with the SQLite file `dbFile` (for tests that stop and
+ * start servers); resolves once it listens.
+ */
+export function startServer(port: number, dbFile: string): Promise<ChildProcess> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(path.join(ROOT, "target/release/ordercast"), ["--addr", `127.0.0.1:${port}`, "--database-url", `sqlite:${dbFile}`], {
+      cwd: ROOT,
+      env: { ...process.env, RUST_LOG: "warn" },
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let out = "";
+    child.stdout!.on("data", (chunk) => {
+      out += chunk.toString();
+      if (out.includes("listening on ")) resolve(child);
+    });
+    child.on("exit", (code) => reject(new Error(`server on ${port} exited with ${code}: ${out}`)));
+  });
+}
+
+/** Stops a server started by `startServer` (SIGTERM) and waits for it to exit. */
+export function stopServer(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.removeAllListeners("exit");
+    child.on("exit", () => resolve());
+    child.kill("SIGTERM");
+  });
+}

@@ -1,8 +1,7 @@
 import { expect, type Page } from "@playwright/test";
-import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { test, signIn, accessible } from "./helpers";
+import { test, signIn, accessible, ROOT, startServer, stopServer } from "./helpers";
 
 // The installable app: the manifest and service worker, notifications from pushes, and the
 // shell that opens offline. What headless Chromium cannot do here: subscribe to a real push
@@ -80,40 +79,14 @@ test("turning notifications on says why when this browser cannot reach a push se
 });
 
 // Its own server, so that it can be stopped while the page is open.
-const ROOT = path.resolve(__dirname, "../..");
 const DB_DIR = path.join(ROOT, "target/e2e-offline");
 const PORT = 3202;
-
-function startServer(): Promise<ChildProcess> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      path.join(ROOT, "target/release/ordercast"),
-      ["--addr", `127.0.0.1:${PORT}`, "--database-url", `sqlite:${path.join(DB_DIR, "ordercast.db")}`],
-      { cwd: ROOT, env: { ...process.env, RUST_LOG: "warn" }, stdio: ["ignore", "pipe", "inherit"] },
-    );
-    let out = "";
-    child.stdout!.on("data", (chunk) => {
-      out += chunk.toString();
-      if (out.includes("listening on ")) resolve(child);
-    });
-    child.on("exit", (code) => reject(new Error(`server exited with ${code}: ${out}`)));
-  });
-}
-
-function stopServer(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.removeAllListeners("exit");
-    child.on("exit", () => resolve());
-    child.kill("SIGTERM");
-  });
-}
 
 test("the installed app opens offline with the last data it had, marked as not live", async ({ device }) => {
   test.setTimeout(60_000);
   fs.rmSync(DB_DIR, { recursive: true, force: true });
   fs.mkdirSync(DB_DIR, { recursive: true });
-  const server = await startServer();
+  const server = await startServer(PORT, path.join(DB_DIR, "ordercast.db"));
   const base = `http://127.0.0.1:${PORT}`;
   const pages: { page: Page; orders: number; width: number }[] = [];
   try {
@@ -136,8 +109,6 @@ test("the installed app opens offline with the last data it had, marked as not l
   // The server is gone (as for a phone with no network): the app opens from what was kept,
   // works (hydrated), and says it is not live and as of when.
   for (const { page, orders, width } of pages) {
-    page.on("console", (m) => console.log("CONSOLE", m.type(), m.text()));
-    page.on("requestfailed", (r) => console.log("FAILED", r.url(), r.failure()?.errorText));
     await page.reload();
     await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
     await expect(page.locator(".offline-copy")).toContainText("Offline copy, not live.");

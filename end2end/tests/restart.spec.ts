@@ -1,39 +1,17 @@
 import { expect, type APIRequestContext, type Page } from "@playwright/test";
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { test, signIn, sameDocument, token } from "./helpers";
+import { test, signIn, sameDocument, token, ROOT, startServer as startOwnServer, stopServer } from "./helpers";
 
 // This test runs its own server processes on their own ports and database, so it can stop
 // and start them.
-const ROOT = path.resolve(__dirname, "../..");
 const DB_DIR = path.join(ROOT, "target/e2e-restart");
 const PORT_A = 3200;
 const PORT_B = 3201;
 
 function startServer(port: number): Promise<ChildProcess> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      path.join(ROOT, "target/release/ordercast"),
-      ["--addr", `127.0.0.1:${port}`, "--database-url", `sqlite:${path.join(DB_DIR, "ordercast.db")}`],
-      { cwd: ROOT, env: { ...process.env, RUST_LOG: "warn" }, stdio: ["ignore", "pipe", "inherit"] },
-    );
-    let out = "";
-    child.stdout!.on("data", (chunk) => {
-      out += chunk.toString();
-      if (out.includes("listening on ")) resolve(child);
-    });
-    child.on("exit", (code) => reject(new Error(`server on ${port} exited with ${code}: ${out}`)));
-  });
-}
-
-function stopServer(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.removeAllListeners("exit");
-    child.on("exit", () => resolve());
-    child.kill("SIGTERM");
-  });
+  return startOwnServer(port, path.join(DB_DIR, "ordercast.db"));
 }
 
 /**

@@ -119,7 +119,8 @@ impl PushJob {
             newest
         };
         let mut tx = self.db.begin_write().await?;
-        let cursor = store::push::lock_cursor(&mut tx, start).await?;
+        // Events pruned while no node was planning (down longer than the retention) are gone.
+        let cursor = store::push::lock_cursor(&mut tx, start).await?.max(store::events::horizon(&mut tx).await?);
         // Anyone to push to at all? Otherwise only the cursor moves.
         let anyone = store::push::any(&mut tx).await?;
         self.hub.track_presence_of_everyone(anyone);

@@ -239,9 +239,16 @@ impl ClientSession {
         self.resumed(out, seq, 0).await
     }
 
-    /// The session's own end (sign-in expiry), if it has one.
-    pub fn expires_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
-        self.auth.expires_at
+    /// Resolves when the sign-in expires (never, for a session without an end): the transport's
+    /// loop then ends the connection with [`Disconnect::SessionEnded`].
+    pub fn expiry(&self) -> impl Future<Output = ()> + Send + 'static {
+        let left = self.auth.expires_at.map(|at| (at - chrono::Utc::now()).to_std().unwrap_or_default());
+        async move {
+            match left {
+                Some(left) => tokio::time::sleep(left).await,
+                None => std::future::pending().await,
+            }
+        }
     }
 
     /// A binary message: not understood.

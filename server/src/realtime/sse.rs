@@ -197,13 +197,7 @@ async fn run(state: AppState, auth: Session, out: &mut EventStream, resume: UrlR
         Ok(opened) => opened,
         Err(why) => return why,
     };
-    let expiry = session.expires_at().map(|at| (at - chrono::Utc::now()).to_std().unwrap_or_default());
-    let expired = async move {
-        match expiry {
-            Some(left) => tokio::time::sleep(left).await,
-            None => std::future::pending().await,
-        }
-    };
+    let expired = session.expiry();
     tokio::pin!(expired);
     let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + keep_alive, keep_alive);
     let changed = queue.changed.clone();

@@ -352,13 +352,7 @@ async fn run(state: AppState, auth: Session, conn: &mut Connection, resume_from:
         Err(why) => return why,
     };
     // The session ends by itself when the sign-in expires.
-    let expiry = session.expires_at().map(|at| (at - chrono::Utc::now()).to_std().unwrap_or_default());
-    let expired = async move {
-        match expiry {
-            Some(left) => tokio::time::sleep(left).await,
-            None => std::future::pending().await,
-        }
-    };
+    let expired = session.expiry();
     tokio::pin!(expired);
     // A client that says nothing goes live from `hello` once the grace period is over.
     let grace = tokio::time::sleep(LISTEN_GRACE);

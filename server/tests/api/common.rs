@@ -343,3 +343,12 @@ pub async fn place(server: &TestServer, token: &str, shop: i64, product: i64) ->
     assert_eq!(status, StatusCode::CREATED, "{order}");
     order
 }
+
+/// Moves an order to `status` as `token`'s user (staff); returns the change's `seq`.
+pub async fn advance(server: &TestServer, token: &str, order: i64, status: &str) -> i64 {
+    let (code, body) = server
+        .call(Method::PATCH, &format!("/orders/{order}/status"), Some(token), Some(serde_json::json!({"status": status})))
+        .await;
+    assert_eq!(code, StatusCode::OK, "{body}");
+    body["seq"].as_i64().expect("seq")
+}

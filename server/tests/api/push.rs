@@ -118,12 +118,6 @@ impl Device {
     }
 }
 
-async fn advance(server: &TestServer, token: &str, order: i64, status: &str) -> i64 {
-    let (code, body) = server.call(Method::PATCH, &format!("/orders/{order}/status"), Some(token), Some(json!({"status": status}))).await;
-    assert_eq!(code, StatusCode::OK, "{body}");
-    body["seq"].as_i64().expect("seq")
-}
-
 /// Waits until `sql` (one text column) reads `want`: a state the server reaches by itself.
 async fn until(server: &TestServer, sql: &str, want: &[&str]) {
     let deadline = tokio::time::Instant::now() + DEADLINE;

@@ -12,11 +12,6 @@ fn without_presence(events: Vec<Value>) -> Vec<Value> {
     events.into_iter().filter(|e| e["type"] != "user_connected" && e["type"] != "user_disconnected").collect()
 }
 
-async fn advance(server: &TestServer, token: &str, order: i64, status: &str) {
-    let (code, body) = server.call(Method::PATCH, &format!("/orders/{order}/status"), Some(token), Some(json!({"status": status}))).await;
-    assert_eq!(code, StatusCode::OK, "{body}");
-}
-
 #[tokio::test]
 async fn each_event_reaches_exactly_its_audience_on_every_device() {
     let s = TestServer::start().await;

@@ -117,11 +117,6 @@ impl Sse {
     }
 }
 
-async fn advance(server: &TestServer, token: &str, order: i64, status: &str) {
-    let (code, body) = server.call(Method::PATCH, &format!("/orders/{order}/status"), Some(token), Some(json!({"status": status}))).await;
-    assert_eq!(code, StatusCode::OK, "{body}");
-}
-
 #[tokio::test]
 async fn the_stream_carries_exactly_the_sockets_events_with_their_seq_as_id() {
     let s = TestServer::start().await;
