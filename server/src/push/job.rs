@@ -121,9 +121,14 @@ impl PushJob {
         let mut tx = self.db.begin_write().await?;
         // Events pruned while no node was planning (down longer than the retention) are gone.
         let cursor = store::push::lock_cursor(&mut tx, start).await?.max(store::events::horizon(&mut tx).await?);
-        // Anyone to push to at all? Otherwise only the cursor moves.
+        // Nobody to push to: the cursor moves on without reading the events.
         let anyone = store::push::any(&mut tx).await?;
         self.hub.track_presence_of_everyone(anyone);
+        if !anyone {
+            store::push::set_cursor(&mut tx, newest).await?;
+            tx.commit().await?;
+            return Ok(false);
+        }
         let events = store::events::since(&mut tx, cursor, PLAN_BATCH).await?;
         let now = Utc::now();
         let mut last = cursor;
@@ -133,9 +138,6 @@ impl PushJob {
                 break;
             }
             last = event.seq;
-            if !anyone {
-                continue;
-            }
             let Some((audience, notice)) = notice::for_event(event.event_type, event.seq, &event.payload) else { continue };
             let (customer, shop) = match audience {
                 Audience::Customer(id) => (Some(id), None),
@@ -154,6 +156,10 @@ impl PushJob {
 
     async fn claim(&self) -> sqlx::Result<Option<store::push::Due>> {
         let now = Utc::now();
+        // A look without the writer first: most of the time nothing is due.
+        if store::push::next_due(&mut self.db.read().await?).await?.is_none_or(|due| due > now) {
+            return Ok(None);
+        }
         let lease = chrono::Duration::from_std(self.lease).unwrap_or(chrono::Duration::seconds(60));
         store::push::claim(&mut self.db.write().await?, now, now + lease).await
     }

@@ -770,6 +770,29 @@ mod tests {
         assert_eq!(reports.try_recv().expect("last").user_id, 3);
     }
 
+    #[test]
+    fn once_pushes_need_it_customers_are_reported_too_those_connected_at_once() {
+        let (hub, mut reports) = hub();
+        let alice = actor(1, Role::Customer, vec![]);
+        let bob = actor(2, Role::Customer, vec![]);
+        let admin = actor(9, Role::Admin, vec![]);
+        let alice_first = register(&hub, &alice, None);
+        register(&hub, &alice, None);
+        register(&hub, &admin, None);
+        assert!(reports.try_recv().is_err());
+        hub.track_presence_of_everyone(true);
+        assert_eq!(reports.try_recv().expect("alice, connected already").user_id, 1);
+        assert!(reports.try_recv().is_err(), "once per customer; admins get no pushes");
+        let bob_only = register(&hub, &bob, None);
+        assert!(bob_only.presence.is_none(), "a customer's connection does not wait for presence");
+        assert_eq!(reports.try_recv().expect("bob's first").user_id, 2);
+        hub.unregister(alice_first.id);
+        assert!(reports.try_recv().is_err(), "alice still has a connection");
+        hub.track_presence_of_everyone(false);
+        hub.unregister(bob_only.id);
+        assert_eq!(reports.try_recv().expect("bob's last, reported although pushes may have stopped").user_id, 2);
+    }
+
     mod props {
         //! The hub against any sequence of what sessions and the relay do: its maps stay
         //! consistent with each other and with its metrics, and an event reaches only
