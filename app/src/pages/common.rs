@@ -53,9 +53,22 @@ impl Clock {
         let hydrated = Memo::new(move |_| now.with(|t| t.is_some()));
         let clock = Clock(now, hydrated);
         provide_context(clock);
+        // Only once the whole page has hydrated, the lazily loaded part too: a text hydrated
+        // after the switch would keep its server-rendered (UTC) form, since hydrating a text
+        // takes it as rendered and only a later change rewrites it.
+        #[cfg(feature = "hydrate")]
         Effect::new(move |_| {
-            clock.0.set(Some(Utc::now()));
-            let _ = set_interval_with_handle(move || clock.0.set(Some(Utc::now())), std::time::Duration::from_secs(1));
+            let tick = move || {
+                clock.0.set(Some(Utc::now()));
+                let _ = set_interval_with_handle(move || clock.0.set(Some(Utc::now())), std::time::Duration::from_secs(1));
+            };
+            if document().body().and_then(|b| b.get_attribute("data-hydrated")).as_deref() == Some("true") {
+                tick();
+            } else {
+                use wasm_bindgen::JsCast;
+                let once = wasm_bindgen::closure::Closure::once_into_js(tick);
+                let _ = document().add_event_listener_with_callback(crate::HYDRATED_EVENT, once.unchecked_ref());
+            }
         });
         clock
     }
