@@ -153,8 +153,9 @@ pub struct Config {
     #[arg(long, env = "ORDERCAST_VAPID_SUBJECT", default_value = "mailto:admin@ordercast.invalid")]
     pub vapid_subject: String,
 
-    /// Accept `http:` push endpoints (a push service on a private network; the tests' fake
-    /// one). Browsers' push services are all `https:`.
+    /// Accept `http:` push endpoints and ones on this machine or a private network (a push
+    /// service of your own; the tests' fake one). Browsers' push services are all `https:` on
+    /// the internet, and without this flag nothing else is taken.
     #[arg(long, env = "ORDERCAST_PUSH_ALLOW_HTTP")]
     pub push_allow_http: bool,
 

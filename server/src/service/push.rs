@@ -30,6 +30,12 @@ fn validate(new: &NewPushSubscription, allow_http: bool) -> ApiResult<()> {
     if !scheme_ok || url.host_str().is_none_or(str::is_empty) || !url.username().is_empty() || url.password().is_some() {
         return Err(invalid("endpoint must be the push service's https:// address"));
     }
+    // Push services are on the internet: an endpoint naming this machine or a private network
+    // would have the server post wherever a user likes (the tests' fake service is allowed
+    // with the same flag as `http:`).
+    if !allow_http && names_a_private_host(&url) {
+        return Err(invalid("endpoint must be a push service on the internet"));
+    }
     match decode_b64url(&new.keys.p256dh) {
         Some(key) if key.len() == 65 && key[0] == 4 => {}
         _ => return Err(invalid("keys.p256dh must be the device's P-256 public key (65 bytes, base64url)")),
@@ -41,6 +47,29 @@ fn validate(new: &NewPushSubscription, allow_http: bool) -> ApiResult<()> {
         return Err(invalid("device is at most 100 characters"));
     }
     Ok(())
+}
+
+/// `localhost`, or an address of this machine, a private network or a link-local one.
+fn names_a_private_host(url: &reqwest::Url) -> bool {
+    use std::net::IpAddr;
+    let private = |ip: IpAddr| match ip {
+        IpAddr::V4(v4) => v4.is_loopback() || v4.is_private() || v4.is_link_local() || v4.is_unspecified() || v4.is_broadcast(),
+        IpAddr::V6(v6) => {
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || (v6.segments()[0] & 0xfe00) == 0xfc00 // unique local
+                || (v6.segments()[0] & 0xffc0) == 0xfe80 // link-local
+                || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback() || v4.is_private() || v4.is_link_local())
+        }
+    };
+    let Some(host) = url.host_str() else { return true };
+    match host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>() {
+        Ok(ip) => private(ip),
+        Err(_) => {
+            let name = host.trim_end_matches('.').to_ascii_lowercase();
+            name == "localhost" || name.ends_with(".localhost")
+        }
+    }
 }
 
 fn view(s: store::push::Subscription) -> PushSubscription {
@@ -110,5 +139,26 @@ mod tests {
         assert!(validate(&new("https://push.example/x", &KEY[..40], AUTH), false).is_err());
         assert!(validate(&new("https://push.example/x", KEY, "xS03Fi5E"), false).is_err());
         assert!(validate(&new("https://push.example/x", KEY, "not base64!"), false).is_err());
+    }
+
+    #[test]
+    fn endpoints_on_this_machine_or_a_private_network_are_refused() {
+        for endpoint in [
+            "https://localhost/push",
+            "https://LOCALHOST./push",
+            "https://api.localhost/push",
+            "https://127.0.0.1/push",
+            "https://10.1.2.3/push",
+            "https://192.168.0.1:8443/push",
+            "https://169.254.169.254/latest",
+            "https://[::1]/push",
+            "https://[fd00::1]/push",
+            "https://[::ffff:127.0.0.1]/push",
+        ] {
+            assert!(validate(&new(endpoint, KEY, AUTH), false).is_err(), "{endpoint}");
+            assert!(validate(&new(endpoint, KEY, AUTH), true).is_ok(), "allowed with --push-allow-http: {endpoint}");
+        }
+        assert!(validate(&new("https://updates.push.services.mozilla.com/wpush/v2/x", KEY, AUTH), false).is_ok());
+        assert!(validate(&new("https://8.8.8.8/push", KEY, AUTH), false).is_ok());
     }
 }
