@@ -14,12 +14,11 @@
 //! (nothing here does). A request that says it comes from another site is refused anyway.
 
 use super::session::{ClientSession, Transport, UrlResume};
-use super::ws::same_origin;
+use super::ws::{same_origin, topics_param};
 use crate::auth::{bearer_token, cookie_token, session_from_token, Session};
 use crate::error::ApiError;
 use crate::state::AppState;
 use app::api::ErrorCode;
-use app::domain::Topic;
 use app::protocol::Disconnect;
 use axum::body::{Body, Bytes};
 use axum::extract::{Query, State};
@@ -71,14 +70,7 @@ fn resume_point(query: &SseQuery, headers: &HeaderMap) -> Result<UrlResume, ApiE
     if last_seq.is_some_and(|s| s < 0) {
         return Err(ApiError::new(ErrorCode::InvalidQuery, "last_seq must be 0 or more"));
     }
-    let topics = match query.topics.as_deref().filter(|t| !t.is_empty()) {
-        None => Vec::new(),
-        Some(list) => list
-            .split(',')
-            .map(|t| t.trim().parse::<Topic>().map_err(|e| ApiError::new(ErrorCode::InvalidQuery, e.to_string())))
-            .collect::<Result<Vec<_>, _>>()?,
-    };
-    Ok(UrlResume { last_seq, topics })
+    Ok(UrlResume { last_seq, topics: topics_param(query.topics.as_deref())? })
 }
 
 /// Authenticates the request and streams the session's messages as events.
@@ -230,6 +222,7 @@ async fn run(state: AppState, auth: Session, out: &mut EventStream, resume: UrlR
 #[cfg(test)]
 mod tests {
     use super::*;
+    use app::domain::Topic;
 
     #[test]
     fn messages_become_events_with_their_seq_as_id() {

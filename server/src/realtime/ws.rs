@@ -65,14 +65,20 @@ pub struct WsQuery {
 impl WsQuery {
     /// The `resume` the address asks for, if any; `Err` names a topic that is not one.
     fn resume(&self) -> Result<Option<UrlResume>, ApiError> {
-        let topics = match self.topics.as_deref().filter(|t| !t.is_empty()) {
-            None => Vec::new(),
-            Some(list) => list
-                .split(',')
-                .map(|t| t.trim().parse().map_err(|e: app::domain::event::TopicParseError| ApiError::new(ErrorCode::InvalidQuery, e.to_string())))
-                .collect::<Result<Vec<_>, _>>()?,
-        };
+        let topics = topics_param(self.topics.as_deref())?;
         Ok((self.last_seq.is_some() || !topics.is_empty()).then_some(UrlResume { last_seq: self.last_seq, topics }))
+    }
+}
+
+/// The `topics` query parameter of both transports (`order:7,catalog:1`); `Err` names a topic
+/// that is not one.
+pub(super) fn topics_param(list: Option<&str>) -> Result<Vec<app::domain::Topic>, ApiError> {
+    match list.filter(|t| !t.is_empty()) {
+        None => Ok(Vec::new()),
+        Some(list) => list
+            .split(',')
+            .map(|t| t.trim().parse().map_err(|e: app::domain::event::TopicParseError| ApiError::new(ErrorCode::InvalidQuery, e.to_string())))
+            .collect(),
     }
 }
 
