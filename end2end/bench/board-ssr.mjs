@@ -37,17 +37,26 @@ for (let i = await open(); i < 200; i++) {
 }
 const openOrders = await open();
 
-const times = [];
-let bytes = 0;
-for (let i = 0; i < requests + 20; i++) {
-  const t0 = performance.now();
-  const r = await fetch(`${base}/board`, { headers: { cookie: baker.cookie } });
-  const html = await r.text();
-  const ms = performance.now() - t0;
-  if (r.status !== 200 || !html.includes("order-card")) throw new Error(`board: ${r.status}`);
-  if (i >= 20) times.push(ms); // the first ones warm caches
-  bytes = html.length;
+// Times `requests` GETs of `path` after 20 to warm caches; returns the quantiles and the body size.
+async function time(path, headers, check) {
+  const times = [];
+  let bytes = 0;
+  for (let i = 0; i < requests + 20; i++) {
+    const t0 = performance.now();
+    const r = await fetch(`${base}${path}`, { headers });
+    const body = await r.text();
+    const ms = performance.now() - t0;
+    if (r.status !== 200 || !check(body)) throw new Error(`${path}: ${r.status}`);
+    if (i >= 20) times.push(ms);
+    bytes = body.length;
+  }
+  times.sort((a, b) => a - b);
+  const q = (p) => times[Math.min(times.length - 1, Math.floor(p * times.length))].toFixed(1);
+  return `${(bytes / 1024).toFixed(0)} KiB; ms p50 ${q(0.5)}, p95 ${q(0.95)}, max ${q(1)}`;
 }
-times.sort((a, b) => a - b);
-const q = (p) => times[Math.min(times.length - 1, Math.floor(p * times.length))].toFixed(1);
-console.log(`board with ${openOrders} open orders: ${requests} renders, HTML ${(bytes / 1024).toFixed(0)} KiB; ms p50 ${q(0.5)}, p95 ${q(0.95)}, max ${q(1)}`);
+// The page, and the data it is made from (the same read, as JSON): the difference is the render.
+const page = await time("/board", { cookie: baker.cookie }, (html) => html.includes("order-card"));
+const data = await time("/api/v1/shops/1/board", { authorization: `Bearer ${baker.token}` }, (j) => j.includes('"orders"'));
+console.log(`board with ${openOrders} open orders, ${requests} requests each`);
+console.log(`  GET /board (HTML):                  ${page}`);
+console.log(`  GET /api/v1/shops/1/board (JSON):   ${data}`);

@@ -97,6 +97,8 @@ export async function tabTo(page: Page, name: string, maxPresses = 80) {
 
 /** No serious or critical accessibility violation inside `selector` (axe-core). */
 export async function accessible(page: Page, selector: string) {
+  // A lazily loaded page renders after its code arrives, which can be after the URL and the live link.
+  await expect(page.locator(selector).first()).toBeVisible();
   const results = await new AxeBuilder({ page }).include(selector).analyze();
   const bad = results.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
   expect(bad.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`)).toEqual([]);
