@@ -155,7 +155,8 @@ pub struct Config {
 
     /// Accept `http:` push endpoints and ones on this machine or a private network (a push
     /// service of your own; the tests' fake one). Browsers' push services are all `https:` on
-    /// the internet, and without this flag nothing else is taken.
+    /// the internet, and without this flag nothing else is taken, nor sent to a name that
+    /// resolves to a private address.
     #[arg(long, env = "ORDERCAST_PUSH_ALLOW_HTTP")]
     pub push_allow_http: bool,
 

@@ -233,7 +233,7 @@ pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         db: state.db.clone(),
         hub: state.hub.clone(),
         vapid: state.vapid.clone(),
-        http: reqwest::Client::builder().user_agent(concat!("ordercast/", env!("CARGO_PKG_VERSION"))).build()?,
+        http: push::network::client(state.config.push_allow_http)?,
         concurrency: state.config.push_concurrency,
         lease: state.config.push_lease,
     };

@@ -3,6 +3,7 @@
 //!
 //! - [`keys`]: the server's VAPID key pair: given by flag, or made on first start and kept in
 //!   the database, so every node and every restart signs with the same key.
+//! - [`network`]: where pushes may go (public addresses only, no redirects).
 //! - [`job`]: the durable job. A planner follows the outbox with a cursor of its own and, in
 //!   one transaction with moving the cursor, queues a push per device for each event that
 //!   calls for one (`app::domain::notice` says which, to whom, and what it says). Senders take
@@ -19,5 +20,6 @@
 
 pub mod job;
 pub mod keys;
+pub mod network;
 
 pub use keys::Vapid;

@@ -33,7 +33,7 @@ fn validate(new: &NewPushSubscription, allow_http: bool) -> ApiResult<()> {
     // Push services are on the internet: an endpoint naming this machine or a private network
     // would have the server post wherever a user likes (the tests' fake service is allowed
     // with the same flag as `http:`).
-    if !allow_http && names_a_private_host(&url) {
+    if !allow_http && crate::push::network::names_a_private_host(&url) {
         return Err(invalid("endpoint must be a push service on the internet"));
     }
     match decode_b64url(&new.keys.p256dh) {
@@ -47,29 +47,6 @@ fn validate(new: &NewPushSubscription, allow_http: bool) -> ApiResult<()> {
         return Err(invalid("device is at most 100 characters"));
     }
     Ok(())
-}
-
-/// `localhost`, or an address of this machine, a private network or a link-local one.
-fn names_a_private_host(url: &reqwest::Url) -> bool {
-    use std::net::IpAddr;
-    let private = |ip: IpAddr| match ip {
-        IpAddr::V4(v4) => v4.is_loopback() || v4.is_private() || v4.is_link_local() || v4.is_unspecified() || v4.is_broadcast(),
-        IpAddr::V6(v6) => {
-            v6.is_loopback()
-                || v6.is_unspecified()
-                || (v6.segments()[0] & 0xfe00) == 0xfc00 // unique local
-                || (v6.segments()[0] & 0xffc0) == 0xfe80 // link-local
-                || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback() || v4.is_private() || v4.is_link_local())
-        }
-    };
-    let Some(host) = url.host_str() else { return true };
-    match host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>() {
-        Ok(ip) => private(ip),
-        Err(_) => {
-            let name = host.trim_end_matches('.').to_ascii_lowercase();
-            name == "localhost" || name.ends_with(".localhost")
-        }
-    }
 }
 
 fn view(s: store::push::Subscription) -> PushSubscription {
