@@ -200,7 +200,7 @@ impl PushJob {
             return Outcome::Refused("the endpoint is not an address".into());
         };
         let message = (|| {
-            let mut signature = self.vapid.signer()?.add_sub_info(&subscription);
+            let mut signature = self.vapid.signer().add_sub_info(&subscription);
             signature.add_claim("sub", self.vapid.subject.as_str());
             signature.add_claim("aud", origin.as_str());
             let mut builder = WebPushMessageBuilder::new(&subscription);

@@ -18,8 +18,8 @@ pub fn b64url(bytes: &[u8]) -> String {
 /// The key pair, ready to sign.
 #[derive(Clone)]
 pub struct Vapid {
-    /// The private key (32 bytes, base64url).
-    private_key: String,
+    /// The private key, decoded once (cloned for each push, which binds it to an endpoint).
+    signer: PartialVapidSignatureBuilder,
     /// The public key (65 bytes uncompressed P-256 point, base64url): what browsers subscribe with.
     pub public_key: String,
     /// Who runs this server (`mailto:` or `https:`), for push services to contact.
@@ -47,12 +47,12 @@ impl Vapid {
         };
         let signer = VapidSignatureBuilder::from_base64_no_sub(&private_key)
             .map_err(|e| format!("the VAPID private key is not a raw P-256 key in base64url: {e}"))?;
-        Ok(Vapid { public_key: b64url(&signer.get_public_key()), private_key, subject: subject.to_owned() })
+        Ok(Vapid { public_key: b64url(&signer.get_public_key()), signer, subject: subject.to_owned() })
     }
 
     /// A signer for one message (`web-push` binds the signature to the endpoint's origin).
-    pub fn signer(&self) -> Result<PartialVapidSignatureBuilder, web_push::WebPushError> {
-        VapidSignatureBuilder::from_base64_no_sub(&self.private_key)
+    pub fn signer(&self) -> PartialVapidSignatureBuilder {
+        self.signer.clone()
     }
 }
 
