@@ -118,10 +118,32 @@ pub fn threshold(n: i64) -> Result<(), ValidationError> {
     (0..=MAX_STOCK).contains(&n).then_some(()).ok_or(ValidationError::Threshold(n))
 }
 
+/// The characters that do not count as text: Unicode's White_Space (what `str::trim` removes)
+/// and the byte-order mark. Spelled out because the API document has to say the same thing as
+/// a JSON Schema pattern ([`has_text_pattern`]), and regex engines disagree on `\s`
+/// (ECMAScript's leaves out U+0085 and takes U+FEFF; Python's takes U+001C–U+001F; ASCII
+/// modes take neither U+00A0 nor U+3000).
+pub const BLANKS: &[char] = &[
+    '\t', '\n', '\u{b}', '\u{c}', '\r', ' ', '\u{85}', '\u{a0}', '\u{1680}', '\u{2000}', '\u{2001}', '\u{2002}',
+    '\u{2003}', '\u{2004}', '\u{2005}', '\u{2006}', '\u{2007}', '\u{2008}', '\u{2009}', '\u{200a}', '\u{2028}',
+    '\u{2029}', '\u{202f}', '\u{205f}', '\u{3000}', '\u{feff}',
+];
+
+/// Whether `s` holds something besides [`BLANKS`].
+pub fn has_text(s: &str) -> bool {
+    s.chars().any(|c| !BLANKS.contains(&c))
+}
+
+/// [`has_text`] as a JSON Schema pattern: one character that is not blank, the blanks written
+/// as themselves so that every engine reads the class alike.
+pub fn has_text_pattern() -> String {
+    format!("[^{}]", BLANKS.iter().collect::<String>())
+}
+
 /// A name: something besides spaces, and at most [`MAX_NAME_LEN`] characters as sent (the
 /// limit the API document states; the spaces around it are trimmed when stored).
 pub fn name(s: &str) -> Result<(), ValidationError> {
-    (!s.trim().is_empty() && s.chars().count() <= MAX_NAME_LEN).then_some(()).ok_or(ValidationError::Name)
+    (has_text(s) && s.chars().count() <= MAX_NAME_LEN).then_some(()).ok_or(ValidationError::Name)
 }
 
 pub fn note(s: &str) -> Result<(), ValidationError> {
@@ -130,7 +152,7 @@ pub fn note(s: &str) -> Result<(), ValidationError> {
 
 /// A notification's text as sent: something besides spaces, at most [`MAX_NOTE_LEN`] characters.
 pub fn notification_text(s: &str) -> Result<(), ValidationError> {
-    (!s.trim().is_empty() && s.chars().count() <= MAX_NOTE_LEN).then_some(()).ok_or(ValidationError::NotificationText)
+    (has_text(s) && s.chars().count() <= MAX_NOTE_LEN).then_some(()).ok_or(ValidationError::NotificationText)
 }
 
 #[cfg(test)]
@@ -171,6 +193,19 @@ pub fn is_low_stock(stock: i64, threshold: i64) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn blank_is_unicode_white_space_and_the_byte_order_mark() {
+        for c in (0..=0x10FFFF).filter_map(char::from_u32) {
+            assert_eq!(BLANKS.contains(&c), c.is_whitespace() || c == '\u{feff}', "U+{:04X}", c as u32);
+        }
+        assert!(!has_text(""));
+        assert!(!has_text(" \u{85}\u{3000}\u{feff}\t"));
+        assert!(has_text(" Rye\u{a0}"));
+        assert!(name("\u{85}").is_err() && name("\u{3000}").is_err() && name("x").is_ok());
+        let pattern = has_text_pattern();
+        assert!(pattern.starts_with("[^\t\n") && pattern.ends_with("\u{feff}]") && !pattern.contains('\\'));
+    }
 
     #[test]
     fn order_items_need_sane_quantities_and_no_repeats() {

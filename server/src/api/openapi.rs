@@ -6,7 +6,7 @@
 //! holds the server to it.
 
 use app::domain::validation::{
-    MAX_ALERT_MINS, MAX_ITEMS_PER_ORDER, MAX_NAME_LEN, MAX_NOTE_LEN, MAX_PASSWORD_LEN, MAX_PRICE_MINOR, MAX_QUANTITY,
+    self, MAX_ALERT_MINS, MAX_ITEMS_PER_ORDER, MAX_NAME_LEN, MAX_NOTE_LEN, MAX_PASSWORD_LEN, MAX_PRICE_MINOR, MAX_QUANTITY,
     MAX_SHOP_TEXT_LEN, MAX_STOCK, MIN_PASSWORD_LEN,
 };
 use axum::Json;
@@ -149,9 +149,10 @@ fn narrow(schema: &mut Value, limits: &Value) {
 }
 
 /// The limits of `app::domain::validation`, per schema and property. Texts that are trimmed
-/// must hold something besides spaces (`\S`).
+/// must hold something besides spaces (`has_text`, as a pattern).
 fn property_limits() -> Vec<(&'static str, &'static str, Value)> {
-    let name = json!({"minLength": 1, "maxLength": MAX_NAME_LEN, "pattern": "\\S"});
+    let text = validation::has_text_pattern();
+    let name = json!({"minLength": 1, "maxLength": MAX_NAME_LEN, "pattern": text});
     let shop_text = json!({"maxLength": MAX_SHOP_TEXT_LEN});
     let note = json!({"maxLength": MAX_NOTE_LEN});
     let positive_id = json!({"minimum": 1});
@@ -186,8 +187,8 @@ fn property_limits() -> Vec<(&'static str, &'static str, Value)> {
         ("ChittyOrderItem", "quantity", json!({"minimum": 1, "maximum": MAX_QUANTITY})),
         ("StatusUpdate", "note", note.clone()),
         ("CancelRequest", "reason", note.clone()),
-        ("ChittyRejection", "reason", json!({"minLength": 1, "maxLength": 300, "pattern": "\\S"})),
-        ("NewNotification", "text", json!({"minLength": 1, "maxLength": MAX_NOTE_LEN, "pattern": "\\S"})),
+        ("ChittyRejection", "reason", json!({"minLength": 1, "maxLength": 300, "pattern": text})),
+        ("NewNotification", "text", json!({"minLength": 1, "maxLength": MAX_NOTE_LEN, "pattern": text})),
         ("NewNotification", "user_id", positive_id.clone()),
         ("NewUser", "email", json!({"format": "email", "maxLength": 254})),
         ("NewUser", "name", name),

@@ -161,10 +161,11 @@ pub async fn make_order(state: &AppState, session: &Session, id: i64, confirmed:
 
 /// Staff decline a chitty; the customer sees the reason.
 pub async fn reject(state: &AppState, session: &Session, id: i64, reason: String) -> ApiResult<WithSeq<Chitty>> {
-    let reason = reason.trim().to_owned();
-    if reason.is_empty() || reason.chars().count() > MAX_REASON_LEN {
+    // Checked as sent (what the API document states), kept trimmed.
+    if !app::domain::validation::has_text(&reason) || reason.chars().count() > MAX_REASON_LEN {
         return Err(ApiError::new(ErrorCode::ValidationFailed, format!("give a reason of 1 to {MAX_REASON_LEN} characters")));
     }
+    let reason = reason.trim().to_owned();
     let now = Utc::now();
     let mut tx = state.db.begin_write().await?;
     let chitty = actionable(&mut tx, session, id).await?;
