@@ -173,7 +173,7 @@ pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     };
     let config_session_cache = config.session_cache;
     let order_changes = OrderChanges::start(db.clone(), bus.clone());
-    let vapid = push::Vapid::load(&db, config.vapid_private_key.as_deref(), &config.vapid_subject).await?;
+    let vapid = Arc::new(push::Vapid::load(&db, config.vapid_private_key.as_deref(), &config.vapid_subject).await?);
     let state = AppState {
         db,
         node: node.clone().into(),

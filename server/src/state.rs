@@ -33,7 +33,7 @@ pub struct AppState {
     /// Order changes committed in groups; see [`OrderChanges`].
     pub order_changes: OrderChanges,
     /// The key pushes are signed with; see [`crate::push`].
-    pub vapid: crate::push::Vapid,
+    pub vapid: Arc<crate::push::Vapid>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -35,7 +35,7 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(15);
 pub struct PushJob {
     pub db: Db,
     pub hub: Arc<Hub>,
-    pub vapid: Vapid,
+    pub vapid: Arc<Vapid>,
     pub http: reqwest::Client,
     pub concurrency: usize,
     /// How long a sender holds a push it is sending (a node that dies mid-send frees it then).

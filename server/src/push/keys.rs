@@ -15,10 +15,12 @@ pub fn b64url(bytes: &[u8]) -> String {
     Base64UrlSafeNoPadding::encode_to_string(bytes).unwrap_or_default()
 }
 
-/// The key pair, ready to sign.
-#[derive(Clone)]
+/// The key pair, ready to sign. Not `Clone`: copying the decoded key derives its public half
+/// again (a P-256 scalar multiplication, ~100 µs), so it is shared behind an `Arc`. Held by
+/// value in `AppState`, which axum clones for every request, it once took a third of the
+/// server's CPU time under load.
 pub struct Vapid {
-    /// The private key, decoded once (cloned for each push, which binds it to an endpoint).
+    /// The private key, decoded once (copied for each push, which binds it to an endpoint).
     signer: PartialVapidSignatureBuilder,
     /// The public key (65 bytes uncompressed P-256 point, base64url): what browsers subscribe with.
     pub public_key: String,
