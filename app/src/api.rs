@@ -436,6 +436,13 @@ pub struct StatusChange {
     pub note: Option<String>,
 }
 
+impl StatusChange {
+    /// The entry as the timing rules read it.
+    pub fn step(&self) -> crate::domain::timing::Step {
+        crate::domain::timing::Step { status: self.status, change: self.change, at: self.at }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(ToSchema))]
 pub struct Order {
@@ -462,12 +469,12 @@ pub struct Order {
 impl Order {
     /// The history as the timing rules read it.
     pub fn steps(&self) -> Vec<crate::domain::timing::Step> {
-        self.history.iter().map(|h| crate::domain::timing::Step { status: h.status, change: h.change, at: h.at }).collect()
+        self.history.iter().map(StatusChange::step).collect()
     }
 
     /// When the order entered its current status.
     pub fn status_since(&self) -> DateTime<Utc> {
-        crate::domain::timing::status_since(&self.steps()).unwrap_or(self.created_at)
+        crate::domain::timing::status_since(self.history.iter().map(StatusChange::step)).unwrap_or(self.created_at)
     }
 
     /// The order as it is once `entry` (a change to `state`) is recorded: what reading it back

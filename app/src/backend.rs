@@ -35,6 +35,11 @@ pub trait PageBackend: Send + Sync + 'static {
     /// in `headers`: server-rendered pages read through the REST API, so they see exactly
     /// what the same user would see over HTTP. Returns the JSON body of a success.
     async fn api_get(&self, path: &str, headers: &HeaderMap) -> Result<String, ErrorBody>;
+
+    /// `GET /api/v1/shops/{shop_id}/board` as a value: the same service and the same
+    /// authorization as the REST API, without encoding the largest read a page makes as JSON
+    /// only to decode it again.
+    async fn board(&self, shop_id: i64, headers: &HeaderMap) -> Result<crate::api::Board, ErrorBody>;
 }
 
 pub type SharedBackend = Arc<dyn PageBackend>;

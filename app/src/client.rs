@@ -1,8 +1,9 @@
 //! The pages' access to the REST API, the same on both sides of hydration.
 //!
 //! On the server a page reads through [`crate::backend::PageBackend::api_get`], in-process and
-//! with the page request's credentials; in the browser it calls `/api/v1` with `fetch` and the
-//! session cookie. Either way a page sees exactly what the REST API shows that user, and the
+//! with the page request's credentials (the board, the largest read, as a value through
+//! [`crate::backend::PageBackend::board`]); in the browser it calls `/api/v1` with `fetch` and
+//! the session cookie. Either way a page sees exactly what the REST API shows that user, and the
 //! authorization rules stay in one place.
 
 use crate::api::{ErrorCode, ErrorDetail};
@@ -44,6 +45,24 @@ pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiFailure> {
     {
         let _ = path;
         Err(failure("no API access in this build"))
+    }
+}
+
+/// A shop's board (`GET /api/v1/shops/{shop_id}/board`); on the server a typed read
+/// ([`crate::backend::PageBackend::board`]).
+pub async fn board(shop_id: i64) -> Result<crate::api::Board, ApiFailure> {
+    #[cfg(feature = "ssr")]
+    {
+        use crate::backend::SharedBackend;
+        let Some(backend) = leptos::prelude::use_context::<SharedBackend>() else {
+            return Err(failure("no page backend"));
+        };
+        let headers: http::HeaderMap = leptos_axum::extract().await.map_err(|e| failure(e.to_string()))?;
+        backend.board(shop_id, &headers).await.map_err(|b| b.error.humane())
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        get(&format!("/shops/{shop_id}/board")).await
     }
 }
 

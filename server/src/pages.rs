@@ -47,6 +47,14 @@ impl PageBackend for Pages {
         clear_cookie(self.state.config.secure_cookie)
     }
 
+    async fn board(&self, shop_id: i64, headers: &HeaderMap) -> Result<app::api::Board, ErrorBody> {
+        let session = crate::auth::session_from_headers(&self.state, headers)
+            .await
+            .and_then(|s| s.ok_or_else(crate::error::ApiError::unauthenticated))
+            .map_err(|e| e.body())?;
+        service::catalog::board(&self.state, &session, shop_id).await.map_err(|e| e.body())
+    }
+
     async fn api_get(&self, path: &str, headers: &HeaderMap) -> Result<String, ErrorBody> {
         let internal = |message: &str| ErrorBody { error: ErrorDetail { code: ErrorCode::Internal, message: message.into() } };
         let mut request = Request::get(format!("/api/v1{path}"));

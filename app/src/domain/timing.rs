@@ -15,10 +15,12 @@ pub struct Step {
 
 /// When the order entered the status it is in now: the first of the latest run of history
 /// entries in that status (verifying a payment does not restart the clock). `None` for an
-/// empty history.
-pub fn status_since(history: &[Step]) -> Option<DateTime<Utc>> {
-    let current = history.last()?.status;
-    history.iter().rev().take_while(|s| s.status == current).last().map(|s| s.at)
+/// empty history. Takes the history oldest first, as an iterator, so sorting a board's column
+/// by it collects nothing.
+pub fn status_since(history: impl DoubleEndedIterator<Item = Step>) -> Option<DateTime<Utc>> {
+    let mut newest_first = history.rev().peekable();
+    let current = newest_first.peek()?.status;
+    newest_first.take_while(|s| s.status == current).last().map(|s| s.at)
 }
 
 /// How urgent an open order is by the time it has waited in its status.
@@ -138,13 +140,13 @@ mod tests {
 
     #[test]
     fn the_clock_starts_when_the_order_entered_its_status_and_a_payment_does_not_restart_it() {
-        assert_eq!(status_since(&[]), None);
+        assert_eq!(status_since([].into_iter()), None);
         let h = [step(OrderStatus::Pending, 0), step(OrderStatus::Confirmed, 3)];
-        assert_eq!(status_since(&h), Some(at(3)));
+        assert_eq!(status_since(h.iter().copied()), Some(at(3)));
         let paid = Step { status: OrderStatus::Confirmed, change: OrderChange::PaymentVerified, at: at(5) };
-        assert_eq!(status_since(&[h[0], h[1], paid]), Some(at(3)));
+        assert_eq!(status_since([h[0], h[1], paid].into_iter()), Some(at(3)));
         let paid_while_pending = Step { status: OrderStatus::Pending, change: OrderChange::PaymentVerified, at: at(1) };
-        assert_eq!(status_since(&[h[0], paid_while_pending]), Some(at(0)));
+        assert_eq!(status_since([h[0], paid_while_pending].into_iter()), Some(at(0)));
     }
 
     #[test]

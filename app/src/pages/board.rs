@@ -37,7 +37,7 @@ const CHIME_EVERY_MS: u64 = 5_000;
 pub type BoardData = api::Board;
 
 async fn load_board(shop_id: i64) -> Result<BoardData, ApiFailure> {
-    let mut board: api::Board = client::get(&format!("/shops/{shop_id}/board")).await?;
+    let mut board = client::board(shop_id).await?;
     board.orders.sort_by_key(|o| std::cmp::Reverse((o.created_at, o.id)));
     Ok(board)
 }
@@ -352,7 +352,7 @@ fn Board(data: BoardData) -> impl IntoView {
                             // Oldest first: the order that has waited longest is at the top.
                             let cards = move || {
                                 let mut col: Vec<Order> = orders.with(|o| o.iter().filter(|o| o.status == status).cloned().collect());
-                                col.sort_by_key(|o| (o.status_since(), o.id));
+                                col.sort_by_cached_key(|o| (o.status_since(), o.id));
                                 col
                             };
                             view! {
