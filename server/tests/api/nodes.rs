@@ -359,8 +359,11 @@ async fn a_killed_listener_and_a_restarted_postgres_lose_nothing() {
     for i in 0..20 {
         write(format!("listener killed {i}")).await;
     }
-    // PostgreSQL restarts under both nodes.
-    let status = as_postgres_user(&pg_ctl).args(["-D", &pg_data, "-m", "fast", "-w", "restart"]).stdout(std::process::Stdio::null()).status().expect("pg_ctl");
+    // PostgreSQL restarts under both nodes. The shutdown checkpoint flushes what the whole
+    // cluster has not (the earlier suites' databases too): done beforehand, and with time to
+    // spare, since on a loaded machine it outlasted pg_ctl's default 60 s wait.
+    db.execute("CHECKPOINT").await;
+    let status = as_postgres_user(&pg_ctl).args(["-D", &pg_data, "-m", "fast", "-w", "-t", "300", "restart"]).stdout(std::process::Stdio::null()).status().expect("pg_ctl");
     assert!(status.success(), "pg_ctl restart failed");
     for i in 0..20 {
         write(format!("restarted {i}")).await;
