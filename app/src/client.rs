@@ -22,15 +22,22 @@ pub fn is_signed_out(e: &ApiFailure) -> bool {
     e.code == ErrorCode::Unauthenticated
 }
 
+/// On the server: the page backend and the headers of the page request being rendered, whose
+/// credentials a read goes with.
+#[cfg(feature = "ssr")]
+async fn page_request() -> Result<(crate::backend::SharedBackend, http::HeaderMap), ApiFailure> {
+    let Some(backend) = leptos::prelude::use_context::<crate::backend::SharedBackend>() else {
+        return Err(failure("no page backend"));
+    };
+    let headers: http::HeaderMap = leptos_axum::extract().await.map_err(|e| failure(e.to_string()))?;
+    Ok((backend, headers))
+}
+
 /// `GET /api/v1{path}`.
 pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiFailure> {
     #[cfg(feature = "ssr")]
     {
-        use crate::backend::SharedBackend;
-        let Some(backend) = leptos::prelude::use_context::<SharedBackend>() else {
-            return Err(failure("no page backend"));
-        };
-        let headers: http::HeaderMap = leptos_axum::extract().await.map_err(|e| failure(e.to_string()))?;
+        let (backend, headers) = page_request().await?;
         let body = backend.api_get(path, &headers).await.map_err(|b| b.error.humane())?;
         serde_json::from_str(&body).map_err(|e| failure(e.to_string()))
     }
@@ -53,11 +60,7 @@ pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiFailure> {
 pub async fn board(shop_id: i64) -> Result<crate::api::Board, ApiFailure> {
     #[cfg(feature = "ssr")]
     {
-        use crate::backend::SharedBackend;
-        let Some(backend) = leptos::prelude::use_context::<SharedBackend>() else {
-            return Err(failure("no page backend"));
-        };
-        let headers: http::HeaderMap = leptos_axum::extract().await.map_err(|e| failure(e.to_string()))?;
+        let (backend, headers) = page_request().await?;
         backend.board(shop_id, &headers).await.map_err(|b| b.error.humane())
     }
     #[cfg(not(feature = "ssr"))]

@@ -138,6 +138,11 @@ pub async fn session_from_headers(state: &AppState, headers: &HeaderMap) -> Resu
     }
 }
 
+/// The session `headers` carry, or `unauthenticated`: what every signed-in read requires.
+pub async fn required_session(state: &AppState, headers: &HeaderMap) -> Result<Session, ApiError> {
+    session_from_headers(state, headers).await?.ok_or_else(ApiError::unauthenticated)
+}
+
 /// The session of a token, if it is live and its user enabled.
 pub async fn session_from_token(state: &AppState, token: &str) -> Result<Option<Session>, ApiError> {
     let hash = token_hash(&state.config.secret, token);
@@ -163,7 +168,7 @@ impl FromRequestParts<AppState> for Session {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        session_from_headers(state, &parts.headers).await?.ok_or_else(ApiError::unauthenticated)
+        required_session(state, &parts.headers).await
     }
 }
 

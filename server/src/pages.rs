@@ -48,10 +48,7 @@ impl PageBackend for Pages {
     }
 
     async fn board(&self, shop_id: i64, headers: &HeaderMap) -> Result<app::api::Board, ErrorBody> {
-        let session = crate::auth::session_from_headers(&self.state, headers)
-            .await
-            .and_then(|s| s.ok_or_else(crate::error::ApiError::unauthenticated))
-            .map_err(|e| e.body())?;
+        let session = crate::auth::required_session(&self.state, headers).await.map_err(|e| e.body())?;
         service::catalog::board(&self.state, &session, shop_id).await.map_err(|e| e.body())
     }
 

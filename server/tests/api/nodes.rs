@@ -44,9 +44,14 @@ async fn admin_seqs(server: &TestServer, after: i64, barrier: &str) -> Vec<i64> 
 
 /// The seqs of every event a socket receives before the notification `barrier`.
 async fn seqs_until(ws: &mut Ws, barrier: &str) -> Vec<i64> {
+    seqs_until_within(ws, barrier, DEADLINE).await
+}
+
+/// [`seqs_until`], allowing `deadline` for each message.
+async fn seqs_until_within(ws: &mut Ws, barrier: &str, deadline: Duration) -> Vec<i64> {
     let mut got = Vec::new();
     loop {
-        let msg = ws.next().await;
+        let msg = ws.next_within(deadline).await;
         if msg["type"] == "notification" && msg["data"]["text"] == barrier {
             return got;
         }
@@ -330,19 +335,10 @@ async fn a_killed_listener_and_a_restarted_postgres_lose_nothing() {
     let admin_b = b.login(ADMIN).await;
     let mut on_a = live(&a, &admin_a).await;
     let start = on_a.hello["seq"].as_i64().unwrap();
-    // The admin on A reads all along, as a live client does (answering the server's pings): a
-    // socket left unread through a slow restart is rightly closed as unresponsive.
-    let reader = tokio::spawn(async move {
-        let mut got = Vec::new();
-        loop {
-            // Nothing arrives while PostgreSQL is down, which on a loaded machine lasts long.
-            let msg = on_a.next_within(Duration::from_secs(300)).await;
-            if msg["type"] == "notification" && msg["data"]["text"] == "done" {
-                return got;
-            }
-            got.extend(msg["seq"].as_i64());
-        }
-    });
+    // The admin on A reads all along, as a live client does (answering the server's pings): left
+    // unread through a slow restart, the socket was closed (most likely as unresponsive).
+    // Nothing arrives while PostgreSQL is down, which on a loaded machine lasts long.
+    let reader = tokio::spawn(async move { seqs_until_within(&mut on_a, "done", Duration::from_secs(300)).await });
 
     // Writes through B, with retries: while PostgreSQL restarts, requests fail.
     let write = |text: String| {
