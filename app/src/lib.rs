@@ -36,7 +36,7 @@ use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
     Lazy,
-    path,
+    path, SsrMode,
 };
 
 /// Taps on buttons before the page is interactive (the WASM still loading on a slow phone) are
@@ -158,17 +158,22 @@ pub fn App() -> impl IntoView {
             </header>
             <main>
                 <live::OfflineCopyNotice live/>
+                // Every page is rendered whole before it is sent (`SsrMode::Async`): its data
+                // is an in-process read of a few milliseconds, so streaming a "Loading…" shell
+                // first only gains those milliseconds, and costs a phone the page's real
+                // content in its first paint (it came later, swapped in by script) and the
+                // page's own title (the shell's was sent before the page set it).
                 <Routes fallback=pages::nav::NotFound>
-                    <Route path=path!("/") view=pages::nav::Home/>
-                    <Route path=path!("/login") view={Lazy::<routes::LoginRoute>::new()}/>
-                    <Route path=path!("/shops") view={Lazy::<routes::ShopsRoute>::new()}/>
-                    <Route path=path!("/shops/:id") view={Lazy::<routes::ShopRoute>::new()}/>
-                    <Route path=path!("/orders") view={Lazy::<routes::OrdersRoute>::new()}/>
-                    <Route path=path!("/orders/:id") view={Lazy::<routes::OrderRoute>::new()}/>
-                    <Route path=path!("/lists/:id") view={Lazy::<routes::ListRoute>::new()}/>
-                    <Route path=path!("/board") view={Lazy::<routes::BoardRoute>::new()}/>
-                    <Route path=path!("/admin") view={Lazy::<routes::AdminRoute>::new()}/>
-                    <Route path=path!("/admin/users") view={Lazy::<routes::UsersRoute>::new()}/>
+                    <Route path=path!("/") ssr=SsrMode::Async view=pages::nav::Home/>
+                    <Route path=path!("/login") ssr=SsrMode::Async view={Lazy::<routes::LoginRoute>::new()}/>
+                    <Route path=path!("/shops") ssr=SsrMode::Async view={Lazy::<routes::ShopsRoute>::new()}/>
+                    <Route path=path!("/shops/:id") ssr=SsrMode::Async view={Lazy::<routes::ShopRoute>::new()}/>
+                    <Route path=path!("/orders") ssr=SsrMode::Async view={Lazy::<routes::OrdersRoute>::new()}/>
+                    <Route path=path!("/orders/:id") ssr=SsrMode::Async view={Lazy::<routes::OrderRoute>::new()}/>
+                    <Route path=path!("/lists/:id") ssr=SsrMode::Async view={Lazy::<routes::ListRoute>::new()}/>
+                    <Route path=path!("/board") ssr=SsrMode::Async view={Lazy::<routes::BoardRoute>::new()}/>
+                    <Route path=path!("/admin") ssr=SsrMode::Async view={Lazy::<routes::AdminRoute>::new()}/>
+                    <Route path=path!("/admin/users") ssr=SsrMode::Async view={Lazy::<routes::UsersRoute>::new()}/>
                 </Routes>
             </main>
             <toast::Toaster/>

@@ -24,6 +24,28 @@ async fn a_rendered_order_list_holds_the_users_own_orders_and_no_one_elses() {
     assert!(!html.contains("data-order-id"), "alice cannot open bob's order: {html}");
 }
 
+/// A page arrives whole, as a slow phone first paints it: its own title and its data in place,
+/// not a "Loading…" shell with the content following in templates for a script to swap in.
+#[tokio::test]
+async fn a_rendered_page_arrives_whole_with_its_own_title() {
+    let server = TestServer::start().await;
+    let alice = server.login(ALICE).await;
+    let (bakery, loaf) = bakery_loaf(&server, &alice).await;
+    let order = place(&server, &alice, bakery, loaf).await["id"].as_i64().expect("id");
+
+    for (path, title, content) in [
+        (format!("/shops/{bakery}"), "<title>Corner Bakery · Ordercast</title>".to_string(), "class=\"add\"".to_string()),
+        (format!("/orders/{order}"), format!("<title>Order #{order} · Pending · Ordercast</title>"), format!("data-order-id=\"{order}\"")),
+    ] {
+        let (status, html) = server.page(&path, Some(&alice)).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert!(html.contains(&title), "{path}: {title} in {html}");
+        let body = html.split("<body").nth(1).unwrap_or_else(|| panic!("{path}: a body in {html}"));
+        assert!(body.contains(&content), "{path}: {content} in the page");
+        assert!(!body.contains("Loading…") && !body.contains("<template"), "{path}: nothing left to swap in: {html}");
+    }
+}
+
 #[tokio::test]
 async fn a_signed_out_visitor_gets_no_data_from_a_rendered_page() {
     let server = TestServer::start().await;
