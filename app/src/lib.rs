@@ -161,8 +161,9 @@ pub fn App() -> impl IntoView {
                 // Every page is rendered whole before it is sent (`SsrMode::Async`): its data
                 // is an in-process read of a few milliseconds, so streaming a "Loading…" shell
                 // first only gains those milliseconds, and costs a phone the page's real
-                // content in its first paint (it came later, swapped in by script) and the
-                // page's own title (the shell's was sent before the page set it).
+                // content in its first paint (it came later, swapped in by script), the
+                // page's own title (the shell's was sent before the page set it), and a real
+                // redirect to sign in (the status was sent before the page knew it needed one).
                 <Routes fallback=pages::nav::NotFound>
                     <Route path=path!("/") ssr=SsrMode::Async view=pages::nav::Home/>
                     <Route path=path!("/login") ssr=SsrMode::Async view={Lazy::<routes::LoginRoute>::new()}/>

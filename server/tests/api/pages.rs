@@ -52,6 +52,14 @@ async fn a_signed_out_visitor_gets_no_data_from_a_rendered_page() {
     let (_, html) = server.page("/orders", None).await;
     assert!(!html.contains("data-order-id"), "{html}");
     assert!(!html.contains("class=\"user-name\""), "{html}");
+
+    // A browser is sent to the sign-in page by the response itself, before any script runs.
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+    for path in ["/orders", "/board"] {
+        let res = http.get(format!("{}{path}", server.base)).header("accept", "text/html").send().await.expect("request");
+        assert_eq!(res.status(), StatusCode::FOUND, "{path}");
+        assert_eq!(res.headers()["location"], "/login", "{path}");
+    }
 }
 
 #[tokio::test]
