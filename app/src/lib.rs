@@ -28,6 +28,7 @@ pub mod photo;
 pub mod protocol;
 pub mod push;
 pub mod routes;
+pub mod scripts;
 pub mod session;
 pub mod toast;
 
@@ -53,9 +54,10 @@ if(!b.isConnected&&t[1]){b=document.querySelector('button[aria-label=\"'+t[1]+'\
 if(b&&!b.disabled){b.click();}});};\
 if('serviceWorker' in navigator){navigator.serviceWorker.register('/sw.js').catch(function(){});}})();";
 
-/// The HTML document around the app, rendered once per server response. `stylesheet` is the
-/// stylesheet's URL (with its content hash in release builds).
-pub fn shell(options: LeptosOptions, stylesheet: &str) -> impl IntoView {
+/// The HTML document around the app, rendered once per server response. `assets` names the
+/// stylesheet and the compiled code (with their content hashes in release builds).
+pub fn shell(options: LeptosOptions, assets: std::sync::Arc<scripts::Assets>) -> impl IntoView {
+    provide_context(assets.clone());
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -66,10 +68,10 @@ pub fn shell(options: LeptosOptions, stylesheet: &str) -> impl IntoView {
                 <link rel="manifest" href="/manifest.webmanifest"/>
                 <link rel="apple-touch-icon" href="/icons/apple-touch-icon.png"/>
                 <meta name="theme-color" content="#1f2433"/>
-                <link rel="stylesheet" id="leptos" href=stylesheet.to_owned()/>
+                <link rel="stylesheet" id="leptos" href=assets.stylesheet.clone()/>
                 <script nonce=leptos::nonce::use_nonce() inner_html=KEEP_EARLY_TAPS></script>
-                <AutoReload options=options.clone()/>
-                <HydrationScripts options/>
+                <AutoReload options/>
+                <scripts::HydrationScripts assets/>
                 <MetaTags/>
             </head>
             <body>

@@ -6,12 +6,15 @@
 //! bundle. A route's `data()` runs eagerly and is empty here: each page creates its own
 //! resources when its view runs, on the server and in the browser alike, so hydration finds
 //! them in the same order. `hydrate_lazy` (see the `frontend` crate) loads the chunks of the
-//! page being hydrated before it hydrates; links load a page's chunk when followed.
+//! page being hydrated before it hydrates; links load a page's chunk when followed. Each view
+//! names its chunks for the page's head ([`PreloadChunks`], after the `#[lazy]` function's
+//! name), so a first visit fetches them alongside the main WASM.
 //!
 //! Each impl sits on its own line on purpose: `#[lazy]` names a chunk after where it is
 //! written, so these cannot come from one `macro_rules!`.
 
 use crate::pages;
+use crate::scripts::PreloadChunks;
 use leptos::prelude::*;
 use leptos_router::{lazy_route, LazyRoute};
 
@@ -22,7 +25,7 @@ impl LazyRoute for ShopsRoute {
         ShopsRoute
     }
     fn view(_this: Self) -> AnyView {
-        view! { <pages::shops::ShopsPage/> }.into_any()
+        view! { <PreloadChunks of="shops_route_view"/> <pages::shops::ShopsPage/> }.into_any()
     }
 }
 
@@ -33,7 +36,7 @@ impl LazyRoute for ShopRoute {
         ShopRoute
     }
     fn view(_this: Self) -> AnyView {
-        view! { <pages::shops::ShopPage/> }.into_any()
+        view! { <PreloadChunks of="shop_route_view"/> <pages::shops::ShopPage/> }.into_any()
     }
 }
 
@@ -44,7 +47,7 @@ impl LazyRoute for OrdersRoute {
         OrdersRoute
     }
     fn view(_this: Self) -> AnyView {
-        view! { <pages::orders::OrdersPage/> }.into_any()
+        view! { <PreloadChunks of="orders_route_view"/> <pages::orders::OrdersPage/> }.into_any()
     }
 }
 
@@ -55,7 +58,7 @@ impl LazyRoute for OrderRoute {
         OrderRoute
     }
     fn view(_this: Self) -> AnyView {
-        view! { <pages::orders::OrderPage/> }.into_any()
+        view! { <PreloadChunks of="order_route_view"/> <pages::orders::OrderPage/> }.into_any()
     }
 }
 
@@ -66,7 +69,7 @@ impl LazyRoute for ListRoute {
         ListRoute
     }
     fn view(_this: Self) -> AnyView {
-        view! { <pages::chitties::ListPage/> }.into_any()
+        view! { <PreloadChunks of="list_route_view"/> <pages::chitties::ListPage/> }.into_any()
     }
 }
 
@@ -77,7 +80,7 @@ impl LazyRoute for BoardRoute {
         BoardRoute
     }
     fn view(_this: Self) -> AnyView {
-        view! { <pages::board::BoardPage/> }.into_any()
+        view! { <PreloadChunks of="board_route_view"/> <pages::board::BoardPage/> }.into_any()
     }
 }
 
@@ -88,7 +91,7 @@ impl LazyRoute for AdminRoute {
         AdminRoute
     }
     fn view(_this: Self) -> AnyView {
-        view! { <pages::admin::AdminPage/> }.into_any()
+        view! { <PreloadChunks of="admin_route_view"/> <pages::admin::AdminPage/> }.into_any()
     }
 }
 
@@ -99,7 +102,7 @@ impl LazyRoute for UsersRoute {
         UsersRoute
     }
     fn view(_this: Self) -> AnyView {
-        view! { <pages::users::UsersPage/> }.into_any()
+        view! { <PreloadChunks of="users_route_view"/> <pages::users::UsersPage/> }.into_any()
     }
 }
 
@@ -110,6 +113,6 @@ impl LazyRoute for LoginRoute {
         LoginRoute
     }
     fn view(_this: Self) -> AnyView {
-        view! { <pages::login::LoginPage/> }.into_any()
+        view! { <PreloadChunks of="login_route_view"/> <pages::login::LoginPage/> }.into_any()
     }
 }

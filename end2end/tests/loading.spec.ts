@@ -106,3 +106,32 @@ plain("the page's policy refuses an injected inline script and being framed, and
   await page.setContent(`<iframe src="${new URL("/admin", page.url()).href}"></iframe>`);
   await framingRefused;
 });
+
+test("every visit names all of its page's code in its head, so a phone fetches it side by side", async ({ page }) => {
+  const login = await page.request.post("/api/v1/auth/login", { data: { email: "alice@ordercast.test", password: "ordercast" } });
+  expect(login.ok()).toBeTruthy();
+  const preloads = (html: string) =>
+    [...html.matchAll(/<link [^>]*>/g)]
+      .map((m) => m[0])
+      .filter((l) => l.includes('rel="preload"'))
+      .map((l) => l.match(/href="([^"]+\.wasm)"/)?.[1])
+      .filter((h): h is string => !!h)
+      .sort();
+  for (const path of ["/shops", "/shops/1", "/orders"]) {
+    // The same files every time (leptos's own preloads came with some responses only).
+    const heads = [];
+    for (let i = 0; i < 5; i++) heads.push(preloads(await (await page.request.get(path)).text()));
+    expect(heads[0].length, path).toBeGreaterThan(1);
+    for (const head of heads) expect(head, path).toEqual(heads[0]);
+    // And they are all the page needs: no WASM is fetched that the head did not name.
+    const fetched = new Set<string>();
+    const seen = (r: { url(): string }) => {
+      if (r.url().endsWith(".wasm")) fetched.add(new URL(r.url()).pathname);
+    };
+    page.on("request", seen);
+    await page.goto(path);
+    await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+    page.off("request", seen);
+    expect([...fetched].filter((f) => !heads[0].includes(f)), path).toEqual([]);
+  }
+});

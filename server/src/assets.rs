@@ -9,8 +9,10 @@
 //! as they are.
 
 use axum::http::{header, HeaderValue};
+use app::scripts::Assets;
 use axum::Router;
 use leptos::config::LeptosOptions;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -33,10 +35,45 @@ fn hashes(options: &LeptosOptions) -> Vec<(String, String)> {
         .collect()
 }
 
-/// The stylesheet's URL: `/pkg/ordercast.<hash>.css` when names are hashed.
-pub fn stylesheet_href(options: &LeptosOptions) -> String {
-    let hash = hashes(options).into_iter().find(|(k, _)| k == "css").map(|(_, v)| format!(".{v}"));
-    format!("/{}/{}{}.css", options.site_pkg_dir, options.output_name, hash.unwrap_or_default())
+/// The URLs of the stylesheet and the compiled code the pages name, and the WASM chunks of
+/// each lazily loaded page from the split manifest (`--split` builds), read once at start.
+pub fn page_assets(options: &LeptosOptions) -> Assets {
+    let hashes = hashes(options);
+    let hash = |kind: &str| hashes.iter().find(|(k, _)| k == kind).map(|(_, v)| v.as_str());
+    let hashed = |name: &str, kind: &str, ext: &str| match hash(kind) {
+        Some(h) => format!("{name}.{h}.{ext}"),
+        None => format!("{name}.{ext}"),
+    };
+    let url = |file: &str| format!("/{}/{file}", options.site_pkg_dir);
+    let name = options.output_name.as_ref();
+    // As leptos names the WASM: `_bg` when neither hashed nor built by cargo-leptos.
+    let wasm = if options.hash_files || option_env!("LEPTOS_OUTPUT_NAME").is_some() {
+        hashed(name, "wasm", "wasm")
+    } else {
+        format!("{name}_bg.wasm")
+    };
+    // The split manifest, when there is one: each lazily loaded function's chunks, keyed by its
+    // name without the leading `__` and the trailing number (`shop_route_view`).
+    let manifest = pkg_dir(options).join(hashed("__wasm_split_manifest", "manifest", "json"));
+    let split: Option<HashMap<String, Vec<String>>> =
+        std::fs::read_to_string(&manifest).ok().and_then(|text| serde_json::from_str(&text).ok());
+    let chunks = split
+        .iter()
+        .flatten()
+        .filter_map(|(key, files)| {
+            let (name, number) = key.strip_prefix("__")?.rsplit_once('_')?;
+            number.bytes().all(|b| b.is_ascii_digit()).then(|| {
+                (name.to_owned(), files.iter().map(|f| url(&format!("{f}.wasm"))).collect())
+            })
+        })
+        .collect();
+    Assets {
+        stylesheet: url(&hashed(name, "css", "css")),
+        js: url(&hashed(name, "js", "js")),
+        wasm: url(&wasm),
+        split_js: split.is_some().then(|| url(&format!("__wasm_split.{}.js", hash("split").unwrap_or("______________________")))),
+        chunks,
+    }
 }
 
 /// `/pkg`: precompressed files, immutable when their names are hashed.

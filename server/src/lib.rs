@@ -99,7 +99,7 @@ pub fn router(state: AppState) -> Router {
     let backend: SharedBackend = Arc::new(pages::Pages::new(state.clone()));
     let routes = generate_route_list(App);
     let options = state.leptos_options.clone();
-    let stylesheet = assets::stylesheet_href(&options);
+    let page_assets = Arc::new(assets::page_assets(&options));
     let conformance = if state.config.conformance_echo {
         Router::new().route("/ws/echo", get(realtime::ws::echo))
     } else {
@@ -122,10 +122,10 @@ pub fn router(state: AppState) -> Router {
                 move || provide_context(backend.clone())
             },
             {
-                let (options, stylesheet) = (options.clone(), stylesheet.clone());
+                let (options, page_assets) = (options.clone(), page_assets.clone());
                 move || {
                     security::set_page_policy();
-                    shell(options.clone(), &stylesheet)
+                    shell(options.clone(), page_assets.clone())
                 }
             },
         )
@@ -135,7 +135,7 @@ pub fn router(state: AppState) -> Router {
             move || provide_context(backend.clone()),
             move |options| {
                 security::set_page_policy();
-                shell(options, &stylesheet)
+                shell(options, page_assets.clone())
             },
         ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
