@@ -5,7 +5,9 @@
 // Usage: node end2end/bench/throttled-load.mjs [base URL] [runs] [--no-chunk-preloads]
 // `--no-chunk-preloads` strips the page's preloads of its lazily loaded WASM chunks from the
 // HTML, to measure what they are worth. Run against a release build
-// (`cargo leptos build --release --split`) on a fresh database.
+// (`cargo leptos build --release --split`) on a fresh database, directly (HTTP/1.1) or
+// through an HTTPS proxy speaking HTTP/2 to the browser (e.g. nginx, `docs/nginx.conf` with
+// `listen 8443 ssl http2`), as production would.
 import { chromium } from "playwright-core";
 
 const base = process.argv[2] ?? "http://127.0.0.1:3300";
@@ -18,7 +20,8 @@ console.log(`first visit until interactive, ${runs} runs each, median${strip ? "
 for (const [who, path] of pages) {
   const times = [];
   for (let run = 0; run < runs; run++) {
-    const context = await browser.newContext({ viewport: { width: 412, height: 823 } });
+    // A self-signed certificate is accepted, for an HTTPS proxy on this machine (HTTP/2).
+    const context = await browser.newContext({ viewport: { width: 412, height: 823 }, ignoreHTTPSErrors: true });
     if (who) {
       const r = await context.request.post(`${base}/api/v1/auth/login`, { data: { email: `${who}@ordercast.test`, password: "ordercast" } });
       if (!r.ok()) throw new Error(`login ${who}: ${r.status()}`);
