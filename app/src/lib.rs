@@ -43,7 +43,9 @@ use leptos_router::{
 /// Taps on buttons before the page is interactive (the WASM still loading on a slow phone) are
 /// kept, shown busy, and replayed once it is, so a tap is never lost. Links and forms work
 /// without it already. The service worker (`public/sw.js`: notifications, the offline shell)
-/// is registered from here too, before the WASM has loaded.
+/// is registered from here too, before the WASM has loaded, and the browser's time zone is
+/// left in a cookie for the server to render the next page's times in
+/// ([`pages::common::ViewerZone`]).
 const KEEP_EARLY_TAPS: &str = "(function(){var q=[];\
 document.addEventListener('click',function(e){\
 if(document.body.getAttribute('data-hydrated')==='true')return;\
@@ -52,7 +54,8 @@ e.preventDefault();e.stopPropagation();q.push([b,b.getAttribute('aria-label')]);
 window.__ordercastReplayTaps=function(){q.splice(0).forEach(function(t){var b=t[0];b.removeAttribute('aria-busy');\
 if(!b.isConnected&&t[1]){b=document.querySelector('button[aria-label=\"'+t[1]+'\"]');}\
 if(b&&!b.disabled){b.click();}});};\
-if('serviceWorker' in navigator){navigator.serviceWorker.register('/sw.js').catch(function(){});}})();";
+if('serviceWorker' in navigator){navigator.serviceWorker.register('/sw.js').catch(function(){});}\
+try{document.cookie='tz='+Intl.DateTimeFormat().resolvedOptions().timeZone+';path=/;max-age=31536000;samesite=lax';}catch(e){}})();";
 
 /// The HTML document around the app, rendered once per server response. `assets` names the
 /// stylesheet and the compiled code (with their content hashes in release builds).

@@ -135,3 +135,21 @@ test("every visit names all of its page's code in its head, so a phone fetches i
     expect([...fetched].filter((f) => !heads[0].includes(f)), path).toEqual([]);
   }
 });
+
+plain.describe("a viewer in Tokyo", () => {
+  plain.use({ timezoneId: "Asia/Tokyo" });
+
+  plain("a page tells the server the browser's time zone, so the next one arrives in local time", async ({ page, context }) => {
+    const login = await page.request.post("/api/v1/auth/login", { data: { email: "alice@ordercast.test", password: "ordercast" } });
+    expect(login.ok()).toBeTruthy();
+    // The first visit cannot know the zone: UTC, labelled, until hydrated.
+    const first = await (await page.request.get("/orders/1")).text();
+    expect(first).toMatch(/\d\d:\d\d:\d\d UTC/);
+    await page.goto("/orders/1");
+    await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+    expect((await context.cookies()).find((c) => c.name === "tz")?.value).toBe("Asia/Tokyo");
+    const next = await (await page.request.get("/orders/1")).text();
+    expect(next).not.toContain(" UTC");
+    expect(next).toMatch(/\d\d:\d\d on \d{1,2} [A-Z][a-z]{2} \d{4}/);
+  });
+});

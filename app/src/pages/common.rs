@@ -53,6 +53,10 @@ impl Clock {
         let hydrated = Memo::new(move |_| now.with(|t| t.is_some()));
         let clock = Clock(now, hydrated);
         provide_context(clock);
+        #[cfg(feature = "ssr")]
+        if let Some(zone) = ViewerZone::from_request() {
+            provide_context(zone);
+        }
         // Only once the whole page has hydrated, the lazily loaded part too: a text hydrated
         // after the switch would keep its server-rendered (UTC) form, since hydrating a text
         // takes it as rendered and only a later change rewrites it.
@@ -87,31 +91,74 @@ impl Clock {
         self.0.get().map(|now| age(at, now)).unwrap_or_default()
     }
 
-    /// `at` in the viewer's time zone once hydrated (the server cannot know it: UTC until then).
     /// Whether the page is hydrated (the browser's zone and locale can be used).
     pub fn hydrated(&self) -> bool {
         self.1.get()
     }
 
-    /// `at` as a short local time ("12:40"; with the day when not today), UTC until hydrated.
+    /// `at` as a short local time ("12:40"; with the day when not today). Until hydrated, in
+    /// the zone the viewer's browser last told the server ([`ViewerZone`]), else UTC, labelled.
     pub fn short_time(&self, at: DateTime<Utc>) -> String {
-        if !self.hydrated() {
-            return at.format("%H:%M UTC").to_string();
+        if self.hydrated() {
+            return short_time_in(&chrono::Local, at);
         }
-        let local = at.with_timezone(&chrono::Local);
-        if local.date_naive() == chrono::Local::now().date_naive() {
-            local.format("%H:%M").to_string()
-        } else {
-            local.format("%-d %b %H:%M").to_string()
+        #[cfg(feature = "ssr")]
+        if let Some(ViewerZone(zone)) = use_context::<ViewerZone>() {
+            return short_time_in(&zone, at);
         }
+        at.format("%H:%M UTC").to_string()
     }
 
+    /// `at` as "12:40 on 3 Mar 2026" in the viewer's zone; until hydrated as [`short_time`]
+    /// decides the zone, with UTC written out in full.
+    ///
+    /// [`short_time`]: Clock::short_time
     pub fn local_time(&self, at: DateTime<Utc>) -> String {
         if self.hydrated() {
-            at.with_timezone(&chrono::Local).format("%H:%M on %-d %b %Y").to_string()
-        } else {
-            format_time(at)
+            return at.with_timezone(&chrono::Local).format(LOCAL_TIME).to_string();
         }
+        #[cfg(feature = "ssr")]
+        if let Some(ViewerZone(zone)) = use_context::<ViewerZone>() {
+            return at.with_timezone(&zone).format(LOCAL_TIME).to_string();
+        }
+        format_time(at)
+    }
+}
+
+const LOCAL_TIME: &str = "%H:%M on %-d %b %Y";
+
+fn short_time_in<Z: chrono::TimeZone>(zone: &Z, at: DateTime<Utc>) -> String
+where
+    Z::Offset: std::fmt::Display,
+{
+    let local = at.with_timezone(zone);
+    if local.date_naive() == Utc::now().with_timezone(zone).date_naive() {
+        local.format("%H:%M").to_string()
+    } else {
+        local.format("%-d %b %H:%M").to_string()
+    }
+}
+
+/// The viewer's time zone as their browser named it on an earlier page (the `tz` cookie the
+/// shell's first script sets), so the server renders times as the browser will once
+/// hydrated, rather than in UTC. A first visit, or a name the server does not know, gets UTC.
+#[cfg(feature = "ssr")]
+#[derive(Clone, Copy, Debug)]
+pub struct ViewerZone(pub chrono_tz::Tz);
+
+#[cfg(feature = "ssr")]
+impl ViewerZone {
+    fn from_request() -> Option<ViewerZone> {
+        let parts = use_context::<http::request::Parts>()?;
+        parts
+            .headers
+            .get_all(http::header::COOKIE)
+            .iter()
+            .filter_map(|h| h.to_str().ok())
+            .flat_map(|h| h.split(';'))
+            .find_map(|c| c.trim().strip_prefix("tz="))
+            .and_then(|name| name.parse::<chrono_tz::Tz>().ok())
+            .map(ViewerZone)
     }
 }
 

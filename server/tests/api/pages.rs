@@ -46,6 +46,37 @@ async fn a_rendered_page_arrives_whole_with_its_own_title() {
     }
 }
 
+/// Times on a rendered page are in the zone the viewer's browser named in its `tz` cookie
+/// (set by the page's first script), as the hydrated page shows them; UTC, labelled, without
+/// one or with a name that is no zone.
+#[tokio::test]
+async fn a_rendered_page_shows_times_in_the_zone_the_browser_named() {
+    let server = TestServer::start().await;
+    let alice = server.login(ALICE).await;
+    let (bakery, loaf) = bakery_loaf(&server, &alice).await;
+    let order = place(&server, &alice, bakery, loaf).await;
+    let id = order["id"].as_i64().expect("id");
+    let placed: chrono::DateTime<chrono::Utc> = order["created_at"].as_str().expect("created_at").parse().expect("a time");
+    // Tokyo keeps no daylight saving time: always nine hours ahead.
+    let tokyo = (placed + chrono::Duration::hours(9)).format("%H:%M on %-d %b %Y").to_string();
+    let utc = placed.format("%Y-%m-%d %H:%M:%S UTC").to_string();
+
+    let http = reqwest::Client::new();
+    let page = |cookie: Option<&'static str>| {
+        let mut req = http.get(format!("{}/orders/{id}", server.base)).bearer_auth(&alice);
+        if let Some(c) = cookie {
+            req = req.header("cookie", c);
+        }
+        async move { req.send().await.expect("request").text().await.expect("body") }
+    };
+    let html = page(Some("theme=dark; tz=Asia/Tokyo")).await;
+    assert!(html.contains(&tokyo) && !html.contains(&utc), "{tokyo} in {html}");
+    for cookie in [None, Some("tz=Mars/Olympus_Mons")] {
+        let html = page(cookie).await;
+        assert!(html.contains(&utc) && !html.contains(&tokyo), "{cookie:?}: {utc} in {html}");
+    }
+}
+
 #[tokio::test]
 async fn a_signed_out_visitor_gets_no_data_from_a_rendered_page() {
     let server = TestServer::start().await;
