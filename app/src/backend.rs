@@ -11,6 +11,19 @@ use http::HeaderMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
+/// The value of cookie `name` in a request's headers: what the server's session check and the
+/// pages' own cookies (the viewer's time zone) both read.
+pub fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(n, _)| *n == name)
+        .map(|(_, value)| value)
+}
+
 /// A signed-in session as the pages need it.
 pub struct SessionCookie {
     /// The full `Set-Cookie` header value.

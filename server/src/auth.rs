@@ -71,15 +71,7 @@ pub fn token_from_headers(headers: &HeaderMap) -> Option<String> {
 }
 
 pub fn cookie_token(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
-        .map(|(_, value)| value.to_owned())
-        .filter(|t| !t.is_empty())
+    app::backend::cookie(headers, SESSION_COOKIE).filter(|t| !t.is_empty()).map(str::to_owned)
 }
 
 pub fn session_cookie(token: &str, max_age_secs: i64, secure: bool) -> String {

@@ -150,15 +150,7 @@ pub struct ViewerZone(pub chrono_tz::Tz);
 impl ViewerZone {
     fn from_request() -> Option<ViewerZone> {
         let parts = use_context::<http::request::Parts>()?;
-        parts
-            .headers
-            .get_all(http::header::COOKIE)
-            .iter()
-            .filter_map(|h| h.to_str().ok())
-            .flat_map(|h| h.split(';'))
-            .find_map(|c| c.trim().strip_prefix("tz="))
-            .and_then(|name| name.parse::<chrono_tz::Tz>().ok())
-            .map(ViewerZone)
+        crate::backend::cookie(&parts.headers, "tz")?.parse::<chrono_tz::Tz>().ok().map(ViewerZone)
     }
 }
 
