@@ -11,6 +11,7 @@
 //! - [`chitty`]: reading photographed shopping lists (OCR) in a durable job.
 //! - [`push`]: Web Push to devices whose app is closed, from the outbox in a durable job.
 //! - [`pages`]: the pages' server functions' backend; SSR through leptos_axum.
+//! - [`site`]: the site root's files, the "not found" page, and Leptos kept safe across threads.
 //! - [`seed`]: demo data for a first start.
 
 // Leptos views are deeply nested types; rendering them on the server needs a deeper limit.
@@ -31,6 +32,7 @@ pub mod seed;
 pub mod security;
 pub mod service;
 pub mod session_cache;
+pub mod site;
 pub mod state;
 pub mod store;
 
@@ -39,7 +41,7 @@ use crate::config::Config;
 use crate::error::ApiError;
 use crate::state::AppState;
 use app::backend::SharedBackend;
-use app::{shell, App};
+use app::App;
 use crate::realtime::hub::HubLimits;
 use crate::realtime::metrics::Metrics;
 use crate::realtime::presence::Presence;
@@ -123,21 +125,13 @@ pub fn router(state: AppState) -> Router {
             },
             {
                 let (options, page_assets) = (options.clone(), page_assets.clone());
-                move || {
-                    security::set_page_policy();
-                    shell(options.clone(), page_assets.clone())
-                }
+                move || site::page(&options, &page_assets)
             },
-        )
-        // Unknown addresses render the app's "not found" page, with the signed-in user's
-        // navigation: it needs the page backend as much as any page.
-        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
-            move || provide_context(backend.clone()),
-            move |options| {
-                security::set_page_policy();
-                shell(options, page_assets.clone())
-            },
-        ))
+        );
+    // The site root's files; other addresses render the app's "not found" page, with the
+    // signed-in user's navigation: it needs the page backend as much as any page.
+    let router = site::files_or_not_found(router, &options, backend, page_assets)
+        .layer(axum::middleware::from_fn(site::without_leftover_owner))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         // Pages and API answers are always current; assets under /pkg set their own caching.
         .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-cache")))

@@ -13,7 +13,7 @@ use crate::client::{self, ApiFailure, Method};
 use crate::domain::timing::{timer, Urgency};
 use crate::domain::{EventType, OrderStatus};
 use crate::live::{LinkState, Live};
-use crate::pages::common::{every, loaded, money, Clock, OrderActions, PaymentBadge, StatusBadge};
+use crate::pages::common::{every, live_title, loaded, money, Clock, OrderActions, PaymentBadge, StatusBadge};
 use crate::patch::{catalog_change, chitty_of, order_of, patch_chitties, patch_orders, patch_products, patch_staff, stock_low_of, CatalogChange};
 use crate::protocol::EventEnvelope;
 use crate::session::Session;
@@ -268,7 +268,7 @@ fn Board(data: BoardData) -> impl IntoView {
     };
 
     view! {
-        <Title text=title/>
+        <Title text=live_title(title)/>
         <section
             class=move || if live.is_down() { "board-page stale" } else { "board-page" }
             data-shop-id=shop_id

@@ -154,6 +154,17 @@ impl ViewerZone {
     }
 }
 
+/// A page title that follows `text` in the browser (an order's status, the board's count of
+/// new orders). The server works it out once, while the page renders: Leptos reads the titles
+/// after the render, outside the request's reactive scope, where reading a signal can land
+/// in another request's (and panic the worker, dropping the response).
+pub fn live_title(text: impl Fn() -> String + Send + Sync + 'static) -> leptos::text_prop::TextProp {
+    #[cfg(feature = "ssr")]
+    return leptos::text_prop::TextProp::from(text());
+    #[cfg(not(feature = "ssr"))]
+    leptos::text_prop::TextProp::from(text)
+}
+
 /// An amount of money as the viewer's browser formats it for their locale (Intl), or
 /// [`format_money`] until hydrated, so the server-rendered page and the hydrating one agree.
 pub fn money(minor: i64, currency: String) -> impl Fn() -> String + Send + Sync + 'static {

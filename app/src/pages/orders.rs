@@ -9,7 +9,7 @@ use crate::domain::timing::{expected_at, STAGES};
 use crate::domain::OrderStatus;
 use serde::{Deserialize, Serialize};
 use crate::live::Live;
-use crate::pages::common::{loaded, money, Clock, Pager, OrderActions, OrderItems, PaymentBadge, StatusBadge, Timeline};
+use crate::pages::common::{live_title, loaded, money, Clock, Pager, OrderActions, OrderItems, PaymentBadge, StatusBadge, Timeline};
 use crate::patch::{order_of, patch_orders};
 use crate::protocol::EventEnvelope;
 use crate::session::Session;
@@ -205,7 +205,7 @@ fn OrderDetail(data: TrackerData) -> impl IntoView {
     };
 
     view! {
-        <leptos_meta::Title text=move || order.with(|o| format!("Order #{} · {} · Ordercast", o.id, o.status.label()))/>
+        <leptos_meta::Title text=live_title(move || order.with(|o| format!("Order #{} · {} · Ordercast", o.id, o.status.label())))/>
         <section class="card order-detail" data-order-id=id>
             {move || {
                 let o = order.get();

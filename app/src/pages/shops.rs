@@ -4,7 +4,7 @@
 
 use crate::api::{Order, Product, ProductList, Shop, ShopList, WithSeq};
 use crate::cart::Cart;
-use crate::pages::common::{money, money_text, Clock};
+use crate::pages::common::{live_title, money, money_text, Clock};
 use crate::client::{self, ApiFailure, Method};
 use crate::live::Live;
 use crate::pages::common::loaded;
@@ -162,7 +162,7 @@ fn ShopFront(data: ShopData) -> impl IntoView {
     let currency = move || shop.with(|s| s.currency.clone());
 
     view! {
-        <leptos_meta::Title text=move || shop.with(|s| format!("{} · Ordercast", s.name))/>
+        <leptos_meta::Title text=live_title(move || shop.with(|s| format!("{} · Ordercast", s.name)))/>
         <section class="card shop-front" data-shop-id=shop_id>
             <div class="page-head">
                 <h1>{move || shop.with(|s| s.name.clone())}</h1>

@@ -125,10 +125,16 @@ impl TestServer {
     }
 
     pub async fn start_on(db: TestDb, dir: tempfile::TempDir, extra_args: &[&str]) -> TestServer {
+        Self::start_with_env(db, dir, extra_args, &[]).await
+    }
+
+    /// [`TestServer::start_on`] with environment variables for the server.
+    pub async fn start_with_env(db: TestDb, dir: tempfile::TempDir, extra_args: &[&str], env: &[(&str, &std::path::Path)]) -> TestServer {
         let mut child = Command::new(env!("CARGO_BIN_EXE_ordercast"))
             .args(["--addr", "127.0.0.1:0", "--database-url"])
             .arg(db.url())
             .args(extra_args)
+            .envs(env.iter().copied())
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .kill_on_drop(true)

@@ -77,6 +77,47 @@ async fn a_rendered_page_shows_times_in_the_zone_the_browser_named() {
     }
 }
 
+/// A browser's first visit asks for the page and the site's files at once. Each response keeps
+/// its own headers: Leptos once handed a page's (its Content-Security-Policy, leaving the page
+/// under the policy of a non-page with all its scripts blocked) to an icon served on the same
+/// worker thread. And each request is answered: a page's title, read after the render, once
+/// panicked the worker and dropped the connection.
+#[tokio::test]
+async fn pages_and_site_files_asked_for_at_once_each_keep_their_own_headers() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let site = tempfile::tempdir().expect("site root");
+    std::fs::write(site.path().join("favicon.svg"), r#"<svg xmlns="http://www.w3.org/2000/svg"/>"#).expect("write an icon");
+    let db = TestDb::fresh(&dir).await;
+    let server = TestServer::start_with_env(db, dir, &[], &[("LEPTOS_SITE_ROOT", site.path())]).await;
+    let alice = server.login(ALICE).await;
+    let (bakery, loaf) = bakery_loaf(&server, &alice).await;
+    let order = place(&server, &alice, bakery, loaf).await["id"].as_i64().expect("id");
+    let pages = [format!("/shops/{bakery}"), format!("/orders/{order}"), "/orders".to_owned(), "/shops".to_owned()];
+
+    let http = reqwest::Client::new();
+    for _ in 0..25 {
+        let mut asked = tokio::task::JoinSet::new();
+        for path in pages.iter().cloned().chain(std::iter::repeat_n("/favicon.svg".to_owned(), pages.len())) {
+            let req = http.get(format!("{}{path}", server.base)).bearer_auth(&alice).header("accept", "text/html");
+            asked.spawn(async move {
+                let res = req.send().await.unwrap_or_else(|e| panic!("{path}: no answer: {e}"));
+                let policy = res.headers().get("content-security-policy").map(|v| v.to_str().unwrap_or_default().to_owned());
+                (path, res.status(), policy)
+            });
+        }
+        while let Some(answer) = asked.join_next().await {
+            let (path, status, policy) = answer.expect("request task");
+            assert_eq!(status, StatusCode::OK, "{path}");
+            let policy = policy.unwrap_or_default();
+            if path == "/favicon.svg" {
+                assert_eq!(policy, "default-src 'none'; frame-ancestors 'none'", "the icon has a non-page's policy");
+            } else {
+                assert!(policy.contains("'nonce-"), "{path} has its page's policy, not {policy:?}");
+            }
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_signed_out_visitor_gets_no_data_from_a_rendered_page() {
     let server = TestServer::start().await;
