@@ -1,6 +1,7 @@
 //! Real-time delivery, kept apart as centrifuge does: the bus (wake-ups between nodes), the
 //! relay (the outbox into the hub), the hub (connections, topics, fan-out), the client session
-//! (the protocol) and its two transports (WebSocket frames, Server-Sent Events), plus presence
+//! (the protocol) and its two transports (WebSocket frames, Server-Sent Events) with what both
+//! ask before a session opens (admission: credentials, cookie origin, limits), plus presence
 //! across nodes.
 //!
 //! ```text
@@ -17,6 +18,7 @@
 //! requests interleave and whichever node they landed on. Rights changes and sign-outs are
 //! outbox rows too, which every node's hub applies: nothing reaches a socket another way.
 
+pub mod admission;
 pub mod bus;
 pub mod hub;
 pub mod metrics;

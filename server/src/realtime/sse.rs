@@ -13,9 +13,9 @@
 //! EventSource is a fetch, and another site can read the response only if CORS allows it
 //! (nothing here does). A request that says it comes from another site is refused anyway.
 
+use super::admission::{self, CookieRule};
 use super::session::{ClientSession, Transport, UrlResume};
-use super::ws::{same_origin, topics_param};
-use crate::auth::{bearer_token, cookie_token, session_from_token, Session};
+use crate::auth::Session;
 use crate::error::ApiError;
 use crate::state::AppState;
 use app::api::ErrorCode;
@@ -70,7 +70,7 @@ fn resume_point(query: &SseQuery, headers: &HeaderMap) -> Result<UrlResume, ApiE
     if last_seq.is_some_and(|s| s < 0) {
         return Err(ApiError::new(ErrorCode::InvalidQuery, "last_seq must be 0 or more"));
     }
-    Ok(UrlResume { last_seq, topics: topics_param(query.topics.as_deref())? })
+    admission::url_resume(last_seq, query.topics.as_deref())
 }
 
 /// Authenticates the request and streams the session's messages as events.
@@ -79,16 +79,12 @@ pub async fn stream(State(state): State<AppState>, Query(query): Query<SseQuery>
         Ok(resume) => resume,
         Err(e) => return e.into_response(),
     };
-    let session = match authenticate(&state, &query, &headers).await {
+    let session = match admission::authenticate(&state, query.token.as_deref(), &headers, CookieRule::NotCrossSite).await {
         Ok(session) => session,
-        Err(e) => {
-            state.hub.metrics.auth_failures.inc();
-            return e.into_response();
-        }
+        Err(e) => return e.into_response(),
     };
-    let max = state.config.ws_max_connections_per_user;
-    if state.hub.connections_of(session.user.id) >= max {
-        return ApiError::new(ErrorCode::TooManyRequests, format!("at most {max} connections per user")).into_response();
+    if let Err(e) = admission::within_connection_limit(&state, &session) {
+        return e.into_response();
     }
     let asked = resume.topics.iter().filter(|t| !session.actor.is_automatic(**t)).count();
     let max = state.hub.max_subscriptions();
@@ -108,22 +104,6 @@ pub async fn stream(State(state): State<AppState>, Query(query): Query<SseQuery>
     // Proxies that buffer responses (nginx) would hold events back.
     headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
     response
-}
-
-async fn authenticate(state: &AppState, query: &SseQuery, headers: &HeaderMap) -> Result<Session, ApiError> {
-    let token = match bearer_token(headers, query.token.as_deref()) {
-        Some(token) => token,
-        None => {
-            let token = cookie_token(headers).ok_or_else(ApiError::unauthenticated)?;
-            let cross_site = headers.get("sec-fetch-site").is_some_and(|v| v == "cross-site");
-            let foreign_origin = headers.contains_key(header::ORIGIN) && !same_origin(state, headers);
-            if cross_site || foreign_origin {
-                return Err(ApiError::forbidden("a cross-site event stream with a session cookie is refused"));
-            }
-            token
-        }
-    };
-    session_from_token(state, &token).await?.ok_or_else(ApiError::unauthenticated)
 }
 
 /// The response body's feed: each message one SSE event.

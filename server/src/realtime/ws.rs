@@ -18,8 +18,9 @@
 //!
 //! [`close`]: Connection::close
 
+use super::admission::{self, CookieRule};
 use super::session::{ClientSession, Transport, UrlResume, LISTEN_GRACE};
-use crate::auth::{bearer_token, cookie_token, session_from_token, Session};
+use crate::auth::Session;
 use crate::error::ApiError;
 use crate::state::AppState;
 use app::api::ErrorCode;
@@ -65,20 +66,8 @@ pub struct WsQuery {
 impl WsQuery {
     /// The `resume` the address asks for, if any; `Err` names a topic that is not one.
     fn resume(&self) -> Result<Option<UrlResume>, ApiError> {
-        let topics = topics_param(self.topics.as_deref())?;
-        Ok((self.last_seq.is_some() || !topics.is_empty()).then_some(UrlResume { last_seq: self.last_seq, topics }))
-    }
-}
-
-/// The `topics` query parameter of both transports (`order:7,catalog:1`); `Err` names a topic
-/// that is not one.
-pub(super) fn topics_param(list: Option<&str>) -> Result<Vec<app::domain::Topic>, ApiError> {
-    match list.filter(|t| !t.is_empty()) {
-        None => Ok(Vec::new()),
-        Some(list) => list
-            .split(',')
-            .map(|t| t.trim().parse().map_err(|e: app::domain::event::TopicParseError| ApiError::new(ErrorCode::InvalidQuery, e.to_string())))
-            .collect(),
+        let resume = admission::url_resume(self.last_seq, self.topics.as_deref())?;
+        Ok((resume.last_seq.is_some() || !resume.topics.is_empty()).then_some(resume))
     }
 }
 
@@ -94,9 +83,8 @@ pub async fn upgrade(State(state): State<AppState>, Query(query): Query<WsQuery>
         Ok(session) => session,
         Err(e) => return e,
     };
-    let max = state.config.ws_max_connections_per_user;
-    if state.hub.connections_of(session.user.id) >= max {
-        return ApiError::new(ErrorCode::TooManyRequests, format!("at most {max} connections per user")).into_response();
+    if let Err(e) = admission::within_connection_limit(&state, &session) {
+        return e.into_response();
     }
     accept(&state, request, move |state, conn| serve(state, session, conn, resume))
 }
@@ -137,10 +125,9 @@ async fn echo_all(conn: &mut Connection) -> Disconnect {
 /// Checks the handshake and authenticates it; `Err` is the response refusing it.
 async fn authenticated_upgrade(state: &AppState, query: &WsQuery, request: &Parts) -> Result<Session, Response> {
     handshake(request)?;
-    authenticate(state, query, &request.headers).await.map_err(|e| {
-        state.hub.metrics.auth_failures.inc();
-        e.into_response()
-    })
+    admission::authenticate(state, query.token.as_deref(), &request.headers, CookieRule::SameOrigin)
+        .await
+        .map_err(IntoResponse::into_response)
 }
 
 /// The request is a WebSocket handshake this server speaks (RFC 6455 §4.2.1, HTTP/1.1).
@@ -206,31 +193,6 @@ where
         headers.insert(header::SEC_WEBSOCKET_PROTOCOL, HeaderValue::from_static(PROTOCOL));
     }
     response
-}
-
-async fn authenticate(state: &AppState, query: &WsQuery, headers: &HeaderMap) -> Result<Session, ApiError> {
-    let token = match bearer_token(headers, query.token.as_deref()) {
-        Some(token) => token,
-        None => {
-            let token = cookie_token(headers).ok_or_else(ApiError::unauthenticated)?;
-            // Cookies ride along with cross-site requests: only the site's own pages may use them.
-            if !same_origin(state, headers) {
-                return Err(ApiError::forbidden("cross-origin WebSocket with a session cookie refused"));
-            }
-            token
-        }
-    };
-    session_from_token(state, &token).await?.ok_or_else(ApiError::unauthenticated)
-}
-
-/// The `Origin` is this site (as the `Host` header names it) or one of the configured origins.
-pub(super) fn same_origin(state: &AppState, headers: &HeaderMap) -> bool {
-    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else { return false };
-    if state.config.allowed_origins.iter().any(|o| o == origin) {
-        return true;
-    }
-    let Some(host) = headers.get(header::HOST).and_then(|v| v.to_str().ok()) else { return false };
-    origin.strip_prefix("http://").or_else(|| origin.strip_prefix("https://")) == Some(host)
 }
 
 /// What the client sent, as far as a session cares.
