@@ -31,6 +31,8 @@ pub enum ValidationError {
     Note,
     #[error("text must be 1 to {MAX_NOTE_LEN} characters")]
     NotificationText,
+    #[error("give a reason of 1 to {MAX_REASON_LEN} characters")]
+    Reason,
     #[error("nothing to change: give at least one field")]
     EmptyUpdate,
     #[error("that is not an email address")]
@@ -155,6 +157,15 @@ pub fn notification_text(s: &str) -> Result<(), ValidationError> {
     (has_text(s) && s.chars().count() <= MAX_NOTE_LEN).then_some(()).ok_or(ValidationError::NotificationText)
 }
 
+/// Longest reason staff give for rejecting a shopping list (the customer reads it).
+pub const MAX_REASON_LEN: usize = 300;
+
+/// Why staff reject a shopping list, as sent: something besides spaces, at most
+/// [`MAX_REASON_LEN`] characters (kept trimmed).
+pub fn reject_reason(s: &str) -> Result<(), ValidationError> {
+    (has_text(s) && s.chars().count() <= MAX_REASON_LEN).then_some(()).ok_or(ValidationError::Reason)
+}
+
 #[cfg(test)]
 mod shop_tests {
     use super::*;
@@ -203,6 +214,9 @@ mod tests {
         assert!(!has_text(" \u{85}\u{3000}\u{feff}\t"));
         assert!(has_text(" Rye\u{a0}"));
         assert!(name("\u{85}").is_err() && name("\u{3000}").is_err() && name("x").is_ok());
+        assert_eq!(reject_reason(" \u{3000}"), Err(ValidationError::Reason));
+        assert_eq!(reject_reason(&"x".repeat(MAX_REASON_LEN)), Ok(()));
+        assert_eq!(reject_reason(&"é".repeat(MAX_REASON_LEN + 1)), Err(ValidationError::Reason));
         let pattern = has_text_pattern();
         assert!(pattern.starts_with("[^\t\n") && pattern.ends_with("\u{feff}]") && !pattern.contains('\\'));
     }

@@ -5,7 +5,7 @@
 use crate::api::{Chitty, ChittyOrder, ChittyOrderItem, ChittyRejection, Order, Product, Severity, WithSeq};
 use crate::client::{self, ApiFailure, Method};
 use crate::domain::chitty::{MIN_PROPOSAL_CONFIDENCE, SURE_CONFIDENCE};
-use crate::domain::ChittyStatus;
+use crate::domain::{validation, ChittyStatus};
 use crate::live::Live;
 use crate::pages::common::{loaded, Clock, StatusBadge};
 use crate::patch::{chitty_of, order_of};
@@ -485,7 +485,7 @@ fn ListCard(
                             <summary>"Reject…"</summary>
                             <form on:submit=reject>
                                 <label>"Reason (the customer sees it)"
-                                    <input type="text" maxlength="300" required bind:value=reason/>
+                                    <input type="text" maxlength=validation::MAX_REASON_LEN required bind:value=reason/>
                                 </label>
                                 <button type="submit" class="danger small" disabled=move || busy.get()>"Reject list"</button>
                             </form>

@@ -187,7 +187,7 @@ fn property_limits() -> Vec<(&'static str, &'static str, Value)> {
         ("ChittyOrderItem", "quantity", json!({"minimum": 1, "maximum": MAX_QUANTITY})),
         ("StatusUpdate", "note", note.clone()),
         ("CancelRequest", "reason", note.clone()),
-        ("ChittyRejection", "reason", json!({"minLength": 1, "maxLength": crate::service::chitties::MAX_REASON_LEN, "pattern": text})),
+        ("ChittyRejection", "reason", json!({"minLength": 1, "maxLength": app::domain::validation::MAX_REASON_LEN, "pattern": text})),
         ("NewNotification", "text", json!({"minLength": 1, "maxLength": MAX_NOTE_LEN, "pattern": text})),
         ("NewNotification", "user_id", positive_id.clone()),
         ("NewUser", "email", json!({"format": "email", "maxLength": 254})),

@@ -16,8 +16,6 @@ use chrono::Utc;
 use serde_json::json;
 
 const NOT_FOUND: &str = "list";
-/// Longest reason for rejecting a list.
-pub const MAX_REASON_LEN: usize = 300;
 /// The newest chitties a list shows.
 pub(crate) const LIST_LIMIT: i64 = 100;
 
@@ -162,9 +160,7 @@ pub async fn make_order(state: &AppState, session: &Session, id: i64, confirmed:
 /// Staff decline a chitty; the customer sees the reason.
 pub async fn reject(state: &AppState, session: &Session, id: i64, reason: String) -> ApiResult<WithSeq<Chitty>> {
     // Checked as sent (what the API document states), kept trimmed.
-    if !app::domain::validation::has_text(&reason) || reason.chars().count() > MAX_REASON_LEN {
-        return Err(ApiError::new(ErrorCode::ValidationFailed, format!("give a reason of 1 to {MAX_REASON_LEN} characters")));
-    }
+    app::domain::validation::reject_reason(&reason)?;
     let reason = reason.trim().to_owned();
     let now = Utc::now();
     let mut tx = state.db.begin_write().await?;
