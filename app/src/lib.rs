@@ -156,6 +156,15 @@ pub fn App() -> impl IntoView {
     view! {
         <Title text="Ordercast"/>
         <Router>
+            // Shown by the stylesheet alone if the app has not started some seconds after the
+            // page arrived (its code failed to load, or was refused): no script can say so
+            // then, and a board that looks fresh but never updates would cost orders.
+            <div class="not-started" role="alert">
+                <strong>"Not live."</strong>
+                " This page has not started yet, so it does not update. If this stays, check the connection and "
+                <a href="">"reload the page"</a>
+                "."
+            </div>
             <header class="topbar">
                 <a class="brand" href="/">"Ordercast"</a>
                 <pages::nav::Nav/>

@@ -50,6 +50,34 @@ test("a tap on Add before the page is interactive is kept and counts once it is"
   await expect(add).not.toHaveAttribute("aria-busy", "true");
 });
 
+test("a page whose app cannot start says so after a while, with a way to reload; a started one never does", async ({ device }) => {
+  for (const width of [360, 1280]) {
+    // A first visit of its own each time: no service worker yet to fetch the code past the block.
+    const page = await device({ width, height: 800 });
+    // The banner waits 10 s by the stylesheet's clock; DevTools runs that clock 100 times faster.
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send("Animation.enable");
+    await cdp.send("Animation.setPlaybackRate", { playbackRate: 100 });
+    await page.route(/\.wasm$/, (route) => route.abort());
+    await page.goto("/login");
+    const banner = page.locator(".not-started");
+    await expect(banner).toBeVisible();
+    await expect(banner).toContainText("Not live.");
+    await expect(banner.getByRole("link", { name: "reload the page" })).toHaveAttribute("href", "");
+    // Laid over the page, so nothing under it moved.
+    expect(await banner.evaluate((el) => getComputedStyle(el).position)).toBe("fixed");
+    await accessible(page, ".not-started");
+    await page.screenshot({ path: test.info().outputPath(`not-started-${width}px.png`) });
+
+    await page.unroute(/\.wasm$/);
+    await page.reload();
+    await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+    // Taken out by the started app itself, not just not shown yet.
+    await expect(banner).toBeHidden();
+    expect(await banner.evaluate((el) => getComputedStyle(el).display)).toBe("none");
+  }
+});
+
 test("the cart survives a reload and sits in a bar pinned to the bottom of a phone", async ({ page }) => {
   await page.setViewportSize({ width: 360, height: 740 });
   await signIn(page, "bob@ordercast.test", /\/shops$/);
