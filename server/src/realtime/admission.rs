@@ -45,20 +45,20 @@ pub async fn authenticate(state: &AppState, token_param: Option<&str>, headers: 
 
 fn cookie_allowed(state: &AppState, headers: &HeaderMap, rule: CookieRule) -> Result<(), ApiError> {
     match rule {
-        CookieRule::SameOrigin if !same_origin(state, headers) => {
-            Err(ApiError::forbidden("cross-origin WebSocket with a session cookie refused"))
+        CookieRule::SameOrigin => {
+            if !same_origin(state, headers) {
+                return Err(ApiError::forbidden("cross-origin WebSocket with a session cookie refused"));
+            }
         }
         CookieRule::NotCrossSite => {
             let cross_site = headers.get("sec-fetch-site").is_some_and(|v| v == "cross-site");
             let foreign_origin = headers.contains_key(header::ORIGIN) && !same_origin(state, headers);
             if cross_site || foreign_origin {
-                Err(ApiError::forbidden("a cross-site event stream with a session cookie is refused"))
-            } else {
-                Ok(())
+                return Err(ApiError::forbidden("a cross-site event stream with a session cookie is refused"));
             }
         }
-        CookieRule::SameOrigin => Ok(()),
     }
+    Ok(())
 }
 
 /// The `Origin` is this site (as the `Host` header names it) or one of the configured origins.
