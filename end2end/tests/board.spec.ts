@@ -43,6 +43,21 @@ test("a busy board fits 1280×800 without page scroll, oldest first, each order 
 
     await accessible(board, ".board-page");
     await board.screenshot({ path: test.info().outputPath("busy-board-1280px.png") });
+    // The started board has every card; the page as the server sends it has each column's
+    // oldest twelve and says how many more there are (what a board that cannot start shows).
+    await expect(board.locator(".more-cards")).toHaveCount(0);
+    const unstarted = await device({ width: 1280, height: 800 });
+    await unstarted.context().addCookies(await board.context().cookies());
+    await unstarted.route(/\.wasm$/, (route) => route.abort());
+    await unstarted.goto("/board");
+    const before = unstarted.locator('.column[data-status="pending"]');
+    await expect(before.locator(".order-card")).toHaveCount(12);
+    expect(await columnIds(unstarted, "pending")).toEqual(shown.slice(0, 12));
+    const total = Number(await before.locator("h2 .badge").textContent());
+    expect(total).toBe(shown.length);
+    await expect(before.locator(".more-cards")).toHaveText(`${total - 12} more, newer`);
+    await accessible(unstarted, ".board-page");
+    await unstarted.screenshot({ path: test.info().outputPath("busy-board-unstarted-1280px.png") });
     const phone = await device({ width: 360, height: 740 });
     await signIn(phone, "baker@ordercast.test", /\/board$/);
     await accessible(phone, ".board-page");

@@ -33,6 +33,12 @@ pub struct Config {
     #[arg(long = "session-cache-secs", env = "ORDERCAST_SESSION_CACHE_SECS", default_value = "10", value_parser = parse_secs)]
     pub session_cache: std::time::Duration,
 
+    /// Seconds a shop's board is kept in memory once read (0: read it on every request). Any
+    /// change to it reaches every node's copy through the outbox within milliseconds; this is
+    /// only the bound if that fails.
+    #[arg(long = "board-cache-secs", env = "ORDERCAST_BOARD_CACHE_SECS", default_value = "30", value_parser = parse_secs)]
+    pub board_cache: std::time::Duration,
+
     /// Secret mixed into session token hashes. Set it in production; changing it signs everybody out.
     #[arg(long, env = "ORDERCAST_SECRET", default_value = "ordercast-development-secret", hide_env_values = true)]
     pub secret: String,

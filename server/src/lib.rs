@@ -20,6 +20,7 @@
 pub mod api;
 pub mod assets;
 pub mod auth;
+pub mod board_cache;
 pub mod chitty;
 pub mod config;
 pub mod db;
@@ -46,6 +47,7 @@ use crate::realtime::hub::HubLimits;
 use crate::realtime::metrics::Metrics;
 use crate::realtime::presence::Presence;
 use crate::realtime::{Bus, Hub};
+use crate::board_cache::BoardCache;
 use crate::session_cache::SessionCache;
 use crate::service::order_changes::OrderChanges;
 use axum::extract::{DefaultBodyLimit, State};
@@ -165,7 +167,7 @@ pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         Some(pool) => Bus::postgres(pool.clone(), shutdown.clone()),
         None => Bus::local(),
     };
-    let config_session_cache = config.session_cache;
+    let (config_session_cache, config_board_cache) = (config.session_cache, config.board_cache);
     let order_changes = OrderChanges::start(db.clone(), bus.clone());
     let vapid = Arc::new(push::Vapid::load(&db, config.vapid_private_key.as_deref(), &config.vapid_subject).await?);
     let state = AppState {
@@ -180,6 +182,7 @@ pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         sockets: tokio_util::task::TaskTracker::new(),
         chitty_wake: Arc::new(tokio::sync::Notify::new()),
         sessions: Arc::new(SessionCache::new(config_session_cache, 100_000)),
+        boards: Arc::new(BoardCache::new(config_board_cache)),
         order_changes,
         vapid,
     };
@@ -195,7 +198,7 @@ pub async fn run(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         state.db.clone(),
         state.bus.clone(),
         state.hub.clone(),
-        state.sessions.clone(),
+        realtime::relay::Caches { sessions: state.sessions.clone(), boards: state.boards.clone() },
         state.shutdown.clone(),
         start_seq,
     ));

@@ -2,6 +2,7 @@
 
 use crate::auth::LoginThrottle;
 use crate::config::Config;
+use crate::board_cache::BoardCache;
 use crate::session_cache::SessionCache;
 use crate::service::order_changes::OrderChanges;
 use crate::db::Db;
@@ -30,6 +31,8 @@ pub struct AppState {
     pub chitty_wake: Arc<tokio::sync::Notify>,
     /// Sessions recently looked up; see [`SessionCache`].
     pub sessions: Arc<SessionCache>,
+    /// Boards recently read; see [`BoardCache`].
+    pub boards: Arc<BoardCache>,
     /// Order changes committed in groups; see [`OrderChanges`].
     pub order_changes: OrderChanges,
     /// The key pushes are signed with; see [`crate::push`].

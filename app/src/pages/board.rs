@@ -29,6 +29,11 @@ const COLUMNS: [OrderStatus; 5] =
     [OrderStatus::Pending, OrderStatus::Confirmed, OrderStatus::Preparing, OrderStatus::Ready, OrderStatus::OutForDelivery];
 /// Finished orders shown in the last column.
 const DONE_SHOWN: usize = api::Board::DONE_SHOWN;
+/// The cards of a column that come with the page: more than the tallest screen shows before
+/// the column scrolls. The rest are added as soon as the page has started, so a busy board's
+/// page is a third of the size and rendered in a third of the time, and a board that never
+/// starts still shows the orders that have waited longest, and how many more there are.
+const FIRST_CARDS: usize = 12;
 /// How often an unacknowledged new order chimes again.
 #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
 const CHIME_EVERY_MS: u64 = 5_000;
@@ -103,6 +108,10 @@ fn Board(data: BoardData) -> impl IntoView {
     let chitties = RwSignal::new(data.chitties);
     let tab = RwSignal::new(Tab::Orders);
     let help = RwSignal::new(false);
+    // False while the page is as the server rendered it (each column's first cards), true
+    // once it has started in the browser (every card): effects run only there.
+    let started = RwSignal::new(false);
+    Effect::new(move |_| started.set(true));
     // Lists read (or not readable) that nobody has handled yet: they chime like new orders.
     let unacked_lists = RwSignal::new(BTreeSet::<i64>::new());
     let announced_lists = StoredValue::new(BTreeSet::<i64>::new());
@@ -350,18 +359,24 @@ fn Board(data: BoardData) -> impl IntoView {
                         .into_iter()
                         .map(|status| {
                             // Oldest first: the order that has waited longest is at the top.
+                            let count = move || orders.with(|o| o.iter().filter(|o| o.status == status).count());
                             let cards = move || {
                                 let mut col: Vec<Order> = orders.with(|o| o.iter().filter(|o| o.status == status).cloned().collect());
                                 col.sort_by_cached_key(|o| (o.status_since(), o.id));
+                                if !started.get() {
+                                    col.truncate(FIRST_CARDS);
+                                }
                                 col
                             };
+                            let not_shown = move || (!started.get()).then(|| count().saturating_sub(FIRST_CARDS)).filter(|n| *n > 0);
                             view! {
                                 <section class="column" data-status=status.as_str() aria-label=status.label()>
-                                    <h2>{status.label()} " " <span class="badge">{move || orders.with(|o| o.iter().filter(|o| o.status == status).count())}</span></h2>
+                                    <h2>{status.label()} " " <span class="badge">{count}</span></h2>
                                     <ul>
                                         <For each=cards key=|o| (o.id, o.version) let:order>
                                             <OrderCard order unacked actor=actor() orders shop/>
                                         </For>
+                                        {move || not_shown().map(|n| view! { <li class="more-cards">{format!("{n} more, newer")}</li> })}
                                     </ul>
                                 </section>
                             }

@@ -12,6 +12,7 @@
 //! [`supervise`] restarts the relay if it stops, from the last `seq` it delivered.
 
 use super::{bus, Bus, Hub};
+use crate::board_cache::BoardCache;
 use crate::session_cache::SessionCache;
 use crate::db::Db;
 use crate::store;
@@ -30,18 +31,35 @@ const HOLE_RETRY: Duration = Duration::from_millis(5);
 /// A hole older than this is checked against the pruning horizon and reported.
 const HOLE_REPORT: Duration = Duration::from_secs(5);
 
+/// The in-memory copies of what events change: the relay updates them before the hub
+/// delivers each event, so a request made after a page heard of a change is not answered
+/// from before it.
+#[derive(Clone)]
+pub struct Caches {
+    pub sessions: Arc<SessionCache>,
+    pub boards: Arc<BoardCache>,
+}
+
+impl Caches {
+    fn apply(&self, event: &store::events::StoredEvent) {
+        self.sessions.apply(event);
+        self.boards.apply(event);
+    }
+}
+
 /// Runs the relay until `shutdown`, restarting it if it panics or stops. `start` is the
 /// newest `seq` when the node started, read before it accepts requests: older events reach
 /// clients only through `resume`.
-pub async fn supervise(db: Db, bus: Bus, hub: Arc<Hub>, sessions: Arc<SessionCache>, shutdown: CancellationToken, start: i64) {
+pub async fn supervise(db: Db, bus: Bus, hub: Arc<Hub>, caches: Caches, shutdown: CancellationToken, start: i64) {
     let delivered = Arc::new(AtomicI64::new(start));
+    caches.boards.relayed(start, false);
     let wake = Arc::new(Notify::new());
     if let Some(pool) = db.postgres() {
         tokio::spawn(listen(pool.clone(), wake.clone(), shutdown.clone()));
     }
     loop {
         hub.metrics.relay_up.set(1);
-        let task = tokio::spawn(run(db.clone(), bus.clone(), wake.clone(), hub.clone(), sessions.clone(), shutdown.clone(), delivered.clone()));
+        let task = tokio::spawn(run(db.clone(), bus.clone(), wake.clone(), hub.clone(), caches.clone(), shutdown.clone(), delivered.clone()));
         let outcome = task.await;
         hub.metrics.relay_up.set(0);
         if shutdown.is_cancelled() {
@@ -100,18 +118,22 @@ async fn listen(pool: sqlx::PgPool, wake: Arc<Notify>, shutdown: CancellationTok
     }
 }
 
-async fn run(db: Db, bus: Bus, wake: Arc<Notify>, hub: Arc<Hub>, sessions: Arc<SessionCache>, shutdown: CancellationToken, delivered: Arc<AtomicI64>) {
+async fn run(db: Db, bus: Bus, wake: Arc<Notify>, hub: Arc<Hub>, caches: Caches, shutdown: CancellationToken, delivered: Arc<AtomicI64>) {
     let mut last = delivered.load(Ordering::Acquire);
     let mut tick = tokio::time::interval(TICK);
     let mut hole_since: Option<Instant> = None;
     loop {
-        match deliver(&db, &hub, &sessions, &mut last).await {
+        match deliver(&db, &hub, &caches, &mut last).await {
             Ok(Read::UpToDate) => hole_since = None,
             Ok(Read::Hole) => {
                 let since = *hole_since.get_or_insert_with(Instant::now);
                 hub.metrics.relay_holes.inc();
                 if since.elapsed() >= HOLE_REPORT {
+                    let before = last;
                     skip_pruned(&db, &mut last).await;
+                    if last != before {
+                        caches.boards.relayed(last, true);
+                    }
                     hole_since = Some(Instant::now());
                 }
                 delivered.store(last, Ordering::Release);
@@ -146,15 +168,15 @@ enum Read {
 }
 
 /// Delivers every event after `last` that follows it without a gap.
-async fn deliver(db: &Db, hub: &Hub, sessions: &SessionCache, last: &mut i64) -> sqlx::Result<Read> {
+async fn deliver(db: &Db, hub: &Hub, caches: &Caches, last: &mut i64) -> sqlx::Result<Read> {
     loop {
         let events = store::events::since(&mut db.read().await?, *last, BATCH).await?;
         for event in &events {
             if event.seq != *last + 1 {
                 return Ok(Read::Hole);
             }
-            // Sessions first: a request after the hub ended a socket must not find the session.
-            sessions.apply(event);
+            // Caches first: a request after the hub ended a socket must not find the session.
+            caches.apply(event);
             hub.deliver(event);
             *last = event.seq;
         }

@@ -163,11 +163,22 @@ pub async fn figures(state: &AppState, session: &Session) -> ApiResult<FigureLis
 }
 
 /// Everything a shop's board shows, in one read at one `seq` (its staff and admins): the
-/// shop, its open orders and the last finished ones, its products, staff and open lists.
+/// shop, its open orders and the last finished ones, its products, staff and open lists. The
+/// last read is kept until something on it changes; see [`crate::board_cache`].
 pub async fn board(state: &AppState, session: &Session, shop_id: i64) -> ApiResult<Board> {
     if !session.actor.can_manage_shop(shop_id) {
         return Err(ApiError::forbidden("only this shop's staff or an admin see its board"));
     }
+    let current = store::events::current_seq(&mut state.db.read().await?).await?;
+    if let Some(board) = state.boards.get(shop_id, current) {
+        return Ok(board);
+    }
+    let board = read_board(state, shop_id).await?;
+    state.boards.store(&board);
+    Ok(board)
+}
+
+async fn read_board(state: &AppState, shop_id: i64) -> ApiResult<Board> {
     let mut tx = state.db.begin_read().await?;
     let seq = store::events::current_seq(&mut tx).await?;
     let shop = store::shops::get(&mut tx, shop_id).await?.ok_or_else(|| ApiError::not_found("shop"))?;

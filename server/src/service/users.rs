@@ -46,6 +46,10 @@ pub async fn create(state: &AppState, session: &Session, new: NewUser) -> ApiRes
         store::shops::add_staff(&mut tx, shop_id, id).await?;
     }
     let user = store::users::get(&mut tx, id).await?.ok_or_else(ApiError::internal)?;
+    // Rights from none: a shop's staff list changes on every node (its board, see
+    // `board_cache`) when this commits.
+    let actor = Actor { user_id: id, role: new.role, shop_ids: user.shop_ids.clone() };
+    store::events::append(&mut tx, EventType::AccessChanged, &[], &json!({ "user_id": id, "actor": actor }), Utc::now());
     let seq = super::commit(state, tx).await?;
     tracing::info!(user_id = id, role = new.role.as_str(), by = session.user.id, "user created");
     Ok(WithSeq { item: user, seq })

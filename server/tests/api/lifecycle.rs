@@ -565,3 +565,48 @@ async fn a_board_is_read_in_one_request_by_its_staff_only() {
     let (status, _) = server.call(Method::GET, "/shops/999/board", Some(&admin), None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+/// A board is kept in memory once read (`board_cache`); reading it again must still show every
+/// change made since, whoever made it, the moment the change was answered.
+#[tokio::test]
+async fn a_board_read_again_shows_every_change_made_since() {
+    let server = TestServer::start().await;
+    let (alice, baker, admin) = (server.login(ALICE).await, server.login(BAKER).await, server.login(ADMIN).await);
+    let (bakery, loaf) = bakery_loaf(&server, &alice).await;
+    let path = format!("/shops/{bakery}/board");
+    let status_of = |b: &Value, id: i64| b["orders"].as_array().unwrap().iter().find(|o| o["id"] == json!(id)).map(|o| o["status"].clone());
+
+    let first = server.get(&path, &baker).await;
+    // Read twice with nothing between: the same board.
+    assert_eq!(server.get(&path, &baker).await, first);
+
+    // A customer's order, then the board's own staff moving it on; a few times, as the relay
+    // that drops the kept board may hear of a change before or after it is answered.
+    for _ in 0..10 {
+        let id = place(&server, &alice, bakery, loaf).await["id"].as_i64().unwrap();
+        assert_eq!(status_of(&server.get(&path, &baker).await, id), Some(json!("pending")));
+        let seq = advance(&server, &baker, id, "confirmed").await;
+        let after = server.get(&path, &baker).await;
+        assert_eq!(status_of(&after, id), Some(json!("confirmed")));
+        assert!(after["seq"].as_i64().unwrap() >= seq);
+    }
+
+    // Stock, as another reader (an admin) sees it.
+    let (status, _) = server.call(Method::PATCH, &format!("/products/{loaf}"), Some(&baker), Some(json!({"stock": 7}))).await;
+    assert_eq!(status, StatusCode::OK);
+    let stock = |b: &Value| b["products"].as_array().unwrap().iter().find(|p| p["id"] == json!(loaf)).map(|p| p["stock"].clone());
+    assert_eq!(stock(&server.get(&path, &admin).await), Some(json!(7)));
+
+    // A new member of staff, which no event of the shop's announces.
+    let (status, user) = server
+        .call(
+            Method::POST,
+            "/users",
+            Some(&admin),
+            Some(json!({"email": "new.baker@ordercast.test", "name": "New Baker", "password": "long enough password", "role": "shopkeeper", "shop_ids": [bakery]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{user}");
+    let staff = server.get(&path, &baker).await["staff"].clone();
+    assert!(staff.as_array().unwrap().iter().any(|s| s["name"] == json!("New Baker")), "{staff}");
+}

@@ -109,6 +109,31 @@ async fn a_socket_on_one_node_gets_changes_made_through_another_in_order() {
     assert_eq!(over_sse, over_ws, "the event stream carries what the socket does");
 }
 
+/// Each node keeps the boards it read (`board_cache`): a change made through one node shows on
+/// a board read from the other as soon as the change is answered, however slow the other
+/// node's relay is to hear of it.
+#[tokio::test]
+#[ignore = "needs PostgreSQL: run by .ci/test"]
+async fn a_board_read_on_one_node_shows_a_change_just_made_through_the_other() {
+    let (a, b) = two_nodes(&[]).await;
+    let (alice, baker_a, baker_b) = (b.login(ALICE).await, a.login(BAKER).await, b.login(BAKER).await);
+    let (bakery, loaf) = bakery_loaf(&b, &alice).await;
+    let path = format!("/shops/{bakery}/board");
+    let status_of = |board: &Value, id: i64| {
+        board["orders"].as_array().unwrap().iter().find(|o| o["id"] == json!(id)).map(|o| o["status"].clone())
+    };
+    let id = place(&b, &alice, bakery, loaf).await["id"].as_i64().unwrap();
+    for (status, seen) in [("confirmed", "pending"), ("preparing", "confirmed"), ("ready", "preparing")] {
+        // Node A has the board in memory, as of the last step...
+        assert_eq!(status_of(&a.get(&path, &baker_a).await, id), Some(json!(seen)));
+        // ...and the next one is made through node B.
+        let seq = advance(&b, &baker_b, id, status).await;
+        let board = a.get(&path, &baker_a).await;
+        assert_eq!(status_of(&board, id), Some(json!(status)), "step to {status}");
+        assert!(board["seq"].as_i64().unwrap() >= seq);
+    }
+}
+
 #[tokio::test]
 #[ignore = "needs PostgreSQL: run by .ci/test"]
 async fn a_client_resumes_on_another_node_after_the_first_is_killed() {
