@@ -477,6 +477,15 @@ impl Order {
         crate::domain::timing::status_since(self.history.iter().map(StatusChange::step)).unwrap_or(self.created_at)
     }
 
+    /// Drops the history from before the order entered its current status, keeping all that
+    /// [`Order::status_since`] reads. For the board: its page carries every open order to the
+    /// browser, the timers need only this, and how an order got there is on its own page.
+    pub fn forget_history_before_status(&mut self) {
+        let current = self.history.last().map(|c| c.status);
+        let kept = self.history.iter().rev().take_while(|c| Some(c.status) == current).count();
+        self.history.drain(..self.history.len() - kept);
+    }
+
     /// The order as it is once `entry` (a change to `state`) is recorded: what reading it back
     /// from the database gives, without reading it back.
     pub fn with_change(mut self, state: crate::domain::order::OrderState, entry: StatusChange) -> Order {
@@ -772,6 +781,52 @@ pub fn format_minor(minor: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_board_keeps_only_the_history_its_timers_read() {
+        use crate::domain::order::OrderChange::*;
+        let t0 = "2026-11-27T12:00:00Z".parse::<DateTime<Utc>>().unwrap();
+        let at = |m: i64| t0 + chrono::Duration::minutes(m);
+        let entry = |status, change, m| StatusChange { status, change, by_user_id: 1, at: at(m), note: None };
+        let order = |history: Vec<StatusChange>| Order {
+            id: 1,
+            shop_id: 1,
+            shop_name: "S".into(),
+            currency: "GBP".into(),
+            customer_id: 2,
+            customer_name: "C".into(),
+            items: vec![],
+            total_minor: 100,
+            status: history.last().map_or(OrderStatus::Pending, |c| c.status),
+            payment_status: PaymentStatus::Unpaid,
+            version: 1,
+            created_at: t0,
+            updated_at: t0,
+            history,
+        };
+        let cases = [
+            (vec![], 0),
+            (vec![entry(OrderStatus::Pending, Created, 0)], 1),
+            (vec![entry(OrderStatus::Pending, Created, 0), entry(OrderStatus::Confirmed, StatusChanged, 2), entry(OrderStatus::Preparing, StatusChanged, 5)], 1),
+            // Paid while preparing: the timer still counts from when it started preparing.
+            (
+                vec![
+                    entry(OrderStatus::Pending, Created, 0),
+                    entry(OrderStatus::Preparing, StatusChanged, 3),
+                    entry(OrderStatus::Preparing, PaymentVerified, 7),
+                ],
+                2,
+            ),
+        ];
+        for (history, kept) in cases {
+            let full = order(history);
+            let mut board = full.clone();
+            board.forget_history_before_status();
+            assert_eq!(board.history.len(), kept, "{:?}", full.history);
+            assert_eq!(board.status_since(), full.status_since());
+            assert_eq!(board.history[..], full.history[full.history.len() - kept..]);
+        }
+    }
 
     #[test]
     fn an_order_search_is_a_number_or_text() {

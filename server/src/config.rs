@@ -30,13 +30,13 @@ pub struct Config {
     /// Seconds a looked-up session is kept in memory (0: read it on every request). Sign-outs and
     /// rights changes reach every node's copy through the outbox within milliseconds; this is
     /// only the bound if that fails.
-    #[arg(long = "session-cache-secs", env = "ORDERCAST_SESSION_CACHE_SECS", default_value = "10", value_parser = parse_secs)]
+    #[arg(long = "session-cache-secs", env = "ORDERCAST_SESSION_CACHE_SECS", default_value = "10", value_parser = parse_secs_or_off)]
     pub session_cache: std::time::Duration,
 
     /// Seconds a shop's board is kept in memory once read (0: read it on every request). Any
     /// change to it reaches every node's copy through the outbox within milliseconds; this is
     /// only the bound if that fails.
-    #[arg(long = "board-cache-secs", env = "ORDERCAST_BOARD_CACHE_SECS", default_value = "30", value_parser = parse_secs)]
+    #[arg(long = "board-cache-secs", env = "ORDERCAST_BOARD_CACHE_SECS", default_value = "30", value_parser = parse_secs_or_off)]
     pub board_cache: std::time::Duration,
 
     /// Secret mixed into session token hashes. Set it in production; changing it signs everybody out.
@@ -196,4 +196,9 @@ fn parse_secs(s: &str) -> Result<std::time::Duration, String> {
         Ok(n) if n > 0 => Ok(std::time::Duration::from_secs(n)),
         _ => Err(format!("{s:?} is not a positive number of seconds")),
     }
+}
+
+/// Seconds, where 0 turns the thing off (the caches).
+fn parse_secs_or_off(s: &str) -> Result<std::time::Duration, String> {
+    s.parse::<u64>().map(std::time::Duration::from_secs).map_err(|_| format!("{s:?} is not a number of seconds"))
 }

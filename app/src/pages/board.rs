@@ -44,6 +44,10 @@ pub type BoardData = api::Board;
 async fn load_board(shop_id: i64) -> Result<BoardData, ApiFailure> {
     let mut board = client::board(shop_id).await?;
     board.orders.sort_by_key(|o| std::cmp::Reverse((o.created_at, o.id)));
+    // The page carries this to the browser: every open order, so only what the cards show.
+    for order in &mut board.orders {
+        order.forget_history_before_status();
+    }
     Ok(board)
 }
 

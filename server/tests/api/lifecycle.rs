@@ -567,10 +567,16 @@ async fn a_board_is_read_in_one_request_by_its_staff_only() {
 }
 
 /// A board is kept in memory once read (`board_cache`); reading it again must still show every
-/// change made since, whoever made it, the moment the change was answered.
+/// change made since, whoever made it, the moment the change was answered. The same with the
+/// caches turned off.
 #[tokio::test]
 async fn a_board_read_again_shows_every_change_made_since() {
-    let server = TestServer::start().await;
+    for args in [&[][..], &["--board-cache-secs", "0", "--session-cache-secs", "0"][..]] {
+        board_read_again_shows_every_change_made_since(TestServer::start_with(args).await).await;
+    }
+}
+
+async fn board_read_again_shows_every_change_made_since(server: TestServer) {
     let (alice, baker, admin) = (server.login(ALICE).await, server.login(BAKER).await, server.login(ADMIN).await);
     let (bakery, loaf) = bakery_loaf(&server, &alice).await;
     let path = format!("/shops/{bakery}/board");
