@@ -1,6 +1,6 @@
 // Server-side rendering of a busy board: places orders until the bakery has 200 open ones,
-// spreads them over the columns, then times full GET /board requests (session cookie, server-rendered HTML) from this
-// machine. Usage: node end2end/bench/board-ssr.mjs [base URL] [requests]
+// spreads them over the columns, then times full GET /board requests (session cookie,
+// server-rendered HTML) from this machine. Usage: node end2end/bench/board-ssr.mjs [base URL] [requests]
 // Run against a release build on a fresh database (e.g. target/release/ordercast --addr
 // 127.0.0.1:3300 --database-url sqlite:/tmp/bench.db).
 const base = process.argv[2] ?? "http://127.0.0.1:3300";

@@ -29,9 +29,9 @@ const COLUMNS: [OrderStatus; 5] =
     [OrderStatus::Pending, OrderStatus::Confirmed, OrderStatus::Preparing, OrderStatus::Ready, OrderStatus::OutForDelivery];
 /// Finished orders shown in the last column.
 const DONE_SHOWN: usize = api::Board::DONE_SHOWN;
-/// The cards of a column that come with the page: more than the tallest screen shows before
-/// the column scrolls. The rest are added as soon as the page has started, so a busy board's
-/// page is a third of the size and rendered in a third of the time, and a board that never
+/// The cards of a column that come with the page: as many as a portrait kitchen screen shows
+/// before the column scrolls. The rest are added as soon as the page has started, so a busy
+/// board's page is smaller and quicker to render (docs/BENCHMARKS.md), and a board that never
 /// starts still shows the orders that have waited longest, and how many more there are.
 const FIRST_CARDS: usize = 12;
 /// How often an unacknowledged new order chimes again.

@@ -175,7 +175,8 @@ async fn deliver(db: &Db, hub: &Hub, caches: &Caches, last: &mut i64) -> sqlx::R
             if event.seq != *last + 1 {
                 return Ok(Read::Hole);
             }
-            // Caches first: a request after the hub ended a socket must not find the session.
+            // Caches first: a request made after the hub ended a socket must not find its
+            // session, nor one made after a page heard of a change the board from before it.
             caches.apply(event);
             hub.deliver(event);
             *last = event.seq;
