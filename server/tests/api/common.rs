@@ -341,6 +341,11 @@ pub async fn bakery_loaf(server: &TestServer, token: &str) -> (i64, i64) {
     (bakery, product_id(server, token, bakery, "Sourdough").await)
 }
 
+/// The status of order `id` on a board (`GET /shops/{id}/board`), if the board has it.
+pub fn status_on_board(board: &Value, id: i64) -> Option<Value> {
+    board["orders"].as_array().expect("the board's orders").iter().find(|o| o["id"] == serde_json::json!(id)).map(|o| o["status"].clone())
+}
+
 /// Places an order for one of `product` and returns it.
 pub async fn place(server: &TestServer, token: &str, shop: i64, product: i64) -> Value {
     let (status, order) = server

@@ -580,7 +580,6 @@ async fn board_read_again_shows_every_change_made_since(server: TestServer) {
     let (alice, baker, admin) = (server.login(ALICE).await, server.login(BAKER).await, server.login(ADMIN).await);
     let (bakery, loaf) = bakery_loaf(&server, &alice).await;
     let path = format!("/shops/{bakery}/board");
-    let status_of = |b: &Value, id: i64| b["orders"].as_array().unwrap().iter().find(|o| o["id"] == json!(id)).map(|o| o["status"].clone());
 
     let first = server.get(&path, &baker).await;
     // Read twice with nothing between: the same board.
@@ -590,10 +589,10 @@ async fn board_read_again_shows_every_change_made_since(server: TestServer) {
     // that drops the kept board may hear of a change before or after it is answered.
     for _ in 0..10 {
         let id = place(&server, &alice, bakery, loaf).await["id"].as_i64().unwrap();
-        assert_eq!(status_of(&server.get(&path, &baker).await, id), Some(json!("pending")));
+        assert_eq!(status_on_board(&server.get(&path, &baker).await, id), Some(json!("pending")));
         let seq = advance(&server, &baker, id, "confirmed").await;
         let after = server.get(&path, &baker).await;
-        assert_eq!(status_of(&after, id), Some(json!("confirmed")));
+        assert_eq!(status_on_board(&after, id), Some(json!("confirmed")));
         assert!(after["seq"].as_i64().unwrap() >= seq);
     }
 

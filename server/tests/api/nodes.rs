@@ -119,17 +119,14 @@ async fn a_board_read_on_one_node_shows_a_change_just_made_through_the_other() {
     let (alice, baker_a, baker_b) = (b.login(ALICE).await, a.login(BAKER).await, b.login(BAKER).await);
     let (bakery, loaf) = bakery_loaf(&b, &alice).await;
     let path = format!("/shops/{bakery}/board");
-    let status_of = |board: &Value, id: i64| {
-        board["orders"].as_array().unwrap().iter().find(|o| o["id"] == json!(id)).map(|o| o["status"].clone())
-    };
     let id = place(&b, &alice, bakery, loaf).await["id"].as_i64().unwrap();
     for (status, seen) in [("confirmed", "pending"), ("preparing", "confirmed"), ("ready", "preparing")] {
         // Node A has the board in memory, as of the last step...
-        assert_eq!(status_of(&a.get(&path, &baker_a).await, id), Some(json!(seen)));
+        assert_eq!(status_on_board(&a.get(&path, &baker_a).await, id), Some(json!(seen)));
         // ...and the next one is made through node B.
         let seq = advance(&b, &baker_b, id, status).await;
         let board = a.get(&path, &baker_a).await;
-        assert_eq!(status_of(&board, id), Some(json!(status)), "step to {status}");
+        assert_eq!(status_on_board(&board, id), Some(json!(status)), "step to {status}");
         assert!(board["seq"].as_i64().unwrap() >= seq);
     }
 }
