@@ -4,7 +4,7 @@
 //! Every event carries enough to patch in place (an order's full snapshot, a product's new
 //! stock, a shop's state), so a page never refetches a list because something in it changed.
 
-use crate::api::{Chitty, Notification, Order, Product, Shop, StaffMember};
+use crate::api::{Board, Chitty, Notification, Order, Product, Shop, StaffMember};
 use crate::domain::EventType;
 use crate::protocol::EventEnvelope;
 use chrono::{DateTime, Utc};
@@ -76,8 +76,9 @@ pub fn patch_chitties(rows: &mut Vec<Chitty>, chitty: Chitty, open_only: bool) -
 pub enum CatalogChange {
     Shop(Shop),
     Product(Product),
-    Availability { shop_id: i64, product_id: i64, available: bool },
-    Stock { shop_id: i64, product_id: i64, stock: i64 },
+    /// `updated_at` is the product's own; events written before it was carried have none.
+    Availability { shop_id: i64, product_id: i64, available: bool, updated_at: Option<DateTime<Utc>> },
+    Stock { shop_id: i64, product_id: i64, stock: i64, updated_at: Option<DateTime<Utc>> },
 }
 
 #[derive(Deserialize)]
@@ -93,12 +94,14 @@ struct AvailabilityData {
     shop_id: i64,
     product_id: i64,
     available: bool,
+    updated_at: Option<DateTime<Utc>>,
 }
 #[derive(Deserialize)]
 struct StockData {
     shop_id: i64,
     product_id: i64,
     stock: i64,
+    updated_at: Option<DateTime<Utc>>,
 }
 
 pub fn catalog_change(event: &EventEnvelope) -> Option<CatalogChange> {
@@ -110,10 +113,10 @@ pub fn catalog_change(event: &EventEnvelope) -> Option<CatalogChange> {
         EventType::ProductUpdated => serde_json::from_value::<ProductData>(data).ok().map(|d| CatalogChange::Product(d.product)),
         EventType::ProductAvailabilityChanged => serde_json::from_value::<AvailabilityData>(data)
             .ok()
-            .map(|d| CatalogChange::Availability { shop_id: d.shop_id, product_id: d.product_id, available: d.available }),
+            .map(|d| CatalogChange::Availability { shop_id: d.shop_id, product_id: d.product_id, available: d.available, updated_at: d.updated_at }),
         EventType::InventoryUpdated => serde_json::from_value::<StockData>(data)
             .ok()
-            .map(|d| CatalogChange::Stock { shop_id: d.shop_id, product_id: d.product_id, stock: d.stock }),
+            .map(|d| CatalogChange::Stock { shop_id: d.shop_id, product_id: d.product_id, stock: d.stock, updated_at: d.updated_at }),
         _ => None,
     }
 }
@@ -132,18 +135,23 @@ pub fn patch_products(products: &mut Vec<Product>, shop_id: i64, change: &Catalo
                 true
             }
         },
-        CatalogChange::Availability { shop_id: s, product_id, available } if *s == shop_id => {
-            set_field(products, *product_id, |p| std::mem::replace(&mut p.available, *available) != *available)
+        CatalogChange::Availability { shop_id: s, product_id, available, updated_at } if *s == shop_id => {
+            set_field(products, *product_id, *updated_at, |p| std::mem::replace(&mut p.available, *available) != *available)
         }
-        CatalogChange::Stock { shop_id: s, product_id, stock } if *s == shop_id => {
-            set_field(products, *product_id, |p| std::mem::replace(&mut p.stock, *stock) != *stock)
+        CatalogChange::Stock { shop_id: s, product_id, stock, updated_at } if *s == shop_id => {
+            set_field(products, *product_id, *updated_at, |p| std::mem::replace(&mut p.stock, *stock) != *stock)
         }
         _ => false,
     }
 }
 
-fn set_field(products: &mut [Product], id: i64, f: impl FnOnce(&mut Product) -> bool) -> bool {
-    products.iter_mut().find(|p| p.id == id).is_some_and(f)
+fn set_field(products: &mut [Product], id: i64, updated_at: Option<DateTime<Utc>>, f: impl FnOnce(&mut Product) -> bool) -> bool {
+    products.iter_mut().find(|p| p.id == id).is_some_and(|p| {
+        if let Some(at) = updated_at {
+            p.updated_at = at;
+        }
+        f(p)
+    })
 }
 
 /// Applies a catalogue change to a list of shops. Returns whether anything changed.
@@ -210,6 +218,117 @@ pub fn patch_staff(staff: &mut Vec<StaffMember>, shop_id: i64, event: &EventEnve
             true
         }
     }
+}
+
+/// Whether a board kept on the server (`server/src/board_cache.rs`) could follow an event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BoardPatch {
+    /// The board is now as a fresh read would return it (the event may have changed nothing).
+    Applied,
+    /// The event changes the board in a way a patch cannot follow exactly (an order or list
+    /// past what the board holds comes into view, an unknown member of staff): read it again.
+    ReadAgain,
+}
+
+/// Applies an event for the board's shop to the board, so that it stays what
+/// `GET /shops/{id}/board` would read: open orders by id (at most [`Board::MAX_OPEN`]), then
+/// the newest [`Board::DONE_SHOWN`] delivered and cancelled ones; products by id; staff as
+/// they are; open lists newest first, at most `lists_max`. `board.seq` is left to the caller.
+pub fn patch_board(board: &mut Board, event: &EventEnvelope, lists_max: usize) -> BoardPatch {
+    use BoardPatch::*;
+    let shop_id = board.shop.id;
+    match event.event_type {
+        EventType::OrderCreated | EventType::OrderUpdated => match order_of(event) {
+            Some(order) if order.shop_id == shop_id => place_on_board(&mut board.orders, order),
+            Some(_) => Applied,
+            None => ReadAgain,
+        },
+        EventType::ChittyReceived | EventType::ChittyProcessed | EventType::ChittyFailed | EventType::ChittyUpdated => {
+            match chitty_of(event) {
+                Some(chitty) if chitty.shop_id == shop_id => {
+                    let (before, known) = (board.chitties.len(), board.chitties.iter().any(|c| c.id == chitty.id));
+                    // A handled list leaves a full board: the next one down is not on it.
+                    if known && chitty.status.is_final() && before >= lists_max {
+                        return ReadAgain;
+                    }
+                    patch_chitties(&mut board.chitties, chitty, true);
+                    board.chitties.truncate(lists_max);
+                    Applied
+                }
+                Some(_) => Applied,
+                None => ReadAgain,
+            }
+        }
+        EventType::StoreUpdated
+        | EventType::StoreAvailabilityChanged
+        | EventType::ProductUpdated
+        | EventType::ProductAvailabilityChanged
+        | EventType::InventoryUpdated => match catalog_change(event) {
+            Some(CatalogChange::Shop(shop)) => {
+                if shop.id == shop_id {
+                    board.shop = shop;
+                }
+                Applied
+            }
+            Some(CatalogChange::Availability { shop_id: s, product_id, .. } | CatalogChange::Stock { shop_id: s, product_id, .. })
+                if s == shop_id && !board.products.iter().any(|p| p.id == product_id) =>
+            {
+                ReadAgain
+            }
+            Some(change) => {
+                patch_products(&mut board.products, shop_id, &change);
+                Applied
+            }
+            None => ReadAgain,
+        },
+        EventType::UserConnected | EventType::UserDisconnected => {
+            let Ok(p) = serde_json::from_value::<PresenceData>(event.data.clone()) else { return ReadAgain };
+            if p.shop_id == shop_id && !board.staff.iter().any(|m| m.user_id == p.user_id) {
+                return ReadAgain;
+            }
+            patch_staff(&mut board.staff, shop_id, event);
+            Applied
+        }
+        // Alerts about what the board shows already.
+        EventType::StockLow | EventType::Notification => Applied,
+        EventType::AccessChanged | EventType::SessionEnded => ReadAgain,
+    }
+}
+
+/// Puts an order snapshot where [`patch_board`] says, replacing an older one.
+fn place_on_board(orders: &mut Vec<Order>, order: Order) -> BoardPatch {
+    let open = |o: &Order| !o.status.is_final();
+    let open_count = orders.iter().filter(|o| open(o)).count();
+    if let Some(at) = orders.iter().position(|o| o.id == order.id) {
+        if orders[at].version >= order.version {
+            return BoardPatch::Applied;
+        }
+        let was_open = open(&orders[at]);
+        // An order leaving a full board's open ones lets an order it did not hold into view.
+        if was_open && !open(&order) && open_count as i64 >= Board::MAX_OPEN {
+            return BoardPatch::ReadAgain;
+        }
+        orders.remove(at);
+    } else if open(&order) && open_count as i64 >= Board::MAX_OPEN {
+        return BoardPatch::ReadAgain;
+    }
+    // Open orders by id, then each final status's newest few by id, newest first.
+    let (mut open_orders, mut done): (Vec<Order>, Vec<Order>) = std::mem::take(orders).into_iter().partition(open);
+    if open(&order) {
+        open_orders.push(order);
+        open_orders.sort_by_key(|o| o.id);
+    } else {
+        done.push(order);
+    }
+    let (delivered, cancelled): (Vec<Order>, Vec<Order>) =
+        done.into_iter().partition(|o| o.status == crate::domain::OrderStatus::Delivered);
+    *orders = open_orders;
+    for mut these in [delivered, cancelled] {
+        these.sort_by_key(|o| std::cmp::Reverse(o.id));
+        these.truncate(Board::DONE_SHOWN);
+        orders.extend(these);
+    }
+    BoardPatch::Applied
 }
 
 /// How long ago `since` was, short enough for a card: "just now", "4 min", "2 h 5 min", "3 d".
@@ -423,5 +542,79 @@ mod tests {
         };
         assert_eq!(chitty_of(&event).map(|c| c.id), Some(4));
         assert_eq!(chitty_of(&EventEnvelope { event_type: EventType::OrderUpdated, ..event }), None);
+    }
+
+    fn board_of(orders: Vec<Order>) -> Board {
+        Board { shop: Shop::example(1), orders, products: vec![product(1, 1)], staff: vec![], chitties: vec![], seq: 1 }
+    }
+
+    fn ids(board: &Board) -> Vec<(i64, OrderStatus)> {
+        board.orders.iter().map(|o| (o.id, o.status)).collect()
+    }
+
+    #[test]
+    fn a_kept_board_takes_orders_where_a_fresh_read_puts_them() {
+        use OrderStatus::*;
+        let at = |e: EventType, o: &Order| event(e, json!({ "change": "status_changed", "order": o }));
+        let mut board = board_of(vec![order(2, 1, Pending), order(5, 1, Pending), order(1, 3, Delivered)]);
+        // A new order joins the open ones by id; one moving on stays where it is.
+        assert_eq!(patch_board(&mut board, &at(EventType::OrderCreated, &order(7, 1, Pending)), 100), BoardPatch::Applied);
+        assert_eq!(patch_board(&mut board, &at(EventType::OrderUpdated, &order(5, 2, Preparing)), 100), BoardPatch::Applied);
+        assert_eq!(ids(&board), [(2, Pending), (5, Preparing), (7, Pending), (1, Delivered)]);
+        // Finished ones leave the open ones for their status's newest few, newest first.
+        patch_board(&mut board, &at(EventType::OrderUpdated, &order(2, 2, Delivered)), 100);
+        patch_board(&mut board, &at(EventType::OrderUpdated, &order(7, 2, Cancelled)), 100);
+        assert_eq!(ids(&board), [(5, Preparing), (2, Delivered), (1, Delivered), (7, Cancelled)]);
+        // An older snapshot, or another shop's order, changes nothing.
+        patch_board(&mut board, &at(EventType::OrderUpdated, &order(5, 1, Pending)), 100);
+        let elsewhere = Order { shop_id: 2, ..order(9, 1, Pending) };
+        patch_board(&mut board, &at(EventType::OrderCreated, &elsewhere), 100);
+        assert_eq!(ids(&board), [(5, Preparing), (2, Delivered), (1, Delivered), (7, Cancelled)]);
+        // Only the newest delivered ones stay.
+        let mut full = board_of((10..10 + Board::DONE_SHOWN as i64).map(|id| order(id, 5, Delivered)).collect());
+        patch_board(&mut full, &at(EventType::OrderUpdated, &order(3, 2, Delivered)), 100);
+        assert_eq!(full.orders.len(), Board::DONE_SHOWN);
+        assert!(full.orders.iter().all(|o| o.id >= 10), "an older one does not push a newer one out");
+        patch_board(&mut full, &at(EventType::OrderUpdated, &order(40, 2, Delivered)), 100);
+        assert_eq!((full.orders.len(), full.orders[0].id, full.orders.last().map(|o| o.id)), (Board::DONE_SHOWN, 40, Some(11)));
+    }
+
+    #[test]
+    fn a_kept_board_is_read_again_where_a_patch_cannot_know_what_comes_into_view() {
+        use OrderStatus::*;
+        let at = |e: EventType, o: &Order| event(e, json!({ "change": "status_changed", "order": o }));
+        // As many open orders as a board holds: one more, or one leaving, changes what is held.
+        let mut full = board_of((1..=Board::MAX_OPEN).map(|id| order(id, 1, Pending)).collect());
+        assert_eq!(patch_board(&mut full.clone(), &at(EventType::OrderCreated, &order(5_000, 1, Pending)), 100), BoardPatch::ReadAgain);
+        assert_eq!(patch_board(&mut full.clone(), &at(EventType::OrderUpdated, &order(3, 2, Cancelled)), 100), BoardPatch::ReadAgain);
+        assert_eq!(patch_board(&mut full, &at(EventType::OrderUpdated, &order(3, 2, Ready)), 100), BoardPatch::Applied);
+
+        // Lists: a new one on top (the oldest falls off a full board); a handled one leaves,
+        // which on a full board lets in one the board does not hold.
+        use crate::domain::ChittyStatus::*;
+        let list = |c: Chitty| event(EventType::ChittyUpdated, json!({ "chitty": c }));
+        let mut board = board_of(vec![]);
+        board.chitties = vec![chitty(3, 1, Read), chitty(2, 1, Read)];
+        assert_eq!(patch_board(&mut board, &list(chitty(4, 1, Processing)), 2), BoardPatch::Applied);
+        assert_eq!(board.chitties.iter().map(|c| c.id).collect::<Vec<_>>(), [4, 3]);
+        assert_eq!(patch_board(&mut board.clone(), &list(chitty(3, 2, Ordered)), 2), BoardPatch::ReadAgain);
+        assert_eq!(patch_board(&mut board, &list(chitty(3, 2, Ordered)), 3), BoardPatch::Applied);
+        assert_eq!(board.chitties.iter().map(|c| c.id).collect::<Vec<_>>(), [4]);
+
+        // Stock of a product the board does not list, presence of someone not on its staff.
+        let stock = event(EventType::InventoryUpdated, json!({ "product_id": 9, "shop_id": 1, "stock": 3 }));
+        assert_eq!(patch_board(&mut board, &stock, 100), BoardPatch::ReadAgain);
+        let stock = event(EventType::InventoryUpdated, json!({ "product_id": 1, "shop_id": 1, "stock": 3 }));
+        assert_eq!(patch_board(&mut board, &stock, 100), BoardPatch::Applied);
+        assert_eq!(board.products[0].stock, 3);
+        let on = event(EventType::UserConnected, json!({ "user_id": 5, "name": "Bea", "shop_id": 1, "online": true }));
+        assert_eq!(patch_board(&mut board, &on, 100), BoardPatch::ReadAgain);
+        board.staff.push(StaffMember { user_id: 5, name: "Bea".into(), online: false });
+        assert_eq!(patch_board(&mut board, &on, 100), BoardPatch::Applied);
+        assert!(board.staff[0].online);
+        // Anything unreadable, and changes of rights.
+        assert_eq!(patch_board(&mut board, &event(EventType::OrderUpdated, json!({})), 100), BoardPatch::ReadAgain);
+        assert_eq!(patch_board(&mut board, &event(EventType::AccessChanged, json!({})), 100), BoardPatch::ReadAgain);
+        assert_eq!(patch_board(&mut board, &event(EventType::StockLow, json!({})), 100), BoardPatch::Applied);
     }
 }

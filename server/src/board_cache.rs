@@ -8,7 +8,9 @@
 //! lists) or an internal `access_changed` (who works where). An entry is never older than
 //! what its reader already knows of:
 //! - every node's relay hands each event to [`BoardCache::apply`] before the hub sees it, which
-//!   drops the boards it touches, and tells the cache how far it has read
+//!   patches the boards it touches as the browser's board patches itself
+//!   ([`app::patch::patch_board`]: an order placed or moved on, stock, presence, a list) and
+//!   drops the ones a patch cannot follow exactly, and tells the cache how far it has read
 //!   ([`BoardCache::relayed`]);
 //! - an entry is answered only when the relay has applied every event committed before the
 //!   request asked ([`BoardCache::get`] takes the outbox's current `seq`): whoever just changed
@@ -21,9 +23,12 @@
 //! And a board is never wrong for long where it matters: every browser resumes its live
 //! connection from the board's `seq`, so any event after it is replayed to the page.
 
+use crate::service::chitties::LIST_LIMIT;
 use crate::store::events::StoredEvent;
 use app::api::Board;
 use app::domain::{EventType, Topic};
+use app::patch::{patch_board, BoardPatch};
+use app::protocol::EventEnvelope;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -78,7 +83,8 @@ impl BoardCache {
         inner.boards.insert(board.shop.id, (board.clone(), Instant::now()));
     }
 
-    /// Drops the boards an event changes: called by the relay for every event, on every node.
+    /// Patches (or drops) the boards an event changes: called by the relay for every event, on
+    /// every node, in `seq` order.
     pub fn apply(&self, event: &StoredEvent) {
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         inner.relayed = inner.relayed.max(event.seq);
@@ -88,10 +94,26 @@ impl BoardCache {
             return;
         }
         for topic in &event.topics {
-            if let Topic::Shop(shop_id) = *topic {
-                let changed = inner.changed.entry(shop_id).or_default();
-                *changed = (*changed).max(event.seq);
-                inner.boards.remove(&shop_id);
+            let Topic::Shop(shop_id) = *topic else { continue };
+            let changed = inner.changed.entry(shop_id).or_default();
+            *changed = (*changed).max(event.seq);
+            let Some((board, _)) = inner.boards.get_mut(&shop_id) else { continue };
+            // A board read after this event holds it already (the relay may run behind reads).
+            if board.seq >= event.seq {
+                continue;
+            }
+            let envelope = EventEnvelope {
+                event_type: event.event_type,
+                seq: event.seq,
+                topic: Topic::Shop(shop_id),
+                at: event.created_at,
+                data: event.payload.clone(),
+            };
+            match patch_board(board, &envelope, LIST_LIMIT as usize) {
+                BoardPatch::Applied => board.seq = event.seq,
+                BoardPatch::ReadAgain => {
+                    inner.boards.remove(&shop_id);
+                }
             }
         }
     }
@@ -134,20 +156,71 @@ mod tests {
         StoredEvent { seq, event_type, topics, payload: serde_json::json!({}), created_at: Utc::now() }
     }
 
+    fn order_event(seq: i64, id: i64, shop_id: i64, status: &str, version: i64) -> StoredEvent {
+        let order = serde_json::json!({
+            "id": id, "shop_id": shop_id, "shop_name": "S", "currency": "GBP", "customer_id": 3,
+            "customer_name": "C", "items": [], "total_minor": 100, "status": status,
+            "payment_status": "unpaid", "version": version, "created_at": Utc::now(),
+            "updated_at": Utc::now(), "history": [],
+        });
+        let event_type = if version == 1 { EventType::OrderCreated } else { EventType::OrderUpdated };
+        StoredEvent {
+            seq,
+            event_type,
+            topics: Topic::for_order(id, 3, shop_id),
+            payload: serde_json::json!({ "change": "created", "order": order }),
+            created_at: Utc::now(),
+        }
+    }
+
     #[test]
-    fn a_board_is_answered_until_an_event_for_its_shop() {
+    fn a_board_follows_its_shops_events_and_is_dropped_on_one_it_cannot_follow() {
         let cache = BoardCache::new(Duration::from_secs(60));
         cache.store(&board(1, 5));
         cache.store(&board(2, 5));
         assert_eq!(cache.get(1, 0).map(|b| b.seq), Some(5));
-        // Another shop's order, a customer's own news: board 1 stays.
-        cache.apply(&event(6, EventType::OrderCreated, Topic::for_order(9, 3, 2)));
+        // Another shop's order, a customer's own news: board 1 unchanged.
+        cache.apply(&order_event(6, 9, 2, "pending", 1));
         cache.apply(&event(7, EventType::Notification, vec![Topic::User(3)]));
         assert_eq!(cache.get(1, 0).map(|b| b.seq), Some(5));
-        assert!(cache.get(2, 0).is_none());
-        // Its own shop's stock.
-        cache.apply(&event(8, EventType::InventoryUpdated, Topic::for_catalog(1)));
+        // Board 2 shows its new order, as of that event.
+        let two = cache.get(2, 0).expect("board 2 kept");
+        assert_eq!((two.seq, two.orders.len(), two.orders[0].id), (6, 1, 9));
+        // Its progress; an older snapshot arriving late changes nothing.
+        cache.apply(&order_event(8, 9, 2, "confirmed", 2));
+        cache.apply(&order_event(9, 9, 2, "pending", 1));
+        let two = cache.get(2, 0).expect("board 2 kept");
+        assert_eq!((two.seq, two.orders[0].status), (9, app::domain::OrderStatus::Confirmed));
+        // An event for board 1's shop that says nothing a board can follow: read it again.
+        cache.apply(&event(10, EventType::InventoryUpdated, Topic::for_catalog(1)));
         assert!(cache.get(1, 0).is_none());
+    }
+
+    #[test]
+    fn an_event_a_board_was_read_after_is_not_applied_again() {
+        let cache = BoardCache::new(Duration::from_secs(60));
+        let stock = |seq: i64, stock: i64| StoredEvent {
+            seq,
+            event_type: EventType::InventoryUpdated,
+            topics: Topic::for_catalog(1),
+            payload: serde_json::json!({ "shop_id": 1, "product_id": 4, "stock": stock }),
+            created_at: Utc::now(),
+        };
+        // Read at seq 8, after event 7 set the stock to 3 and event 8 to 5; the relay is behind.
+        let mut read = board(1, 8);
+        read.products = vec![serde_json::from_value(serde_json::json!({
+            "id": 4, "shop_id": 1, "name": "Loaf", "price_minor": 100, "stock": 5,
+            "low_stock_threshold": 2, "available": true, "updated_at": Utc::now(),
+        }))
+        .expect("a product")];
+        cache.store(&read);
+        cache.apply(&stock(7, 3));
+        assert_eq!(cache.get(1, 7).map(|b| (b.seq, b.products[0].stock)), Some((8, 5)), "the board holds 7 already");
+        cache.apply(&stock(8, 5));
+        assert_eq!(cache.get(1, 8).map(|b| (b.seq, b.products[0].stock)), Some((8, 5)));
+        // The next change is applied.
+        cache.apply(&stock(9, 4));
+        assert_eq!(cache.get(1, 9).map(|b| (b.seq, b.products[0].stock)), Some((9, 4)));
     }
 
     #[test]

@@ -26,6 +26,9 @@ pub struct Metrics {
     pub auth_failures: Counter,
     /// Seconds from an event's commit to its frame being written to a socket.
     pub delivery_latency: Histogram,
+    /// Boards answered from memory ([`crate::board_cache`]) and read from the database.
+    pub boards_kept: Counter,
+    pub boards_read: Counter,
     registry: Registry,
 }
 
@@ -54,6 +57,8 @@ impl Metrics {
             auth_failures: Counter::default(),
             // 50 µs to about 1.6 s.
             delivery_latency: Histogram::new(exponential_buckets(0.000_05, 2.0, 16)),
+            boards_kept: Counter::default(),
+            boards_read: Counter::default(),
             registry: Registry::default(),
         };
         relay.register("lag", "Newest seq in the database minus the last delivered by this node", m.relay_lag.clone());
@@ -74,6 +79,9 @@ impl Metrics {
             "Commit of an event to its frame written to a socket",
             m.delivery_latency.clone(),
         );
+        let boards = root.sub_registry_with_prefix("ordercast_boards");
+        boards.register("kept", "Boards answered from memory", m.boards_kept.clone());
+        boards.register("read", "Boards read from the database", m.boards_read.clone());
         Metrics { registry: root, ..m }
     }
 

@@ -171,8 +171,10 @@ pub async fn board(state: &AppState, session: &Session, shop_id: i64) -> ApiResu
     }
     let current = store::events::current_seq(&mut state.db.read().await?).await?;
     if let Some(board) = state.boards.get(shop_id, current) {
+        state.hub.metrics.boards_kept.inc();
         return Ok(board);
     }
+    state.hub.metrics.boards_read.inc();
     let board = read_board(state, shop_id).await?;
     state.boards.store(&board);
     Ok(board)
@@ -289,7 +291,7 @@ pub fn product_events(tx: &mut Tx, before: &Product, after: &Product, now: DateT
             tx,
             EventType::ProductAvailabilityChanged,
             &topics,
-            &json!({ "product_id": after.id, "shop_id": after.shop_id, "available": after.available }),
+            &json!({ "product_id": after.id, "shop_id": after.shop_id, "available": after.available, "updated_at": after.updated_at }),
             now,
         );
     }
@@ -298,7 +300,13 @@ pub fn product_events(tx: &mut Tx, before: &Product, after: &Product, now: DateT
             tx,
             EventType::InventoryUpdated,
             &topics,
-            &json!({ "product_id": after.id, "shop_id": after.shop_id, "stock": after.stock, "previous_stock": before.stock }),
+            &json!({
+                "product_id": after.id,
+                "shop_id": after.shop_id,
+                "stock": after.stock,
+                "previous_stock": before.stock,
+                "updated_at": after.updated_at,
+            }),
             now,
         );
     }

@@ -569,6 +569,66 @@ async fn a_board_is_read_in_one_request_by_its_staff_only() {
 /// A board is kept in memory once read (`board_cache`); reading it again must still show every
 /// change made since, whoever made it, the moment the change was answered. The same with the
 /// caches turned off.
+/// The board kept in memory follows each change by patching itself with the change's event
+/// (not by reading it again), and is then exactly what a fresh read returns: read side by side
+/// with a second node on the same database that keeps nothing.
+#[tokio::test]
+async fn a_kept_board_follows_each_change_and_stays_what_a_fresh_read_returns() {
+    let server = TestServer::start().await;
+    let fresh = TestServer::start_node(&server.db, "fresh", &["--board-cache-secs", "0"]).await;
+    let (alice, baker) = (server.login(ALICE).await, server.login(BAKER).await);
+    let (bakery, loaf) = bakery_loaf(&server, &alice).await;
+    let path = format!("/shops/{bakery}/board");
+    let mut staff_socket = live(&server, &baker).await;
+    let metric = |name: &'static str| {
+        let url = format!("{}/metrics", server.base);
+        async move {
+            let text = reqwest::get(url).await.expect("metrics").text().await.expect("metrics text");
+            text.lines().find_map(|l| l.strip_prefix(name)?.trim().parse::<f64>().ok()).unwrap_or(0.0)
+        }
+    };
+
+    let mut rounds = 0;
+    let mut compare = async |what: &str| {
+        // The relay has applied every change so far once the staff's socket has its event.
+        let seq = server.max_seq().await;
+        while staff_socket.next().await["seq"].as_i64().is_none_or(|s| s < seq) {}
+        let (kept, read) = (server.get(&path, &baker).await, fresh.get(&path, &baker).await);
+        assert_eq!(without_seq(kept), without_seq(read), "after {what}");
+        rounds += 1;
+    };
+
+    server.get(&path, &baker).await;
+    let reads_before = metric("ordercast_boards_read_total").await;
+    let ids: Vec<i64> = {
+        let mut ids = vec![];
+        for _ in 0..3 {
+            ids.push(place(&server, &alice, bakery, loaf).await["id"].as_i64().unwrap());
+            compare("an order placed").await;
+        }
+        ids
+    };
+    for status in ["confirmed", "preparing", "ready", "out_for_delivery", "delivered"] {
+        advance(&server, &baker, ids[0], status).await;
+        compare(status).await;
+    }
+    advance(&server, &baker, ids[1], "cancelled").await;
+    compare("a cancellation").await;
+    for change in [json!({"stock": 7}), json!({"available": false}), json!({"available": true, "price_minor": 455})] {
+        let (status, body) = server.call(Method::PATCH, &format!("/products/{loaf}"), Some(&baker), Some(change.clone())).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        compare(&change.to_string()).await;
+    }
+    let new = json!({"name": "Rye", "price_minor": 350, "stock": 4, "low_stock_threshold": 1});
+    let (status, body) = server.call(Method::POST, &format!("/shops/{bakery}/products"), Some(&baker), Some(new)).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    compare("a new product").await;
+
+    // Every one of those reads came from memory.
+    assert_eq!(metric("ordercast_boards_read_total").await, reads_before, "read again after a change");
+    assert_eq!(metric("ordercast_boards_kept_total").await, f64::from(rounds));
+}
+
 #[tokio::test]
 async fn a_board_read_again_shows_every_change_made_since() {
     for args in [&[][..], &["--board-cache-secs", "0", "--session-cache-secs", "0"][..]] {
