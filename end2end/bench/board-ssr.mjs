@@ -1,6 +1,7 @@
 // Server-side rendering of a busy board: places orders until the bakery has 200 open ones,
 // spreads them over the columns, then times full GET /board requests (session cookie,
-// server-rendered HTML) from this machine. Usage: node end2end/bench/board-ssr.mjs [base URL] [requests]
+// server-rendered HTML) from this machine, as it is and just after a change (the stock of a
+// product, before each request). Usage: node end2end/bench/board-ssr.mjs [base URL] [requests]
 // Run against a release build on a fresh database (e.g. target/release/ordercast --addr
 // 127.0.0.1:3300 --database-url sqlite:/tmp/bench.db).
 const base = process.argv[2] ?? "http://127.0.0.1:3300";
@@ -56,11 +57,12 @@ const openOrders = await open();
 // to the response's head and to its last byte, and the body size. Pages are rendered whole
 // before anything is sent, so the head's arrival is the server's time to render; the rest is
 // the transfer and this client reading 300 KiB of text.
-async function time(path, headers, check) {
+async function time(path, headers, check, before = async () => {}) {
   const head = [];
   const whole = [];
   let bytes = 0;
   for (let i = 0; i < requests + 20; i++) {
+    await before(i);
     const t0 = performance.now();
     const r = await fetch(`${base}${path}`, { headers });
     const t1 = performance.now();
@@ -83,6 +85,22 @@ async function time(path, headers, check) {
 // The page, and the data it is made from (the same read, as JSON): the difference is the render.
 const page = await time("/board", { cookie: baker.cookie }, (html) => html.includes("order-card"));
 const data = await time("/api/v1/shops/1/board", { authorization: `Bearer ${baker.token}` }, (j) => j.includes('"orders"'));
+// Each request right after a change to the board, committed (its response received): how
+// many of these the server answered from memory it says in /metrics.
+const boards = async () => {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const n = (name) => Number(text.match(new RegExp(`^${name} (\\S+)`, "m"))?.[1] ?? NaN);
+  return { kept: n("ordercast_boards_kept_total"), read: n("ordercast_boards_read_total") };
+};
+const change = async (i) => {
+  const r = await fetch(`${base}/api/v1/products/${products[0].id}`, { method: "PATCH", headers: json(baker.token), body: JSON.stringify({ stock: 100000 + i }) });
+  if (!r.ok) throw new Error(`stock: ${r.status}`);
+};
+const b0 = await boards();
+const changed = await time("/board", { cookie: baker.cookie }, (html) => html.includes("order-card"), change);
+const b1 = await boards();
 console.log(`board with ${openOrders} open orders, ${requests} requests each`);
 console.log(`  GET /board (HTML):                  ${page}`);
 console.log(`  GET /api/v1/shops/1/board (JSON):   ${data}`);
+console.log(`  GET /board, each just after a change: ${changed}`);
+console.log(`    of those, from memory ${b1.kept - b0.kept}, read ${b1.read - b0.read}`);
