@@ -46,7 +46,21 @@ use leptos_router::{
 /// is registered from here too, before the WASM has loaded, and the browser's time zone is
 /// left in a cookie for the server to render the next page's times in
 /// ([`pages::common::ViewerZone`]).
+///
+/// And the page says when its app has stopped: a panic (the `frontend` crate's hook calls
+/// `__ordercastCrashed`) or any other trap of the WASM, which the browser reports as an
+/// uncaught `WebAssembly.RuntimeError`, leaves an app that no longer updates the page nor
+/// answers it. `data-crashed` on `<body>` shows the banner saying so (`.crashed`); a board,
+/// which staff leave unattended, reloads itself after a few seconds, unless it already did so
+/// in the last minute (then it waits for someone to reload it, rather than loop).
 const KEEP_EARLY_TAPS: &str = "(function(){var q=[];\
+window.__ordercastCrashed=function(){var b=document.body;if(!b||b.hasAttribute('data-crashed'))return;\
+var again=false;try{var last=Number(sessionStorage.getItem('ordercast-crash-reload'));again=Date.now()-last<60000;\
+if(location.pathname==='/board'&&!again){sessionStorage.setItem('ordercast-crash-reload',String(Date.now()));\
+b.setAttribute('data-crashed','reloading');setTimeout(function(){location.reload();},5000);return;}}catch(e){}\
+b.setAttribute('data-crashed','true');};\
+function trapped(e){if(window.WebAssembly&&(e.error||e.reason) instanceof WebAssembly.RuntimeError){window.__ordercastCrashed();}}\
+window.addEventListener('error',trapped);window.addEventListener('unhandledrejection',trapped);\
 document.addEventListener('click',function(e){\
 if(document.body.getAttribute('data-hydrated')==='true')return;\
 var b=e.target.closest&&e.target.closest('button[type=button]');if(!b)return;\
@@ -116,6 +130,17 @@ pub fn hydrated() {
     }
 }
 
+/// Tells the page its app has stopped (see [`KEEP_EARLY_TAPS`]): called by the `frontend`
+/// crate's panic hook, before the WASM aborts.
+#[cfg(feature = "hydrate")]
+pub fn crashed() {
+    use wasm_bindgen::JsCast;
+    let f = js_sys::Reflect::get(&window(), &wasm_bindgen::JsValue::from_str("__ordercastCrashed"));
+    if let Ok(f) = f.and_then(|f| f.dyn_into::<js_sys::Function>()) {
+        let _ = f.call0(&wasm_bindgen::JsValue::NULL);
+    }
+}
+
 /// Dispatched on `document` once the page has hydrated.
 pub const HYDRATED_EVENT: &str = "ordercast-hydrated";
 
@@ -164,6 +189,14 @@ pub fn App() -> impl IntoView {
                 " This page has not started yet, so it does not update. If this stays, check the connection and "
                 <a href="">"reload the page"</a>
                 "."
+            </div>
+            // Shown once the app has stopped after it started (a panic, or any other trap of
+            // its code; see `KEEP_EARLY_TAPS`): the page no longer updates or answers.
+            <div class="crashed" role="alert">
+                <strong>"Stopped."</strong>
+                " Something went wrong on this page, so it no longer updates. "
+                <span class="crashed-manual"><a href="">"Reload the page"</a>"."</span>
+                <span class="crashed-auto">"It reloads itself in a few seconds."</span>
             </div>
             <header class="topbar">
                 <a class="brand" href="/">"Ordercast"</a>

@@ -78,6 +78,41 @@ test("a page whose app cannot start says so after a while, with a way to reload;
   }
 });
 
+test("a page whose app stops says so at once; a board reloads itself, but not again within a minute", async ({ device }) => {
+  // What the browser reports when the app's code traps (a panic aborts the WASM; so does any
+  // other fault): an uncaught WebAssembly.RuntimeError, here from a timer as from any callback.
+  const trap = (page: import("@playwright/test").Page) =>
+    page.evaluate(() => setTimeout(() => { throw new WebAssembly.RuntimeError("unreachable"); }));
+
+  const shop = await device({ width: 360, height: 800 });
+  await signIn(shop, "alice@ordercast.test", /\/shops$/);
+  const banner = shop.locator(".crashed");
+  await expect(banner).toBeHidden();
+  await trap(shop);
+  await expect(banner).toBeVisible();
+  await expect(banner).toContainText("Something went wrong on this page, so it no longer updates.");
+  await expect(banner.getByRole("link", { name: "Reload the page" })).toBeVisible();
+  await expect(banner.getByText("reloads itself")).toBeHidden();
+  await accessible(shop, ".crashed");
+  await shop.screenshot({ path: test.info().outputPath("crashed-360px.png") });
+
+  const board = await device({ width: 1280, height: 800 });
+  await signIn(board, "baker@ordercast.test", /\/board$/);
+  const reloaded = board.waitForEvent("load");
+  await trap(board);
+  await expect(board.locator(".crashed")).toContainText("It reloads itself in a few seconds.");
+  await expect(board.locator(".crashed").getByRole("link")).toBeHidden();
+  await accessible(board, ".crashed");
+  await board.screenshot({ path: test.info().outputPath("crashed-board-1280px.png") });
+  await reloaded;
+  await expect(board.locator("body")).toHaveAttribute("data-hydrated", "true");
+  await expect(board.locator(".crashed")).toBeHidden();
+  // Stopped again within the minute: it waits for someone rather than reload in a loop.
+  await trap(board);
+  await expect(board.locator("body")).toHaveAttribute("data-crashed", "true");
+  await expect(board.locator(".crashed").getByRole("link", { name: "Reload the page" })).toBeVisible();
+});
+
 test("the cart survives a reload and sits in a bar pinned to the bottom of a phone", async ({ page }) => {
   await page.setViewportSize({ width: 360, height: 740 });
   await signIn(page, "bob@ordercast.test", /\/shops$/);

@@ -6,7 +6,11 @@
 
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
-    console_error_panic_hook::set_once();
+    // A panic stops the app for good (the WASM aborts): log it, and tell the page so.
+    std::panic::set_hook(Box::new(|info| {
+        console_error_panic_hook::hook(info);
+        app::crashed();
+    }));
     // Lazy routes (see `app::routes`): the page's WASM chunks load, then it hydrates; only
     // then is it marked interactive and are the taps made while loading replayed.
     _ = any_spawner::Executor::init_wasm_bindgen();
