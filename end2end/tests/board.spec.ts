@@ -137,6 +137,35 @@ test("a hidden board counts new orders in its title and raises a system notifica
   }
 });
 
+test("new orders nobody acknowledged are still new, and still chiming, after the board reloads", async ({ device, request }) => {
+  const board = await device({ width: 1280, height: 800 });
+  await signIn(board, "baker@ordercast.test", /\/board$/);
+  const ids = await placeOrders(request, 2);
+  try {
+    const cards = ids.map((id) => board.locator(`.order-card[data-order-id="${id}"]`));
+    for (const card of cards) await expect(card).toHaveClass(/\bnew\b/);
+    await cards[0].getByRole("button", { name: "Acknowledge" }).click();
+    await expect(cards[0]).not.toHaveClass(/\bnew\b/);
+
+    // A reload (by hand, or the board's own after an error) forgets nothing unacknowledged.
+    await board.reload();
+    await expect(board.locator("body")).toHaveAttribute("data-hydrated", "true");
+    await expect(cards[1]).toHaveClass(/\bnew\b/);
+    await expect(cards[0]).not.toHaveClass(/\bnew\b/);
+    await expect(board).toHaveTitle("(1) Corner Bakery board · Ordercast");
+    const chimes = Number(await board.locator(".board-page").getAttribute("data-chimes"));
+    await expect.poll(async () => Number(await board.locator(".board-page").getAttribute("data-chimes")), { timeout: 20_000 }).toBeGreaterThan(chimes);
+
+    await cards[1].getByRole("button", { name: "Acknowledge" }).click();
+    await board.reload();
+    await expect(board.locator("body")).toHaveAttribute("data-hydrated", "true");
+    await expect(board).toHaveTitle("Corner Bakery board · Ordercast");
+    await expect(board.locator(".order-card.new")).toHaveCount(0);
+  } finally {
+    await cancelOrders(request, ids);
+  }
+});
+
 test("a board without network says since when it is not live and pauses its actions", async ({ device }) => {
   const board = await device({ width: 1280, height: 800 });
   await signIn(board, "baker@ordercast.test", /\/board$/);

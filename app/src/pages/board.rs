@@ -10,6 +10,7 @@
 use crate::api::{self, format_minor, Chitty, Order, Product, ProductUpdate, Severity, Shop, ShopUpdate, StaffMember};
 use crate::chime::Chime;
 use crate::client::{self, ApiFailure, Method};
+use crate::kept::{self, Kept};
 use crate::domain::timing::{timer, Urgency};
 use crate::domain::{EventType, OrderStatus};
 use crate::live::{LinkState, Live};
@@ -148,6 +149,27 @@ fn Board(data: BoardData) -> impl IntoView {
             alert(announced_lists, unacked_lists, c.id, text.clone(), text, format!("list-{}", c.id));
         }
     };
+    // What nobody acknowledged stays so when this tab's page reloads (by hand, or by itself
+    // after an error): the orders still pending and the lists still waiting go on chiming.
+    let kept_key = format!("board-unacked-{shop_id}");
+    let restored = StoredValue::new(false);
+    Effect::new(move |_| {
+        let now = (unacked.get(), unacked_lists.get());
+        if restored.get_value() {
+            kept::set_in(Kept::Tab, &kept_key, &unacked_to_kept(&now.0, &now.1));
+            return;
+        }
+        restored.set_value(true);
+        let (was, was_lists) = unacked_from_kept(&kept::get_in(Kept::Tab, &kept_key).unwrap_or_default());
+        let still: BTreeSet<i64> =
+            orders.with_untracked(|o| o.iter().filter(|o| o.status == OrderStatus::Pending && was.contains(&o.id)).map(|o| o.id).collect());
+        let still_lists: BTreeSet<i64> =
+            chitties.with_untracked(|c| c.iter().filter(|c| c.status.awaits_staff() && was_lists.contains(&c.id)).map(|c| c.id).collect());
+        announced.update_value(|a| a.extend(&still));
+        announced_lists.update_value(|a| a.extend(&still_lists));
+        unacked.update(|u| u.extend(still));
+        unacked_lists.update(|u| u.extend(still_lists));
+    });
 
     let on_event = move |event: &EventEnvelope| {
         if let Some(c) = chitty_of(event).filter(|c| c.shop_id == shop_id) {
@@ -697,5 +719,37 @@ fn ProductEditor(product: Product, products: RwSignal<Vec<Product>>, shop_id: i6
                 </button>
             </td>
         </tr>
+    }
+}
+
+/// A tab's unacknowledged orders and lists as kept across a reload: `"12,15|3"`.
+fn unacked_to_kept(orders: &BTreeSet<i64>, lists: &BTreeSet<i64>) -> String {
+    if orders.is_empty() && lists.is_empty() {
+        return String::new();
+    }
+    let join = |ids: &BTreeSet<i64>| ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    format!("{}|{}", join(orders), join(lists))
+}
+
+/// The inverse of [`unacked_to_kept`]; whatever does not read as ids is left out.
+fn unacked_from_kept(kept: &str) -> (BTreeSet<i64>, BTreeSet<i64>) {
+    let ids = |part: &str| part.split(',').filter_map(|id| id.trim().parse().ok()).collect();
+    let (orders, lists) = kept.split_once('|').unwrap_or((kept, ""));
+    (ids(orders), ids(lists))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unacknowledged_orders_and_lists_are_kept_and_read_back() {
+        let (orders, lists) = (BTreeSet::from([15, 12]), BTreeSet::from([3]));
+        assert_eq!(unacked_to_kept(&orders, &lists), "12,15|3");
+        assert_eq!(unacked_from_kept("12,15|3"), (orders.clone(), lists));
+        assert_eq!(unacked_from_kept("12,15|"), (orders, BTreeSet::new()));
+        assert_eq!(unacked_to_kept(&BTreeSet::new(), &BTreeSet::new()), "", "nothing kept removes the key");
+        assert_eq!(unacked_from_kept(""), (BTreeSet::new(), BTreeSet::new()));
+        assert_eq!(unacked_from_kept("7,x,|,9"), (BTreeSet::from([7]), BTreeSet::from([9])));
     }
 }
