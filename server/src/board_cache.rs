@@ -11,7 +11,7 @@
 //!   patches the boards it touches as the browser's board patches itself
 //!   ([`app::patch::patch_board`]: an order placed or moved on, stock, presence, a list) and
 //!   drops the ones a patch cannot follow exactly, and tells the cache how far it has read
-//!   ([`BoardCache::relayed`]);
+//!   ([`BoardCache::relayed`], [`BoardCache::skipped`]);
 //! - an entry is answered only when the relay has applied every event committed before the
 //!   request asked ([`BoardCache::get`] takes the outbox's current `seq`): whoever just changed
 //!   something, on any node, reads it back;
@@ -56,6 +56,11 @@ impl BoardCache {
         BoardCache { inner: Mutex::default(), ttl }
     }
 
+    /// Whether boards are kept at all (`--board-cache-secs` above 0).
+    pub fn is_on(&self) -> bool {
+        !self.ttl.is_zero()
+    }
+
     /// The shop's board, if it was read less than `ttl` ago and nothing on it changed since,
     /// as far as the events up to `current` (the outbox's newest `seq`, read just before) tell:
     /// none while the relay has not applied them all.
@@ -70,7 +75,7 @@ impl BoardCache {
 
     /// Keeps a board just read, unless an event after its `seq` was applied meanwhile.
     pub fn store(&self, board: &Board) {
-        if self.ttl.is_zero() {
+        if !self.is_on() {
             return;
         }
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
@@ -118,14 +123,18 @@ impl BoardCache {
         }
     }
 
-    /// The relay has read through `seq`: at start, where it begins, and after it moves past
-    /// events it could not read (pruned before it got to them, so their boards are dropped).
-    pub fn relayed(&self, seq: i64, skipped: bool) {
+    /// The relay starts after `seq`: every event up to it was committed before this node ran.
+    pub fn relayed(&self, seq: i64) {
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        if skipped {
-            inner.all_changed = inner.all_changed.max(seq);
-            inner.boards.clear();
-        }
+        inner.relayed = inner.relayed.max(seq);
+    }
+
+    /// The relay moved past events up to `seq` it could not read (pruned before it got to
+    /// them): whatever they changed is unknown, so every board is dropped.
+    pub fn skipped(&self, seq: i64) {
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        inner.all_changed = inner.all_changed.max(seq);
+        inner.boards.clear();
         inner.relayed = inner.relayed.max(seq);
     }
 }
@@ -250,7 +259,7 @@ mod tests {
     #[test]
     fn nothing_is_answered_while_the_relay_is_behind_the_outbox() {
         let cache = BoardCache::new(Duration::from_secs(60));
-        cache.relayed(5, false);
+        cache.relayed(5);
         cache.store(&board(1, 5));
         assert!(cache.get(1, 5).is_some());
         // Event 6 committed (the caller read it as the newest), not applied yet: it may be
@@ -259,7 +268,7 @@ mod tests {
         cache.apply(&event(6, EventType::Notification, vec![Topic::User(3)]));
         assert!(cache.get(1, 6).is_some());
         // Events skipped unread may have changed anything.
-        cache.relayed(9, true);
+        cache.skipped(9);
         assert!(cache.get(1, 9).is_none());
     }
 

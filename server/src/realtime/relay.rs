@@ -52,7 +52,7 @@ impl Caches {
 /// clients only through `resume`.
 pub async fn supervise(db: Db, bus: Bus, hub: Arc<Hub>, caches: Caches, shutdown: CancellationToken, start: i64) {
     let delivered = Arc::new(AtomicI64::new(start));
-    caches.boards.relayed(start, false);
+    caches.boards.relayed(start);
     let wake = Arc::new(Notify::new());
     if let Some(pool) = db.postgres() {
         tokio::spawn(listen(pool.clone(), wake.clone(), shutdown.clone()));
@@ -132,7 +132,7 @@ async fn run(db: Db, bus: Bus, wake: Arc<Notify>, hub: Arc<Hub>, caches: Caches,
                     let before = last;
                     skip_pruned(&db, &mut last).await;
                     if last != before {
-                        caches.boards.relayed(last, true);
+                        caches.boards.skipped(last);
                     }
                     hole_since = Some(Instant::now());
                 }

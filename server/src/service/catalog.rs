@@ -169,10 +169,12 @@ pub async fn board(state: &AppState, session: &Session, shop_id: i64) -> ApiResu
     if !session.actor.can_manage_shop(shop_id) {
         return Err(ApiError::forbidden("only this shop's staff or an admin see its board"));
     }
-    let current = store::events::current_seq(&mut state.db.read().await?).await?;
-    if let Some(board) = state.boards.get(shop_id, current) {
-        state.hub.metrics.boards_kept.inc();
-        return Ok(board);
+    if state.boards.is_on() {
+        let current = store::events::current_seq(&mut state.db.read().await?).await?;
+        if let Some(board) = state.boards.get(shop_id, current) {
+            state.hub.metrics.boards_kept.inc();
+            return Ok(board);
+        }
     }
     state.hub.metrics.boards_read.inc();
     let board = read_board(state, shop_id).await?;
