@@ -164,7 +164,7 @@ impl Reader {
             }
             Err(Unreadable(reason)) => (ChittyStatus::Failed, Vec::new(), Some(reason)),
         };
-        let now = Utc::now();
+        let now = crate::service::now();
         if !store::chitties::finish_reading(&mut tx, id, status, &lines, reason.as_deref(), now).await? {
             return Ok(()); // another node finished it after our lease ran out
         }

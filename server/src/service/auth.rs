@@ -5,7 +5,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::store;
 use app::api::{ErrorCode, LoginResponse};
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use std::net::IpAddr;
 use app::domain::EventType;
 use serde_json::json;
@@ -28,7 +28,7 @@ pub async fn login(state: &AppState, email: &str, password: &str, ip: Option<IpA
     state.throttle.record_success(&state.db, email).await?;
 
     let token = new_token();
-    let now = Utc::now();
+    let now = super::now();
     let expires_at = now + Duration::hours(state.config.session_hours);
     let mut tx = state.db.begin_write().await?;
     store::sessions::insert(&mut tx, &token_hash(&state.config.secret, &token), user_id, now, expires_at).await?;
@@ -44,7 +44,7 @@ pub async fn logout(state: &AppState, token: &str) -> ApiResult<()> {
     let hash = token_hash(&state.config.secret, token);
     let mut tx = state.db.begin_write().await?;
     if let Some(user_id) = store::sessions::delete(&mut tx, &hash).await? {
-        store::events::append(&mut tx, EventType::SessionEnded, &[], &json!({ "user_id": user_id, "session": hash }), Utc::now());
+        store::events::append(&mut tx, EventType::SessionEnded, &[], &json!({ "user_id": user_id, "session": hash }), super::now());
     }
     super::commit(state, tx).await?;
     // This node forgets it now; the others when their relay reads the event.

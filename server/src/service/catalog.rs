@@ -64,7 +64,7 @@ pub async fn update_shop(state: &AppState, session: &Session, id: i64, update: S
         let seq = store::events::current_seq(&mut tx).await?;
         return Ok(WithSeq { item: shop, seq });
     }
-    let now = Utc::now();
+    let now = super::now();
     let next = Shop { updated_at: now, ..next };
     store::shops::update(&mut tx, &next).await?;
     if next.is_open != shop.is_open {
@@ -90,7 +90,7 @@ pub async fn create_shop(state: &AppState, session: &Session, new: NewShop) -> A
     }
     let new = new.checked()?;
     let mut tx = state.db.begin_write().await?;
-    let now = Utc::now();
+    let now = super::now();
     let id = store::shops::insert(&mut tx, &new, true, now).await?;
     let shop = store::shops::get(&mut tx, id).await?.ok_or_else(|| ApiError::not_found("shop"))?;
     store_updated(&mut tx, &shop, session.user.id, now);
@@ -126,7 +126,7 @@ pub async fn figures(state: &AppState, session: &Session) -> ApiResult<FigureLis
         Role::Shopkeeper => Some(actor.shop_ids.clone()),
         Role::Customer => return Err(ApiError::forbidden("only shop staff and admins see figures")),
     };
-    let now = Utc::now();
+    let now = super::now();
     let since = figures::window_start(now);
     let mut tx = state.db.begin_read().await?;
     let seq = store::events::current_seq(&mut tx).await?;
@@ -224,7 +224,7 @@ pub async fn create_product(state: &AppState, session: &Session, shop_id: i64, n
     let mut tx = state.db.begin_write().await?;
     store::shops::get(&mut tx, shop_id).await?.ok_or_else(|| ApiError::not_found("shop"))?;
     require_staff(session, shop_id)?;
-    let now = Utc::now();
+    let now = super::now();
     let product = store::products::insert(&mut tx, shop_id, &new, now).await?;
     store::events::append(
         &mut tx,
@@ -262,7 +262,7 @@ pub async fn update_product(state: &AppState, session: &Session, id: i64, update
     store::products::lock(&mut tx, &[id]).await?;
     let before = store::products::get(&mut tx, id).await?.ok_or_else(|| ApiError::not_found("product"))?;
     require_staff(session, before.shop_id)?;
-    let now = Utc::now();
+    let now = super::now();
     let after = Product {
         name: name.map(|n| n.trim().to_owned()).unwrap_or_else(|| before.name.clone()),
         price_minor: price_minor.unwrap_or(before.price_minor),

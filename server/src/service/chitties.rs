@@ -39,7 +39,7 @@ pub async fn upload(state: &AppState, session: &Session, shop_id: i64, bytes: Ve
         .map_err(|_| ApiError::internal())?
         .map_err(photo_error)?;
 
-    let now = Utc::now();
+    let now = super::now();
     let mut tx = state.db.begin_write().await?;
     may_send(state, &mut tx, session, shop_id).await?;
     let id = store::chitties::insert(&mut tx, shop_id, session.user.id, note.as_deref(), checked.content_type, &bytes, now).await?;
@@ -58,7 +58,7 @@ async fn may_send(state: &AppState, tx: &mut Tx, session: &Session, shop_id: i64
         return Err(ApiError::new(ErrorCode::ShopClosed, format!("{} is closed and is not taking lists", shop.name)));
     }
     let limit = state.config.chitty_uploads_per_minute;
-    let sent = store::chitties::count_sent_since(tx, session.user.id, Utc::now() - chrono::Duration::minutes(1)).await?;
+    let sent = store::chitties::count_sent_since(tx, session.user.id, super::now() - chrono::Duration::minutes(1)).await?;
     if sent >= limit {
         let mut err = ApiError::new(ErrorCode::TooManyRequests, format!("at most {limit} lists a minute; try again in a minute"));
         err.retry_after = Some(60);
@@ -133,7 +133,7 @@ pub async fn make_order(state: &AppState, session: &Session, id: i64, confirmed:
     let lines: Vec<(i64, i64)> = confirmed.items.iter().map(|i| (i.product_id, i.quantity)).collect();
     validation::order_items(&lines)?;
 
-    let now = Utc::now();
+    let now = super::now();
     let mut tx = state.db.begin_write().await?;
     let chitty = actionable(&mut tx, session, id).await?;
     let order = super::orders::place(&mut tx, chitty.shop_id, chitty.customer_id, session.user.id, &lines, now).await?;
@@ -162,7 +162,7 @@ pub async fn reject(state: &AppState, session: &Session, id: i64, reason: String
     // Checked as sent (what the API document states), kept trimmed.
     app::domain::validation::reject_reason(&reason)?;
     let reason = reason.trim().to_owned();
-    let now = Utc::now();
+    let now = super::now();
     let mut tx = state.db.begin_write().await?;
     let chitty = actionable(&mut tx, session, id).await?;
     let chitty = close(&mut tx, &chitty, ChittyStatus::Rejected, None, Some(&reason), now).await?;

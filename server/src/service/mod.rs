@@ -20,6 +20,15 @@ use crate::error::{ApiError, ApiResult};
 use app::domain::{Actor, Role};
 use crate::state::AppState;
 
+/// The time a write records: now, to the microsecond, the precision both engines keep
+/// (PostgreSQL's `timestamptz`). What a write returns and what its event announces is then
+/// exactly what reading the row back gives, which a kept board relies on
+/// ([`crate::board_cache`]).
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    use chrono::SubsecRound;
+    chrono::Utc::now().trunc_subsecs(6)
+}
+
 /// Commits a write transaction and, if it wrote events, wakes the relays to publish them.
 /// Returns the `seq` the write's result is current as of: its last event's, or, when it wrote
 /// none, the newest one before it. A client that follows from there misses nothing after its

@@ -7,7 +7,6 @@ use crate::store;
 use app::api::{NewNotification, Notification, WithSeq};
 use app::domain::validation;
 use app::domain::{EventType, Topic};
-use chrono::Utc;
 
 pub async fn send(state: &AppState, session: &Session, new: NewNotification) -> ApiResult<WithSeq<Notification>> {
     if !session.actor.is_admin() {
@@ -23,7 +22,7 @@ pub async fn send(state: &AppState, session: &Session, new: NewNotification) -> 
         }
         None => Topic::Broadcast,
     };
-    let now = Utc::now();
+    let now = super::now();
     let notification = Notification { user_id: new.user_id, severity: new.severity, text, from_user_id: session.user.id, at: now };
     store::events::append(&mut tx, EventType::Notification, &[topic], &serde_json::to_value(&notification)?, now);
     let seq = super::commit(state, tx).await?;

@@ -13,7 +13,7 @@ use app::api::{
 use app::domain::order::{apply, OrderChange, OrderState};
 use app::domain::validation::{self, ValidationError};
 use app::domain::{EventType, OrderAction, Role, Topic};
-use chrono::{SubsecRound, Utc};
+use chrono::Utc;
 use serde_json::json;
 use crate::db::{AsConn, Tx};
 use super::order_changes::{record, Decided};
@@ -30,7 +30,7 @@ pub async fn create(state: &AppState, session: &Session, new: NewOrder) -> ApiRe
     validation::order_items(&lines)?;
 
     let mut tx = state.db.begin_write().await?;
-    let order = place(&mut tx, new.shop_id, session.user.id, session.user.id, &lines, Utc::now()).await?;
+    let order = place(&mut tx, new.shop_id, session.user.id, session.user.id, &lines, super::now()).await?;
     let seq = super::commit(state, tx).await?;
     tracing::info!(order_id = order.id, shop_id = order.shop_id, customer_id = session.user.id, total = order.total_minor, "order placed");
     Ok(WithSeq { item: order, seq })
@@ -219,7 +219,7 @@ fn decide(session: &Session, order: Order, action: OrderAction, note: Option<Str
         .ok_or_else(|| ApiError::not_found(NOT_FOUND))?;
     let (next, change) = apply(OrderState { status: order.status, payment: order.payment_status }, action, party)?;
     // Microseconds: what PostgreSQL keeps, so the snapshot equals the order read back.
-    let entry = StatusChange { status: next.status, change, by_user_id: session.user.id, at: Utc::now().trunc_subsecs(6), note };
+    let entry = StatusChange { status: next.status, change, by_user_id: session.user.id, at: super::now(), note };
     let expected_version = order.version;
     Ok(Decided { order: order.with_change(next, entry.clone()), expected_version, entry, payment: next.payment, change })
 }

@@ -7,7 +7,6 @@ use crate::push::keys::decode_b64url;
 use crate::state::AppState;
 use crate::store;
 use app::api::{ErrorCode, NewPushSubscription, PushSubscription};
-use chrono::Utc;
 
 /// Devices one user may have.
 pub const MAX_DEVICES_PER_USER: usize = 10;
@@ -65,7 +64,7 @@ pub async fn subscribe(state: &AppState, session: &Session, new: NewPushSubscrip
             format!("at most {MAX_DEVICES_PER_USER} devices get notifications; turn one off first"),
         ));
     }
-    let saved = store::push::upsert(&mut tx, session.user.id, &new.endpoint, &new.keys.p256dh, &new.keys.auth, device, Utc::now()).await?;
+    let saved = store::push::upsert(&mut tx, session.user.id, &new.endpoint, &new.keys.p256dh, &new.keys.auth, device, super::now()).await?;
     tx.commit().await?;
     // Customers' connections count for presence from now on, so a live screen is not pushed.
     state.hub.track_presence_of_everyone(true);

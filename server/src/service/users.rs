@@ -9,7 +9,6 @@ use app::domain::Actor;
 use app::domain::validation::{self, ValidationError};
 use app::domain::Role;
 use app::domain::EventType;
-use chrono::Utc;
 use serde_json::json;
 
 /// Every enabled user (admins), e.g. to pick the recipient of a notification.
@@ -40,7 +39,7 @@ pub async fn create(state: &AppState, session: &Session, new: NewUser) -> ApiRes
     if store::users::credentials(&mut tx, &new.email).await?.is_some() {
         return Err(ApiError::new(ErrorCode::Conflict, "a user with that email exists"));
     }
-    let id = store::users::insert(&mut tx, &new.email, new.name.trim(), new.role, &hash, Utc::now()).await?;
+    let id = store::users::insert(&mut tx, &new.email, new.name.trim(), new.role, &hash, super::now()).await?;
     for &shop_id in &new.shop_ids {
         store::shops::get(&mut tx, shop_id).await?.ok_or_else(|| ApiError::not_found("shop"))?;
         store::shops::add_staff(&mut tx, shop_id, id).await?;
@@ -49,7 +48,7 @@ pub async fn create(state: &AppState, session: &Session, new: NewUser) -> ApiRes
     // Rights from none: a shop's staff list changes on every node (its board, see
     // `board_cache`) when this commits.
     let actor = Actor { user_id: id, role: new.role, shop_ids: user.shop_ids.clone() };
-    store::events::append(&mut tx, EventType::AccessChanged, &[], &json!({ "user_id": id, "actor": actor }), Utc::now());
+    store::events::append(&mut tx, EventType::AccessChanged, &[], &json!({ "user_id": id, "actor": actor }), super::now());
     let seq = super::commit(state, tx).await?;
     tracing::info!(user_id = id, role = new.role.as_str(), by = session.user.id, "user created");
     Ok(WithSeq { item: user, seq })
@@ -96,7 +95,7 @@ pub async fn update(state: &AppState, session: &Session, id: i64, update: UserUp
     let shop_ids = store::users::shop_ids(&mut tx, id).await?;
     let user = store::users::get_any(&mut tx, id).await?.ok_or_else(ApiError::internal)?;
     let actor = (!disabled).then_some(Actor { user_id: id, role, shop_ids });
-    store::events::append(&mut tx, EventType::AccessChanged, &[], &json!({ "user_id": id, "actor": actor }), Utc::now());
+    store::events::append(&mut tx, EventType::AccessChanged, &[], &json!({ "user_id": id, "actor": actor }), super::now());
     let seq = super::commit(state, tx).await?;
     // This node forgets the user's sessions now; the others when their relay reads the event.
     state.sessions.forget_user(id);
