@@ -1,7 +1,8 @@
-//! Each shop's board as last read, kept in memory so that opening a board (the page, the API,
-//! a board catching up after an outage) does not read the database again while nothing on it
-//! has changed. A busy board is the largest read the server makes: 200 open orders with their
-//! lines and histories, the products, the staff and the lists, in eight statements.
+//! Each shop's board as last read, kept in memory and kept current with every event, so that
+//! opening a board (the page, the API, a board catching up after an outage) does not read the
+//! database again, even during a service where it changes every few seconds. A busy board is
+//! the largest read the server makes: 200 open orders with their lines and histories, the
+//! products, the staff and the lists, in eight statements.
 //!
 //! A board is read at one `seq` and everything on it is a shop's staff's business, so every
 //! change to it is an outbox event for `Topic::Shop` (orders, catalogue, stock, presence,

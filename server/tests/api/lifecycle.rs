@@ -566,9 +566,6 @@ async fn a_board_is_read_in_one_request_by_its_staff_only() {
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
-/// A board is kept in memory once read (`board_cache`); reading it again must still show every
-/// change made since, whoever made it, the moment the change was answered. The same with the
-/// caches turned off.
 /// The board kept in memory follows each change by patching itself with the change's event
 /// (not by reading it again), and is then exactly what a fresh read returns: read side by side
 /// with a second node on the same database that keeps nothing.
@@ -600,14 +597,11 @@ async fn a_kept_board_follows_each_change_and_stays_what_a_fresh_read_returns() 
 
     server.get(&path, &baker).await;
     let reads_before = metric("ordercast_boards_read_total").await;
-    let ids: Vec<i64> = {
-        let mut ids = vec![];
-        for _ in 0..3 {
-            ids.push(place(&server, &alice, bakery, loaf).await["id"].as_i64().unwrap());
-            compare("an order placed").await;
-        }
-        ids
-    };
+    let mut ids = vec![];
+    for _ in 0..3 {
+        ids.push(place(&server, &alice, bakery, loaf).await["id"].as_i64().unwrap());
+        compare("an order placed").await;
+    }
     for status in ["confirmed", "preparing", "ready", "out_for_delivery", "delivered"] {
         advance(&server, &baker, ids[0], status).await;
         compare(status).await;
@@ -629,6 +623,9 @@ async fn a_kept_board_follows_each_change_and_stays_what_a_fresh_read_returns() 
     assert_eq!(metric("ordercast_boards_kept_total").await, f64::from(rounds));
 }
 
+/// A board is kept in memory once read (`board_cache`); reading it again must still show every
+/// change made since, whoever made it, the moment the change was answered. The same with the
+/// caches turned off.
 #[tokio::test]
 async fn a_board_read_again_shows_every_change_made_since() {
     for args in [&[][..], &["--board-cache-secs", "0", "--session-cache-secs", "0"][..]] {
