@@ -1,5 +1,5 @@
 import { expect, type Page } from "@playwright/test";
-import { test, signIn, accessible, placeOrders, cancelOrders } from "./helpers";
+import { test, signIn, blockSoundUntilClick, accessible, placeOrders, cancelOrders } from "./helpers";
 
 test.setTimeout(90_000);
 
@@ -69,21 +69,7 @@ test("a busy board fits 1280×800 without page scroll, oldest first, each order 
 
 test("a board whose browser blocks sound asks to be started, and chimes once started", async ({ device, request }) => {
   const board = await device({ width: 1280, height: 800 });
-  // Chromium here allows sound; this makes its audio behave as a browser that blocks it:
-  // suspended until a click on the page.
-  await board.addInitScript(() => {
-    const Real = window.AudioContext;
-    let allowed = false;
-    window.addEventListener("click", () => (allowed = true), { capture: true });
-    (window as any).AudioContext = class extends Real {
-      get state() {
-        return allowed ? super.state : "suspended";
-      }
-      resume() {
-        return allowed ? super.resume() : new Promise<void>(() => {});
-      }
-    };
-  });
+  await blockSoundUntilClick(board);
   await signIn(board, "baker@ordercast.test", /\/board$/);
   await board.goto("/board"); // a fresh page, with no click on it yet
   const overlay = board.getByRole("dialog", { name: "Start the board" });
@@ -139,7 +125,11 @@ test("a hidden board counts new orders in its title and raises a system notifica
 
 test("new orders nobody acknowledged are still new, and still chiming, after the board reloads", async ({ device, request }) => {
   const board = await device({ width: 1280, height: 800 });
+  // As a browser that blocks sound on a page nobody clicked yet, as after a reload.
+  await blockSoundUntilClick(board);
   await signIn(board, "baker@ordercast.test", /\/board$/);
+  const start = board.getByRole("dialog", { name: "Start the board" }).getByRole("button", { name: "Start the board" });
+  await start.click();
   const ids = await placeOrders(request, 2);
   try {
     const cards = ids.map((id) => board.locator(`.order-card[data-order-id="${id}"]`));
@@ -147,13 +137,15 @@ test("new orders nobody acknowledged are still new, and still chiming, after the
     await cards[0].getByRole("button", { name: "Acknowledge" }).click();
     await expect(cards[0]).not.toHaveClass(/\bnew\b/);
 
-    // A reload (by hand, or the board's own after an error) forgets nothing unacknowledged.
+    // A reload (by hand, or the board's own after an error) forgets nothing unacknowledged,
+    // and the reloaded page, which nobody clicked yet, asks to be started so it can chime.
     await board.reload();
     await expect(board.locator("body")).toHaveAttribute("data-hydrated", "true");
     await expect(cards[1]).toHaveClass(/\bnew\b/);
     await expect(cards[0]).not.toHaveClass(/\bnew\b/);
     await expect(board).toHaveTitle("(1) Corner Bakery board · Ordercast");
     const chimes = Number(await board.locator(".board-page").getAttribute("data-chimes"));
+    await start.click();
     await expect.poll(async () => Number(await board.locator(".board-page").getAttribute("data-chimes")), { timeout: 20_000 }).toBeGreaterThan(chimes);
 
     await cards[1].getByRole("button", { name: "Acknowledge" }).click();

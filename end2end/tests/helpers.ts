@@ -63,6 +63,26 @@ export async function signIn(page: Page, email: string, landing: RegExp, base = 
   await page.evaluate(() => ((window as any).__sameDocument = true));
 }
 
+/**
+ * Chromium here allows sound; this makes the page's audio behave as a browser that blocks it:
+ * suspended until a click on the page (each new document of the page starts blocked again).
+ */
+export async function blockSoundUntilClick(page: Page) {
+  await page.addInitScript(() => {
+    const Real = window.AudioContext;
+    let allowed = false;
+    window.addEventListener("click", () => (allowed = true), { capture: true });
+    (window as any).AudioContext = class extends Real {
+      get state() {
+        return allowed ? super.state : "suspended";
+      }
+      resume() {
+        return allowed ? super.resume() : new Promise<void>(() => {});
+      }
+    };
+  });
+}
+
 /** True while the page has not been reloaded since `signIn`. */
 export async function sameDocument(page: Page): Promise<boolean> {
   return await page.evaluate(() => (window as any).__sameDocument === true);

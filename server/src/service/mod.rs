@@ -20,10 +20,10 @@ use crate::error::{ApiError, ApiResult};
 use app::domain::{Actor, Role};
 use crate::state::AppState;
 
-/// The time a write records: now, to the microsecond, the precision both engines keep
-/// (PostgreSQL's `timestamptz`). What a write returns and what its event announces is then
-/// exactly what reading the row back gives, which a kept board relies on
-/// ([`crate::board_cache`]).
+/// The time a write records: now, to the microsecond, the precision PostgreSQL's
+/// `timestamptz` keeps (SQLite keeps the text it is given). What a write returns and what its
+/// event announces is then exactly what reading the row back gives, on either engine, which a
+/// kept board relies on ([`crate::board_cache`]).
 pub fn now() -> chrono::DateTime<chrono::Utc> {
     use chrono::SubsecRound;
     chrono::Utc::now().trunc_subsecs(6)
