@@ -117,25 +117,27 @@ fn shows_order_status(id: i64) -> bool {
 /// tests wait for the mark instead of sleeping. Called by the `frontend` crate.
 #[cfg(feature = "hydrate")]
 pub fn hydrated() {
-    use wasm_bindgen::JsCast;
     if let Some(body) = document().body() {
         let _ = body.set_attribute("data-hydrated", "true");
     }
     if let Ok(event) = web_sys::Event::new(HYDRATED_EVENT) {
         let _ = document().dispatch_event(&event);
     }
-    let replay = js_sys::Reflect::get(&window(), &wasm_bindgen::JsValue::from_str("__ordercastReplayTaps"));
-    if let Ok(f) = replay.and_then(|f| f.dyn_into::<js_sys::Function>()) {
-        let _ = f.call0(&wasm_bindgen::JsValue::NULL);
-    }
+    call_page_script("__ordercastReplayTaps");
 }
 
 /// Tells the page its app has stopped (see [`KEEP_EARLY_TAPS`]): called by the `frontend`
 /// crate's panic hook, before the WASM aborts.
 #[cfg(feature = "hydrate")]
 pub fn crashed() {
+    call_page_script("__ordercastCrashed");
+}
+
+/// Calls `window[name]()`, a function [`KEEP_EARLY_TAPS`] defined, if it is there.
+#[cfg(feature = "hydrate")]
+fn call_page_script(name: &str) {
     use wasm_bindgen::JsCast;
-    let f = js_sys::Reflect::get(&window(), &wasm_bindgen::JsValue::from_str("__ordercastCrashed"));
+    let f = js_sys::Reflect::get(&window(), &wasm_bindgen::JsValue::from_str(name));
     if let Ok(f) = f.and_then(|f| f.dyn_into::<js_sys::Function>()) {
         let _ = f.call0(&wasm_bindgen::JsValue::NULL);
     }

@@ -29,7 +29,6 @@ use crate::store::events::StoredEvent;
 use app::api::Board;
 use app::domain::{EventType, Topic};
 use app::patch::{patch_board, BoardPatch};
-use app::protocol::EventEnvelope;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -108,14 +107,7 @@ impl BoardCache {
             if board.seq >= event.seq {
                 continue;
             }
-            let envelope = EventEnvelope {
-                event_type: event.event_type,
-                seq: event.seq,
-                topic: Topic::Shop(shop_id),
-                at: event.created_at,
-                data: event.payload.clone(),
-            };
-            match patch_board(board, &envelope, LIST_LIMIT as usize) {
+            match patch_board(board, &event.envelope(Topic::Shop(shop_id)), LIST_LIMIT as usize) {
                 BoardPatch::Applied => board.seq = event.seq,
                 BoardPatch::ReadAgain => {
                     inner.boards.remove(&shop_id);

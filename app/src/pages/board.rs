@@ -152,14 +152,13 @@ fn Board(data: BoardData) -> impl IntoView {
     // What nobody acknowledged stays so when this tab's page reloads (by hand, or by itself
     // after an error): the orders still pending and the lists still waiting go on chiming.
     let kept_key = format!("board-unacked-{shop_id}");
-    let restored = StoredValue::new(false);
-    Effect::new(move |_| {
+    // The first run (the page has just started) reads them back; every later one keeps them.
+    Effect::new(move |first_run_done: Option<()>| {
         let now = (unacked.get(), unacked_lists.get());
-        if restored.get_value() {
+        if first_run_done.is_some() {
             kept::set_in(Kept::Tab, &kept_key, &unacked_to_kept(&now.0, &now.1));
             return;
         }
-        restored.set_value(true);
         let (was, was_lists) = unacked_from_kept(&kept::get_in(Kept::Tab, &kept_key).unwrap_or_default());
         let still: BTreeSet<i64> =
             orders.with_untracked(|o| o.iter().filter(|o| o.status == OrderStatus::Pending && was.contains(&o.id)).map(|o| o.id).collect());

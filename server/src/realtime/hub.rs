@@ -16,7 +16,7 @@ use super::metrics::Metrics;
 use super::queue;
 use crate::store::events::StoredEvent;
 use app::domain::{Actor, EventType, Role, Topic};
-use app::protocol::{Disconnect, EventEnvelope, ServerMessage};
+use app::protocol::{Disconnect, ServerMessage};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 use chrono::{DateTime, Utc};
 use std::collections::{HashMap, HashSet};
@@ -534,13 +534,7 @@ pub fn order_owner(event: &StoredEvent) -> Option<(i64, i64)> {
 
 /// The frame of `event` as received through `topic`.
 pub fn encode(event: &StoredEvent, topic: Topic) -> Outbound {
-    let envelope = ServerMessage::Event(EventEnvelope {
-        event_type: event.event_type,
-        seq: event.seq,
-        topic,
-        at: event.created_at,
-        data: event.payload.clone(),
-    });
+    let envelope = ServerMessage::Event(event.envelope(topic));
     // Serialising a Value-backed envelope cannot fail.
     let text = serde_json::to_string(&envelope).unwrap_or_default();
     Outbound { seq: event.seq, text: text.into(), committed_at: event.created_at }

@@ -20,6 +20,20 @@ pub struct StoredEvent {
     pub created_at: DateTime<Utc>,
 }
 
+impl StoredEvent {
+    /// The event as a client receives it through `topic` (the socket's and the event
+    /// stream's frames, and the pages' patches).
+    pub fn envelope(&self, topic: Topic) -> app::protocol::EventEnvelope {
+        app::protocol::EventEnvelope {
+            event_type: self.event_type,
+            seq: self.seq,
+            topic,
+            at: self.created_at,
+            data: self.payload.clone(),
+        }
+    }
+}
+
 #[derive(sqlx::FromRow)]
 struct EventRow {
     seq: i64,

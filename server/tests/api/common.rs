@@ -161,6 +161,12 @@ impl TestServer {
         format!("{}/api/v1{}", self.base, path)
     }
 
+    /// The value of an unlabelled metric in `/metrics` (a counter's name ends in `_total`).
+    pub async fn metric(&self, name: &str) -> Option<f64> {
+        let text = reqwest::get(format!("{}/metrics", self.base)).await.expect("metrics").text().await.expect("metrics text");
+        text.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+    }
+
     /// Signs in and returns the bearer token.
     pub async fn login(&self, email: &str) -> String {
         let (status, body) = self.call(Method::POST, "/auth/login", None, Some(serde_json::json!({"email": email, "password": PASSWORD}))).await;

@@ -577,13 +577,6 @@ async fn a_kept_board_follows_each_change_and_stays_what_a_fresh_read_returns() 
     let (bakery, loaf) = bakery_loaf(&server, &alice).await;
     let path = format!("/shops/{bakery}/board");
     let mut staff_socket = live(&server, &baker).await;
-    let metric = |name: &'static str| {
-        let url = format!("{}/metrics", server.base);
-        async move {
-            let text = reqwest::get(url).await.expect("metrics").text().await.expect("metrics text");
-            text.lines().find_map(|l| l.strip_prefix(name)?.trim().parse::<f64>().ok()).unwrap_or(0.0)
-        }
-    };
 
     let mut rounds = 0;
     let mut compare = async |what: &str| {
@@ -596,7 +589,7 @@ async fn a_kept_board_follows_each_change_and_stays_what_a_fresh_read_returns() 
     };
 
     server.get(&path, &baker).await;
-    let reads_before = metric("ordercast_boards_read_total").await;
+    let reads_before = server.metric("ordercast_boards_read_total").await;
     let mut ids = vec![];
     for _ in 0..3 {
         ids.push(place(&server, &alice, bakery, loaf).await["id"].as_i64().unwrap());
@@ -619,8 +612,8 @@ async fn a_kept_board_follows_each_change_and_stays_what_a_fresh_read_returns() 
     compare("a new product").await;
 
     // Every one of those reads came from memory.
-    assert_eq!(metric("ordercast_boards_read_total").await, reads_before, "read again after a change");
-    assert_eq!(metric("ordercast_boards_kept_total").await, f64::from(rounds));
+    assert_eq!(server.metric("ordercast_boards_read_total").await, reads_before, "read again after a change");
+    assert_eq!(server.metric("ordercast_boards_kept_total").await, Some(f64::from(rounds)));
 }
 
 /// A board is kept in memory once read (`board_cache`); reading it again must still show every

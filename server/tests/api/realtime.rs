@@ -245,10 +245,7 @@ async fn a_client_that_stops_reading_is_closed_and_the_others_keep_up() {
             stuck.until_close().await
         }
     });
-    let slow_closes = || async {
-        let metrics = reqwest::get(format!("{}/metrics", s.base)).await.unwrap().text().await.unwrap();
-        metrics.lines().find_map(|l| l.strip_prefix("ordercast_ws_slow_client_closes_total ")).map(|n| n.trim().to_owned())
-    };
+    let slow_closes = || s.metric("ordercast_ws_slow_client_closes_total");
     // Events go out until the server has cut the stuck client off, however long that takes on
     // this machine: its buffers fill, its backlog stops moving, and the next event after 5 s
     // finds it stalled. The healthy client keeps reading meanwhile and is never stalled.
@@ -258,7 +255,7 @@ async fn a_client_that_stops_reading_is_closed_and_the_others_keep_up() {
         let (status, _) = s.call(Method::POST, "/notifications", Some(&admin), Some(json!({"severity": "info", "text": text}))).await;
         assert_eq!(status, StatusCode::CREATED);
         sent += 1;
-        if sent % 10 == 0 && slow_closes().await.as_deref() == Some("1") {
+        if sent % 10 == 0 && slow_closes().await == Some(1.0) {
             break;
         }
         assert!(sent < 20_000, "the stuck client was never cut off");
@@ -278,7 +275,7 @@ async fn a_client_that_stops_reading_is_closed_and_the_others_keep_up() {
     assert_eq!(code, Some(CloseCode::Library(4008)), "closed as a slow consumer");
     assert!(seen.len() < sent, "it was cut off before the end ({} of {sent})", seen.len());
     assert!(healthy.ping(7).await.is_empty(), "the healthy client is still connected");
-    assert_eq!(slow_closes().await.as_deref(), Some("1"), "only the stuck client was closed");
+    assert_eq!(slow_closes().await, Some(1.0), "only the stuck client was closed");
 }
 
 #[tokio::test]
