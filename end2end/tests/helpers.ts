@@ -1,4 +1,4 @@
-import { test as base, expect, type Page, type APIRequestContext, type BrowserContext } from "@playwright/test";
+import { test as base, expect, type Locator, type Page, type APIRequestContext, type BrowserContext } from "@playwright/test";
 import AxeBuilder from "@axe-core/playwright";
 import { spawn, type ChildProcess } from "node:child_process";
 import * as path from "node:path";
@@ -97,6 +97,15 @@ export async function token(request: APIRequestContext, email: string, base = ""
 /** How far the page is wider than its viewport (0 when nothing overflows horizontally). */
 export async function horizontalOverflow(page: Page): Promise<number> {
   return await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+}
+
+/** `locator` lies wholly inside the viewport's width: read without scrolling anything sideways. */
+export async function fitsWidth(page: Page, locator: Locator) {
+  const box = await locator.boundingBox();
+  const width = page.viewportSize()?.width ?? 0;
+  expect(box, "the element is on the page").not.toBeNull();
+  expect(box!.x).toBeGreaterThanOrEqual(0);
+  expect(box!.x + box!.width).toBeLessThanOrEqual(width);
 }
 
 /**

@@ -1,5 +1,5 @@
 import { expect } from "@playwright/test";
-import { test, signIn, token, accessible, placeOrders, cancelOrders, rushCustomer, rushEmail, horizontalOverflow, sameDocument } from "./helpers";
+import { test, signIn, token, accessible, placeOrders, cancelOrders, rushCustomer, rushEmail, horizontalOverflow, sameDocument, fitsWidth } from "./helpers";
 
 test.setTimeout(90_000);
 
@@ -119,6 +119,14 @@ test("an admin creates an account, gives a shopkeeper a shop and disables and en
   await admin.screenshot({ path: test.info().outputPath("admin-users-1280px.png"), fullPage: true });
   await row.getByRole("button", { name: "Enable Sam Shop" }).click();
   await expect(row.getByRole("button", { name: "Disable Sam Shop" })).toBeVisible();
+
+  // On a phone each account reads as one block, its shops and its button in view.
+  await admin.setViewportSize({ width: 360, height: 740 });
+  expect(await horizontalOverflow(admin)).toBeLessThanOrEqual(0);
+  await fitsWidth(admin, row.getByRole("checkbox", { name: "Corner Bakery" }));
+  await fitsWidth(admin, row.getByRole("button", { name: "Disable Sam Shop" }));
+  await accessible(admin, ".users-admin");
+  await admin.screenshot({ path: test.info().outputPath("admin-users-360px.png"), fullPage: true });
 });
 
 test("an admin searches, sorts and pages every order with the sums, and the shops' figures follow live", async ({ device, request }) => {
@@ -130,6 +138,8 @@ test("an admin searches, sorts and pages every order with the sums, and the shop
     await signIn(admin, "admin@ordercast.test", /\/admin$/);
     const bakery = admin.locator('.figures tr[data-shop-id="1"]');
     expect(Number(await bakery.locator(".fig-open").textContent())).toBeGreaterThanOrEqual(55);
+    // The connections panel counts this page's own socket, beside its green "Live".
+    await expect(admin.locator(".stat-connections")).not.toHaveText("0");
 
     // Searching by the customer's email finds exactly their orders, with the count and sums
     // of all of them (not only the first page).
@@ -178,6 +188,13 @@ test("an admin searches, sorts and pages every order with the sums, and the shop
     await admin.screenshot({ path: test.info().outputPath("admin-1280px.png"), fullPage: true });
     await admin.setViewportSize({ width: 360, height: 740 });
     expect(await horizontalOverflow(admin)).toBeLessThanOrEqual(0);
+    // Each order and each shop's figures read as one block on a phone: the last column of
+    // each is in view, not behind a sideways scroll.
+    const first = card.locator("tbody tr").first();
+    await fitsWidth(admin, first.locator("td.num"));
+    await fitsWidth(admin, first.locator("td.age"));
+    await fitsWidth(admin, card.locator("tfoot .sum").first());
+    await fitsWidth(admin, bakery.locator(".fig-ready"));
     await accessible(admin, ".admin");
     await admin.screenshot({ path: test.info().outputPath("admin-360px.png"), fullPage: true });
     // All of it without leaving the page: the filters navigate in place.

@@ -9,7 +9,7 @@ use crate::api::{
 };
 use crate::client::{self, ApiFailure, Method};
 use crate::domain::{EventType, OrderStatus};
-use crate::live::Live;
+use crate::live::{LinkState, Live};
 use crate::pages::common::{every, loaded, money, query_escape, Clock, Pager, PaymentBadge, StatusBadge};
 use crate::patch::{catalog_change, order_of, patch_orders, patch_shops};
 use crate::protocol::EventEnvelope;
@@ -220,7 +220,7 @@ fn Figures(figures: FigureList, seq: i64) -> impl IntoView {
             <h2 id="figures-title">"Shops in the last 24 hours"</h2>
             // Focusable: on a phone the table scrolls sideways, and keyboards must reach it too.
             <div class="table-scroll" tabindex="0" role="region" aria-label="Figures per shop">
-                <table class="figures-table">
+                <table class="figures-table stack">
                     <thead>
                         <tr>
                             <th scope="col">"Shop"</th><th scope="col" class="num">"Orders"</th><th scope="col" class="num">"Revenue"</th>
@@ -231,11 +231,11 @@ fn Figures(figures: FigureList, seq: i64) -> impl IntoView {
                         <For each=move || items.get() key=|f| f.clone() let:f>
                             <tr data-shop-id=f.shop_id>
                                 <th scope="row">{f.shop_name.clone()}</th>
-                                <td class="num fig-orders">{f.orders}</td>
-                                <td class="num fig-revenue">{money(f.revenue_minor, f.currency.clone())}</td>
-                                <td class="num fig-open">{f.open}</td>
-                                <td class="num fig-late" class:late={f.late > 0}>{f.late}</td>
-                                <td class="num fig-ready">{f.median_ready_secs.map(minutes).unwrap_or_else(|| "—".into())}</td>
+                                <td class="num fig-orders" data-label="Orders">{f.orders}</td>
+                                <td class="num fig-revenue" data-label="Revenue">{money(f.revenue_minor, f.currency.clone())}</td>
+                                <td class="num fig-open" data-label="Open now">{f.open}</td>
+                                <td class="num fig-late" data-label="Late now" class:late={f.late > 0}>{f.late}</td>
+                                <td class="num fig-ready" data-label="Median to ready">{f.median_ready_secs.map(minutes).unwrap_or_else(|| "—".into())}</td>
                             </tr>
                         </For>
                     </tbody>
@@ -376,7 +376,7 @@ fn AdminOrders(data: OrdersData, filter: OrderFilter) -> impl IntoView {
                 </div>
             </Form>
             <div class="table-scroll" tabindex="0" role="region" aria-label="Orders">
-                <table class="admin-orders">
+                <table class="admin-orders stack">
                     <thead>
                         <tr>
                             <th scope="col">"Order"</th><th scope="col">"Shop"</th><th scope="col">"Customer"</th>
@@ -387,8 +387,8 @@ fn AdminOrders(data: OrdersData, filter: OrderFilter) -> impl IntoView {
                         <For each=shown key=|o| (o.id, o.version) let:o>
                             <tr data-order-id=o.id>
                                 <td><a href=format!("/orders/{}", o.id)>"#" {o.id}</a></td>
-                                <td>{o.shop_name.clone()}</td>
-                                <td>{o.customer_name.clone()}</td>
+                                <td data-label="Shop">{o.shop_name.clone()}</td>
+                                <td data-label="Customer">{o.customer_name.clone()}</td>
                                 <td><StatusBadge status=o.status/></td>
                                 <td><PaymentBadge payment=o.payment_status/></td>
                                 <td class="num">{money(o.total_minor, o.currency.clone())}</td>
@@ -451,6 +451,13 @@ fn AdminSide(data: AdminData) -> impl IntoView {
     };
     live.follow(data.seq, on_event, reload);
     every(std::time::Duration::from_secs(STATS_EVERY_SECS), refresh_stats);
+    // The figures were read before this page's own socket opened: read them again once it is
+    // live, so the panel does not say "0 open sockets" beside a green "Live".
+    Effect::new(move |_| {
+        if live.state.get() == LinkState::Live {
+            refresh_stats();
+        }
+    });
 
     view! {
         <div class="admin-side">

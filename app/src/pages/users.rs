@@ -47,7 +47,7 @@ fn Users(data: UsersData) -> impl IntoView {
                 <p class="count">{move || format!("{} accounts", users.with(|u| u.len()))}</p>
             </div>
             <div class="table-scroll" tabindex="0" role="region" aria-label="Accounts">
-                <table class="users">
+                <table class="users stack">
                     <thead>
                         <tr><th scope="col">"Name"</th><th scope="col">"Email"</th><th scope="col">"Role"</th><th scope="col">"Shops"</th><th scope="col">"Account"</th></tr>
                     </thead>
@@ -108,8 +108,8 @@ fn UserRow(user: User, shops: StoredValue<Vec<Shop>>, replace: impl Fn(User) + C
         <tr data-user-id=id class=if disabled { "disabled" } else { "" }>
             <th scope="row">{user.name.clone()}</th>
             <td>{user.email.clone()}</td>
-            <td>{user.role.as_str()}</td>
-            <td>{shop_cell}</td>
+            <td data-label="Role">{user.role.as_str()}</td>
+            <td data-label="Shops">{shop_cell}</td>
             <td>
                 <button
                     type="button"
