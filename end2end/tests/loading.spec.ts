@@ -113,7 +113,7 @@ test("a page whose app stops says so at once; a board reloads itself, but not ag
   await expect(board.locator(".crashed").getByRole("link", { name: "Reload the page" })).toBeVisible();
 });
 
-test("the cart survives a reload and sits in a bar pinned to the bottom of a phone", async ({ page }) => {
+test("the cart survives a reload, sits in a bar pinned to the bottom of a phone and beside the products on a wide screen", async ({ page }) => {
   await page.setViewportSize({ width: 360, height: 740 });
   await signIn(page, "bob@ordercast.test", /\/shops$/);
   await page.getByRole("link", { name: "Corner Bakery" }).click();
@@ -139,6 +139,17 @@ test("the cart survives a reload and sits in a bar pinned to the bottom of a pho
   await page.getByRole("link", { name: "Shops" }).click();
   await page.getByRole("link", { name: "Corner Bakery" }).click();
   await expect(page.locator(".cart-total strong")).toHaveText("£9.60");
+
+  // On a wide screen there is no bar: the cart stands beside the products, in view.
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await expect(bar).toBeHidden();
+  const front = await page.locator(".shop-front").boundingBox();
+  const cart = await page.locator(".cart").boundingBox();
+  expect(cart!.x).toBeGreaterThanOrEqual(front!.x + front!.width);
+  expect(cart!.y).toBeLessThan(front!.y + 100);
+  await expect(page.locator(".cart")).toBeInViewport();
+  await page.screenshot({ path: test.info().outputPath("cart-1280px.png") });
+
   await page.getByRole("button", { name: "Remove one Rye bread" }).click();
   await page.getByRole("button", { name: "Remove one Rye bread" }).click();
   await expect(bar).toHaveCount(0);
