@@ -104,6 +104,10 @@ test("an admin creates an account, gives a shopkeeper a shop and disables and en
   await expect(row).toBeVisible();
   await expect(row.getByRole("checkbox", { name: "Green Grocer" })).toBeChecked();
   await accessible(admin, ".users-admin");
+  // An admin cannot lock themselves out: their own row says "You" instead of "Disable".
+  const own = admin.locator("tr").filter({ hasText: "admin@ordercast.test" });
+  await expect(own.locator(".you")).toHaveText("You");
+  await expect(own.getByRole("button")).toHaveCount(0);
 
   // The new shopkeeper's board; given the bakery too, then disabled: the session ends.
   const sam = await device({ width: 1280, height: 800 });

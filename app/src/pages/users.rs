@@ -6,6 +6,7 @@ use crate::api::{NewUser, Severity, Shop, ShopList, User, UserList, UserUpdate};
 use crate::client::{self, ApiFailure, Method};
 use crate::domain::Role;
 use crate::pages::common::loaded;
+use crate::session::Session;
 use crate::toast::Toasts;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -15,17 +16,22 @@ use serde::{Deserialize, Serialize};
 pub struct UsersData {
     users: Vec<User>,
     shops: Vec<Shop>,
+    /// The signed-in admin, whose own row offers no "Disable" (the API refuses it: an admin
+    /// would lock themselves out).
+    me: Option<i64>,
 }
 
-async fn load_users() -> Result<UsersData, ApiFailure> {
+async fn load_users(session: Session) -> Result<UsersData, ApiFailure> {
     let users: UserList = client::get("/users").await?;
     let shops: ShopList = client::get("/shops").await?;
-    Ok(UsersData { users: users.items, shops: shops.items })
+    let me = session.0.await.ok().and_then(|s| s.user).map(|u| u.id);
+    Ok(UsersData { users: users.items, shops: shops.items, me })
 }
 
 #[component]
 pub fn UsersPage() -> impl IntoView {
-    let data = Resource::new(|| (), |_| load_users());
+    let session = Session::use_context();
+    let data = Resource::new(|| (), move |_| load_users(session));
     loaded(data, |data| view! { <Users data/> })
 }
 
@@ -33,6 +39,7 @@ pub fn UsersPage() -> impl IntoView {
 fn Users(data: UsersData) -> impl IntoView {
     let users = RwSignal::new(data.users);
     let shops = StoredValue::new(data.shops);
+    let me = data.me;
     let replace = move |updated: User| {
         users.update(|list| match list.iter_mut().find(|u| u.id == updated.id) {
             Some(u) => *u = updated,
@@ -53,7 +60,7 @@ fn Users(data: UsersData) -> impl IntoView {
                     </thead>
                     <tbody>
                         <For each=move || users.get() key=|u| (u.id, u.disabled, u.shop_ids.clone()) let:user>
-                            <UserRow user shops replace/>
+                            <UserRow is_me=Some(user.id) == me user shops replace/>
                         </For>
                     </tbody>
                 </table>
@@ -65,7 +72,7 @@ fn Users(data: UsersData) -> impl IntoView {
 }
 
 #[component]
-fn UserRow(user: User, shops: StoredValue<Vec<Shop>>, replace: impl Fn(User) + Copy + Send + Sync + 'static) -> impl IntoView {
+fn UserRow(user: User, is_me: bool, shops: StoredValue<Vec<Shop>>, replace: impl Fn(User) + Copy + Send + Sync + 'static) -> impl IntoView {
     let toasts = Toasts::use_context();
     let id = user.id;
     let update = move |body: UserUpdate| {
@@ -111,15 +118,22 @@ fn UserRow(user: User, shops: StoredValue<Vec<Shop>>, replace: impl Fn(User) + C
             <td data-label="Role">{user.role.as_str()}</td>
             <td data-label="Shops">{shop_cell}</td>
             <td>
-                <button
-                    type="button"
-                    class=if disabled { "secondary small" } else { "secondary danger small" }
-                    aria-label=format!("{} {}", if disabled { "Enable" } else { "Disable" }, user.name)
-                    on:click=move |_| update(UserUpdate { disabled: Some(!disabled), shop_ids: None })
-                >
-                    {if disabled { "Enable" } else { "Disable" }}
-                </button>
-                {disabled.then(|| view! { <span class="muted">" disabled"</span> })}
+                {if is_me {
+                    view! { <span class="muted you">"You"</span> }.into_any()
+                } else {
+                    view! {
+                        <button
+                            type="button"
+                            class=if disabled { "secondary small" } else { "secondary danger small" }
+                            aria-label=format!("{} {}", if disabled { "Enable" } else { "Disable" }, user.name)
+                            on:click=move |_| update(UserUpdate { disabled: Some(!disabled), shop_ids: None })
+                        >
+                            {if disabled { "Enable" } else { "Disable" }}
+                        </button>
+                        {disabled.then(|| view! { <span class="muted">" disabled"</span> })}
+                    }
+                    .into_any()
+                }}
             </td>
         </tr>
     }
