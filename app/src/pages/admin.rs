@@ -218,7 +218,8 @@ fn Figures(figures: FigureList, seq: i64) -> impl IntoView {
     view! {
         <section class="card figures" aria-labelledby="figures-title">
             <h2 id="figures-title">"Shops in the last 24 hours"</h2>
-            // Focusable: on a phone the table scrolls sideways, and keyboards must reach it too.
+            // Focusable: where the table is wider than its card (a tablet; a phone gets one block
+            // per shop) it scrolls sideways, and keyboards must reach it too.
             <div class="table-scroll" tabindex="0" role="region" aria-label="Figures per shop">
                 <table class="figures-table stack">
                     <thead>
