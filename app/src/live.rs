@@ -35,6 +35,8 @@ pub enum LinkState {
     /// Not started (signed out, or on the server).
     Idle,
     Connecting,
+    /// The server has greeted this link (`hello`, or the stream's first message): events
+    /// flow from here on.
     Live,
     /// Waiting to retry, in this many seconds.
     Reconnecting { in_secs: u32 },
@@ -478,14 +480,18 @@ mod client {
                 return;
             }
             opened.set(js_sys::Date::now());
-            live.state.set(LinkState::Live);
         });
         let link = Link::Socket(ws.clone());
         let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
             if live.generation.get_value() != generation {
                 return;
             }
-            heard_by_message.set(true);
+            // Live once the server has said `hello`, its first message: by then it has
+            // registered this connection and checked the session, which the socket's `open`
+            // does not say (a page that counts sockets when it turns live counts this one).
+            if !heard_by_message.replace(true) {
+                live.state.set(LinkState::Live);
+            }
             live.ws_failures.set_value(0);
             let Some(text) = e.data().as_string() else { return };
             on_server_message(live, &text, &link);

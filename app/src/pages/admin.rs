@@ -453,7 +453,8 @@ fn AdminSide(data: AdminData) -> impl IntoView {
     live.follow(data.seq, on_event, reload);
     every(std::time::Duration::from_secs(STATS_EVERY_SECS), refresh_stats);
     // The figures were read before this page's own socket opened: read them again once it is
-    // live, so the panel does not say "0 open sockets" beside a green "Live".
+    // live (the server has registered it by then), so the panel does not say "0 open
+    // sockets" beside a green "Live".
     Effect::new(move |_| {
         if live.state.get() == LinkState::Live {
             refresh_stats();
