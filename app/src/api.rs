@@ -573,7 +573,7 @@ pub struct OrderQuery {
 }
 
 /// What an order search looks for.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum OrderSearch {
     /// `12` or `#12`: that order.
     Id(i64),

@@ -5,8 +5,9 @@
 //! - [`patch`] and [`cart`]: how events change what a page shows, and the customer's cart (pure).
 //! - [`client`], [`session`], [`live`]: the pages' access to the API, who is signed in, and the
 //!   tab's one live connection.
-//! - [`pages`]: the Leptos pages, rendered on the server (`ssr`) and hydrated in the browser
-//!   (`hydrate`), with [`toast`] and [`chime`].
+//! - [`pages`]: the Leptos pages, rendered on the server (`ssr`); the browser (`hydrate`)
+//!   hydrates only their islands, the parts that change or answer, which share what [`tab`]
+//!   holds. With [`toast`] and [`chime`]; [`routes`] names the staff pages' code.
 //! - [`backend`] (server only): the interface through which pages reach the server's data.
 
 // Leptos views are deeply nested types; the larger pages need a deeper limit.
@@ -30,22 +31,23 @@ pub mod push;
 pub mod routes;
 pub mod scripts;
 pub mod session;
+pub mod tab;
 pub mod toast;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
-    Lazy,
     path, SsrMode,
 };
 
 /// Taps on buttons before the page is interactive (the WASM still loading on a slow phone) are
 /// kept, shown busy, and replayed once it is, so a tap is never lost. Links and forms work
-/// without it already. The service worker (`public/sw.js`: notifications, the offline shell)
-/// is registered from here too, before the WASM has loaded, and the browser's time zone is
-/// left in a cookie for the server to render the next page's times in
-/// ([`pages::common::ViewerZone`]).
+/// without it already; a `<select data-submit-on-change>` (the admin's filters) submits its
+/// form when changed, with or without the WASM. The service worker (`public/sw.js`:
+/// notifications, the offline shell) is registered from here too, before the WASM has loaded,
+/// and the browser's time zone is left in a cookie for the server to render the next page's
+/// times in ([`pages::common::ViewerZone`]).
 ///
 /// And the page says when its app has stopped: a panic (the `frontend` crate's hook calls
 /// `__ordercastCrashed`) or any other trap of the WASM, which the browser reports as an
@@ -61,6 +63,8 @@ b.setAttribute('data-crashed','reloading');setTimeout(function(){location.reload
 b.setAttribute('data-crashed','true');};\
 function trapped(e){if(window.WebAssembly&&(e.error||e.reason) instanceof WebAssembly.RuntimeError){window.__ordercastCrashed();}}\
 window.addEventListener('error',trapped);window.addEventListener('unhandledrejection',trapped);\
+document.addEventListener('change',function(e){var s=e.target;\
+if(s&&s.matches&&s.matches('select[data-submit-on-change]')&&s.form){s.form.requestSubmit();}});\
 document.addEventListener('click',function(e){\
 if(document.body.getAttribute('data-hydrated')==='true')return;\
 var b=e.target.closest&&e.target.closest('button[type=button]');if(!b)return;\
@@ -98,22 +102,8 @@ pub fn shell(options: LeptosOptions, assets: std::sync::Arc<scripts::Assets>) ->
     }
 }
 
-/// Whether the page on screen shows order `id`'s status already (its own page, or the list).
-fn shows_order_status(id: i64) -> bool {
-    #[cfg(feature = "hydrate")]
-    {
-        let path = window().location().pathname().unwrap_or_default();
-        return path == "/orders" || path == format!("/orders/{id}");
-    }
-    #[allow(unreachable_code)]
-    {
-        let _ = id;
-        false
-    }
-}
-
-/// Marks the page interactive once hydration has taken over all of it (the lazily loaded
-/// page included), and replays the taps [`KEEP_EARLY_TAPS`] kept until then. The browser
+/// Marks the page interactive once every island of it has hydrated (the lazily loaded ones
+/// included), and replays the taps [`KEEP_EARLY_TAPS`] kept until then. The browser
 /// tests wait for the mark instead of sleeping. Called by the `frontend` crate.
 #[cfg(feature = "hydrate")]
 pub fn hydrated() {
@@ -146,39 +136,17 @@ fn call_page_script(name: &str) {
 /// Dispatched on `document` once the page has hydrated.
 pub const HYDRATED_EVENT: &str = "ordercast-hydrated";
 
+/// The app as the server renders it: the router runs on the server only; in the browser each
+/// page is the server's HTML with its islands hydrated, and a link is a page load.
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
 
-    let live = live::Live::provide();
+    // What the islands share in the browser (see `tab`), provided here for the server's render.
+    live::Live::provide();
     let session = session::Session::provide();
-    let toasts = toast::Toasts::provide();
+    toast::Toasts::provide();
     pages::common::Clock::provide();
-
-    // The tab's socket starts once the session is known, from the `seq` it was rendered at.
-    Effect::new(move |_| {
-        if let Some(Ok(info)) = session.0.get() {
-            if info.user.is_some() {
-                live.start(info.seq, info.catalog_topics());
-            }
-        }
-    });
-    // Notifications from admins, and a customer's own order changes, on every page.
-    live.on_event(move |event| {
-        if let Some(n) = patch::notification_of(event) {
-            toasts.push(n.severity, n.text);
-        } else if let Some(order) = patch::order_of(event) {
-            let me = session.user_untracked().map(|u| u.id);
-            let mine = me == Some(order.customer_id);
-            // What the customer did themselves needs no toast; what the shop did does.
-            let by_me = order.history.last().is_some_and(|h| Some(h.by_user_id) == me);
-            // One toast per order, the latest change; none while the page shows its status.
-            if mine && !by_me && event.event_type == domain::EventType::OrderUpdated && !shows_order_status(order.id) {
-                let text = format!("Order #{} is now {}", order.id, order.status.label().to_lowercase());
-                toasts.push_keyed(api::Severity::Info, Some(format!("order-{}", order.id)), text);
-            }
-        }
-    });
 
     view! {
         <Title text="Ordercast"/>
@@ -203,10 +171,12 @@ pub fn App() -> impl IntoView {
             <header class="topbar">
                 <a class="brand" href="/">"Ordercast"</a>
                 <pages::nav::Nav/>
-                <live::LinkIndicator live/>
+                <Suspense fallback=|| ()>
+                    {move || Suspend::new(async move { view! { <tab::TabLink signed_in=session.0.await.ok()/> } })}
+                </Suspense>
             </header>
             <main>
-                <live::OfflineCopyNotice live/>
+                <live::OfflineCopyNotice/>
                 // Every page is rendered whole before it is sent (`SsrMode::Async`): its data
                 // is an in-process read of a few milliseconds, so streaming a "Loading…" shell
                 // first only gains those milliseconds, and costs a phone the page's real
@@ -215,15 +185,15 @@ pub fn App() -> impl IntoView {
                 // redirect to sign in (the status was sent before the page knew it needed one).
                 <Routes fallback=pages::nav::NotFound>
                     <Route path=path!("/") ssr=SsrMode::Async view=pages::nav::Home/>
-                    <Route path=path!("/login") ssr=SsrMode::Async view={Lazy::<routes::LoginRoute>::new()}/>
-                    <Route path=path!("/shops") ssr=SsrMode::Async view={Lazy::<routes::ShopsRoute>::new()}/>
-                    <Route path=path!("/shops/:id") ssr=SsrMode::Async view={Lazy::<routes::ShopRoute>::new()}/>
-                    <Route path=path!("/orders") ssr=SsrMode::Async view={Lazy::<routes::OrdersRoute>::new()}/>
-                    <Route path=path!("/orders/:id") ssr=SsrMode::Async view={Lazy::<routes::OrderRoute>::new()}/>
-                    <Route path=path!("/lists/:id") ssr=SsrMode::Async view={Lazy::<routes::ListRoute>::new()}/>
-                    <Route path=path!("/board") ssr=SsrMode::Async view={Lazy::<routes::BoardRoute>::new()}/>
-                    <Route path=path!("/admin") ssr=SsrMode::Async view={Lazy::<routes::AdminRoute>::new()}/>
-                    <Route path=path!("/admin/users") ssr=SsrMode::Async view={Lazy::<routes::UsersRoute>::new()}/>
+                    <Route path=path!("/login") ssr=SsrMode::Async view=pages::login::LoginPage/>
+                    <Route path=path!("/shops") ssr=SsrMode::Async view=pages::shops::ShopsPage/>
+                    <Route path=path!("/shops/:id") ssr=SsrMode::Async view=pages::shops::ShopPage/>
+                    <Route path=path!("/orders") ssr=SsrMode::Async view=pages::orders::OrdersPage/>
+                    <Route path=path!("/orders/:id") ssr=SsrMode::Async view=pages::orders::OrderPage/>
+                    <Route path=path!("/lists/:id") ssr=SsrMode::Async view=pages::chitties::ListPage/>
+                    <Route path=path!("/board") ssr=SsrMode::Async view=routes::board/>
+                    <Route path=path!("/admin") ssr=SsrMode::Async view=routes::admin/>
+                    <Route path=path!("/admin/users") ssr=SsrMode::Async view=routes::users/>
                 </Routes>
             </main>
             <toast::Toaster/>

@@ -1,4 +1,5 @@
-//! The live connection of a browser tab: one WebSocket, shared by every page through context.
+//! The live connection of a browser tab: one WebSocket, shared by every island of the page
+//! (see [`crate::tab`]).
 //!
 //! Where the network breaks WebSockets (some proxies and captive portals) while plain HTTP
 //! works, the tab falls back to the server's event stream (`/sse`, the same protocol, listen
@@ -296,9 +297,12 @@ pub fn LinkIndicator(live: Live) -> impl IntoView {
     }
 }
 
-/// Says so when the page on screen is the copy kept for opening offline: not live, and as of when.
-#[component]
-pub fn OfflineCopyNotice(live: Live) -> impl IntoView {
+/// Says so when the page on screen is the copy kept for opening offline: not live, and as of
+/// when. An island of its own at the top of every page (see [`crate::tab`]).
+#[island]
+pub fn OfflineCopyNotice() -> impl IntoView {
+    crate::tab::enter();
+    let live = Live::use_context();
     let at = move || live.offline_copy.get().map(|t| t.with_timezone(&chrono::Local).format("%H:%M on %-d %b").to_string());
     view! {
         <Show when=move || at().is_some()>

@@ -3,13 +3,13 @@
 //! leptos build --split`), all preloaded so a phone fetches them side by side while it shows
 //! the page, not one after another once the main WASM has run.
 //!
-//! This is Leptos's `HydrationScripts` plus the chunk preloads its server integration adds,
-//! done here because that integration (leptos_integration_utils 0.8.9) looks up the split
-//! manifest outside the request's reactive owner: the chunks' preloads came with some
-//! responses and not with others (none when streamed out of order, about three pages in four
-//! rendered whole), and a phone without them waited for the main WASM, then the lazy loader,
-//! then the page's chunks. The server reads the file names once at start ([`Assets`]); each
-//! lazily loaded page names its chunks where the route is declared ([`PreloadChunks`]).
+//! This is Leptos's `HydrationScripts` (its islands script) plus chunk preloads, done here
+//! because Leptos's server integration (leptos_integration_utils 0.8.9) adds preloads only for
+//! lazy routes, and looks up the split manifest outside the request's reactive owner (they
+//! came with some responses and not with others); a phone without them waits for the main
+//! WASM, then the lazy loader, then the island's chunks. The server reads the file names once
+//! at start ([`Assets`]); each page names its islands' chunks ([`PreloadChunks`], in
+//! `crate::routes`).
 
 use leptos::prelude::*;
 use std::collections::HashMap;
@@ -26,14 +26,22 @@ pub struct Assets {
     /// The lazy loader's JS (`--split` builds only).
     pub split_js: Option<String>,
     /// The chunks (URLs) each lazily loaded function needs, by the function's name in the
-    /// split manifest without its number, e.g. `shop_route_view`.
+    /// split manifest without its number, e.g. `shop_front_loader` (the `ShopFront` island's).
     pub chunks: HashMap<String, Vec<String>>,
 }
 
-/// Loads the JS glue, instantiates the main WASM with it, and hydrates: Leptos's hydration
-/// script, without its `defer` (interactive as soon as the code is here).
+/// Loads the JS glue, instantiates the main WASM with it, and hydrates each island of the page
+/// (`<leptos-island data-component="…">`, named after its exported function; a lazily loaded
+/// one returns a promise, settled once its chunk has loaded and it has hydrated), then tells
+/// the app all of them have. Leptos's island script, without its wait for an idle moment
+/// (interactive as soon as the code is here) and with the end of hydration marked. An island
+/// the code does not know (a page and code from different releases) would never answer: the
+/// page says it has stopped, with a way to reload (`KEEP_EARLY_TAPS` in `lib.rs`).
 const HYDRATE: &str = "(function(js,wasm){import(js).then(function(m){\
-m.default({module_or_path:wasm}).then(function(){m.hydrate();});});})";
+m.default({module_or_path:wasm}).then(function(){m.hydrate();var w=[];\
+document.querySelectorAll('leptos-island').forEach(function(el){var f=m[el.dataset.component];\
+if(f){var r=f(el);if(r&&r.then){w.push(r);}}else if(window.__ordercastCrashed){window.__ordercastCrashed();}});\
+Promise.all(w).then(function(){m.hydrated();});});});})";
 
 /// The head's preloads of the main code and the script that hydrates the page with it.
 #[component]
@@ -47,7 +55,7 @@ pub fn HydrationScripts(assets: Arc<Assets>) -> impl IntoView {
 }
 
 /// Preloads, from the page's head, the chunks of the lazily loaded function `of` (its name in
-/// the split manifest without the number, e.g. `shop_route_view`) and the lazy loader.
+/// the split manifest without the number, e.g. `shop_front_loader`) and the lazy loader.
 /// Renders nothing, on the server and in the browser alike.
 #[component]
 pub fn PreloadChunks(of: &'static str) -> impl IntoView {

@@ -68,8 +68,10 @@ impl Toasts {
     }
 }
 
-#[component]
+/// The toasts in the corner, on every page: an island of its own (see [`crate::tab`]).
+#[island]
 pub fn Toaster() -> impl IntoView {
+    crate::tab::enter();
     let toasts = Toasts::use_context();
     view! {
         <div class="toasts" role="region" aria-label="Notifications">

@@ -1,5 +1,5 @@
 import { expect, type Page } from "@playwright/test";
-import { test, signIn, horizontalOverflow, accessible } from "./helpers";
+import { test, signIn, horizontalOverflow, accessible, openLink } from "./helpers";
 
 test.setTimeout(120_000);
 
@@ -26,7 +26,7 @@ test("a customer at 360 px sends a photo of a list and the shop's staff turn it 
   await signIn(board, "baker@ordercast.test", /\/board$/);
   await signIn(phone, "bob@ordercast.test", /\/shops$/);
 
-  await phone.getByRole("link", { name: "Corner Bakery" }).click();
+  await openLink(phone, "Corner Bakery");
   await expect(phone.getByRole("heading", { name: "Send a list" })).toBeVisible();
   const photo = await listPhoto(phone, ["2 croissants", "sourdough loaf"]);
   await phone.getByLabel("Photo of your list").setInputFiles({ name: "list.png", mimeType: "image/png", buffer: photo });
@@ -86,6 +86,6 @@ test("a customer at 360 px sends a photo of a list and the shop's staff turn it 
   await expect(page.locator(`.list-order[data-order-id="${orderId}"] .status`)).toHaveText("Confirmed");
   await expect(page.locator(".list-order .order-items li")).toHaveText(["3 × Croissant", "1 × Sourdough loaf", "1 × Rye bread"]);
   await phone.screenshot({ path: test.info().outputPath("list-ordered-360px.png"), fullPage: true });
-  await page.getByRole("link", { name: "Follow your order" }).click();
+  await openLink(phone, "Follow your order", page);
   await expect(phone).toHaveURL(new RegExp(`/orders/${orderId}$`));
 });

@@ -1,5 +1,5 @@
 import { expect } from "@playwright/test";
-import { test, signIn, sameDocument, token, horizontalOverflow, tabTo } from "./helpers";
+import { test, signIn, sameDocument, token, horizontalOverflow, tabTo, openLink, loadsPage, pageLoaded } from "./helpers";
 
 test.setTimeout(60_000);
 
@@ -12,8 +12,8 @@ test("an order placed by a customer reaches the shop board and the admin panel, 
   await signIn(admin, "admin@ordercast.test", /\/admin$/);
   await signIn(phone, "bob@ordercast.test", /\/shops$/);
 
-  // The customer picks the bakery (client-side navigation), fills a cart and orders.
-  await phone.getByRole("link", { name: "Corner Bakery" }).click();
+  // The customer picks the bakery, fills a cart and orders.
+  await openLink(phone, "Corner Bakery");
   await expect(phone.getByRole("heading", { name: "Corner Bakery" })).toBeVisible();
   await phone.getByRole("button", { name: "Add Croissant" }).click();
   await phone.getByRole("button", { name: "Add Croissant" }).click();
@@ -23,6 +23,7 @@ test("an order placed by a customer reaches the shop board and the admin panel, 
   await phone.screenshot({ path: test.info().outputPath("shop-360px.png"), fullPage: true });
   await phone.getByRole("button", { name: "Place order" }).click();
   await expect(phone).toHaveURL(/\/orders\/\d+$/);
+  await pageLoaded(phone);
   const id = phone.url().split("/").pop()!;
   const detail = phone.locator(`.order-detail[data-order-id="${id}"]`);
   await expect(detail.locator(".page-head .status")).toHaveText("Pending");
@@ -38,10 +39,13 @@ test("an order placed by a customer reaches the shop board and the admin panel, 
   // The admin sees it too, and the filters narrow the live list.
   const row = admin.locator(`tr[data-order-id="${id}"]`);
   await expect(row.locator(".status")).toHaveText("Pending");
-  await admin.getByRole("combobox", { name: "Shop", exact: true }).selectOption({ label: "Green Grocer" });
+  // Each filter is a page load (the filters are a plain form).
+  const filter = (name: string, value: string | { label: string }) =>
+    loadsPage(admin, () => admin.getByRole("combobox", { name, exact: true }).selectOption(value));
+  await filter("Shop", { label: "Green Grocer" });
   await expect(row).toHaveCount(0);
-  await admin.getByRole("combobox", { name: "Shop", exact: true }).selectOption({ label: "Corner Bakery" });
-  await admin.getByRole("combobox", { name: "Status", exact: true }).selectOption("pending");
+  await filter("Shop", { label: "Corner Bakery" });
+  await filter("Status", "pending");
   await expect(row).toBeVisible();
 
   // Acknowledging stops the chime; one click moves the order on.
@@ -62,7 +66,7 @@ test("an order placed by a customer reaches the shop board and the admin panel, 
   await expect(phone.locator(".toast").filter({ hasText: `Order #${id} is now` })).toHaveCount(0);
   // The admin's filter on "pending" now hides it; on "confirmed" shows it.
   await expect(row).toHaveCount(0);
-  await admin.getByRole("combobox", { name: "Status", exact: true }).selectOption("confirmed");
+  await filter("Status", "confirmed");
   await expect(row.locator(".status")).toHaveText("Confirmed");
 
   // The customer cancels while that is still allowed; the board moves it to Done.
@@ -86,7 +90,7 @@ test("a product the shopkeeper makes unavailable, low stock and a closing shop s
   const phone = await device({ width: 360, height: 740 });
   await signIn(board, "grocer@ordercast.test", /\/board$/);
   await signIn(phone, "alice@ordercast.test", /\/shops$/);
-  await phone.getByRole("link", { name: "Green Grocer" }).click();
+  await openLink(phone, "Green Grocer");
   const bananas = phone.locator(".product").filter({ hasText: "Bananas" });
   await expect(bananas.getByRole("button", { name: "Add Bananas" })).toBeEnabled();
   await bananas.getByRole("button", { name: "Add Bananas" }).click();
@@ -114,7 +118,7 @@ test("a product the shopkeeper makes unavailable, low stock and a closing shop s
   await board.getByRole("button", { name: /click to close/ }).click();
   await expect(phone.locator(".shop-front .open-badge")).toHaveText("Closed");
   await expect(phone.getByRole("button", { name: "Place order" })).toBeDisabled();
-  await phone.getByRole("link", { name: "Shops" }).click();
+  await openLink(phone, "Shops");
   await expect(phone.locator('.shop-card:has-text("Green Grocer") .open-badge')).toHaveText("Closed");
   await board.getByRole("button", { name: /click to open/ }).click();
   await expect(phone.locator('.shop-card:has-text("Green Grocer") .open-badge')).toHaveText("Open");
@@ -172,6 +176,7 @@ test("a customer orders and a shopkeeper confirms with the keyboard alone", asyn
   await tabTo(phone, "Place order");
   await phone.keyboard.press("Enter");
   await expect(phone).toHaveURL(/\/orders\/\d+$/);
+  await pageLoaded(phone);
   const id = phone.url().split("/").pop()!;
 
   // "N" goes to the new order; Enter takes its main action, which also acknowledges it.

@@ -83,7 +83,34 @@ export async function blockSoundUntilClick(page: Page) {
   });
 }
 
-/** True while the page has not been reloaded since `signIn`. */
+/**
+ * Follows the link named `name`: a page load (the server renders every page; the browser
+ * hydrates its islands). Waits for the new page to be interactive, and live when signed in,
+ * and marks it for `sameDocument`. `within` narrows where the link is looked for.
+ */
+export async function openLink(page: Page, name: string, within?: Locator) {
+  await loadsPage(page, () => (within ?? page).getByRole("link", { name }).click());
+}
+
+/** Does `act`, which loads another page (a link, a form), and waits as `openLink` does. */
+export async function loadsPage(page: Page, act: () => Promise<unknown>) {
+  const loaded = page.waitForEvent("load");
+  await act();
+  await loaded;
+  await pageLoaded(page);
+}
+
+/**
+ * Waits for the page just loaded to be interactive, and live when signed in, and marks it for
+ * `sameDocument`.
+ */
+export async function pageLoaded(page: Page) {
+  await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+  if (await page.locator(".conn").count()) await expect(page.locator(".conn")).not.toHaveAttribute("data-state", "connecting");
+  await page.evaluate(() => ((window as any).__sameDocument = true));
+}
+
+/** True while the page has not been reloaded since `signIn` or the last `openLink`. */
 export async function sameDocument(page: Page): Promise<boolean> {
   return await page.evaluate(() => (window as any).__sameDocument === true);
 }

@@ -1,7 +1,7 @@
 import { expect, type Page } from "@playwright/test";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { test, signIn, accessible, ROOT, startServer, stopServer } from "./helpers";
+import { test, signIn, accessible, ROOT, startServer, stopServer, openLink } from "./helpers";
 
 // The installable app: the manifest and service worker, notifications from pushes, and the
 // shell that opens offline. What headless Chromium cannot do here: subscribe to a real push
@@ -21,7 +21,7 @@ test("the app is installable and a push shows a notification that opens the orde
   const page = await device({ width: 360, height: 740 });
   await page.context().grantPermissions(["notifications"]);
   await signIn(page, "alice@ordercast.test", /\/shops$/);
-  await page.getByRole("link", { name: "My orders" }).click();
+  await openLink(page, "My orders");
   await expect(page.getByRole("heading", { name: "Orders" })).toBeVisible();
   await controlled(page);
 
@@ -67,7 +67,7 @@ test("turning notifications on says why when this browser cannot reach a push se
   const page = await device({ width: 1280, height: 800 });
   await page.context().grantPermissions(["notifications"]);
   await signIn(page, "bob@ordercast.test", /\/shops$/);
-  await page.getByRole("link", { name: "My orders" }).click();
+  await openLink(page, "My orders");
   await controlled(page);
   const toggle = page.getByRole("switch", { name: "Notify me on this device" });
   await toggle.click();

@@ -1,5 +1,5 @@
 import { expect } from "@playwright/test";
-import { test, signIn, sameDocument, token, horizontalOverflow } from "./helpers";
+import { test, signIn, sameDocument, token, horizontalOverflow, openLink } from "./helpers";
 
 test("status changes and new orders reach every device of the customer without a reload", async ({ device, request }) => {
   // Bob on two devices.
@@ -7,7 +7,7 @@ test("status changes and new orders reach every device of the customer without a
   const laptop = await device();
   for (const page of [phone, laptop]) {
     await signIn(page, "bob@ordercast.test", /\/shops$/);
-    await page.getByRole("link", { name: "My orders" }).click();
+    await openLink(page, "My orders");
     await expect(page.getByRole("heading", { name: "Orders" })).toBeVisible();
   }
 
@@ -51,7 +51,7 @@ test("status changes and new orders reach every device of the customer without a
 test("a device that loses the network says so and catches up the moment it is back", async ({ device, request }) => {
   const phone = await device({ width: 360, height: 740 });
   await signIn(phone, "alice@ordercast.test", /\/shops$/);
-  await phone.getByRole("link", { name: "My orders" }).click();
+  await openLink(phone, "My orders");
   const pending = phone.locator("li.order:has(.status-pending)").first();
   const id = await pending.getAttribute("data-order-id");
   expect(id).not.toBeNull();
@@ -91,7 +91,7 @@ test("where WebSockets are blocked the page goes live over the event stream and 
     await expect(indicator).toHaveAttribute("data-state", "live");
     await expect(indicator.locator(".conn-label")).toHaveText("Live (fallback)");
     expect(blocked).toBeGreaterThanOrEqual(2);
-    await page.getByRole("link", { name: "My orders" }).click();
+    await openLink(page, "My orders");
     await expect(page.getByRole("heading", { name: "Orders" })).toBeVisible();
 
     const pending = page.locator("li.order:has(.status-pending), li.order:has(.status-confirmed)").first();

@@ -1,5 +1,5 @@
 import { expect } from "@playwright/test";
-import { test, signIn } from "./helpers";
+import { test, signIn, openLink } from "./helpers";
 
 test("a demo customer signs in and sees their orders after hydration", async ({ page }) => {
   await page.goto("/login");
@@ -14,7 +14,7 @@ test("a demo customer signs in and sees their orders after hydration", async ({ 
   await expect(page).toHaveURL(/\/shops$/);
   await expect(page.getByRole("heading", { name: "Shops" })).toBeVisible();
   await expect(page.locator(".user-name")).toHaveText("Alice Customer");
-  await page.getByRole("link", { name: "My orders" }).click();
+  await openLink(page, "My orders");
   await expect(page.getByRole("heading", { name: "Orders" })).toBeVisible();
   const orders = page.locator("li.order");
   await expect(orders).toHaveCount(3);

@@ -2,7 +2,7 @@ import { expect, type APIRequestContext, type Page } from "@playwright/test";
 import { execFileSync, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { test, signIn, sameDocument, token, ROOT, startServer as startOwnServer, stopServer } from "./helpers";
+import { test, signIn, sameDocument, token, ROOT, startServer as startOwnServer, stopServer, openLink } from "./helpers";
 
 // This test runs its own server processes on their own ports and database, so it can stop
 // and start them.
@@ -36,7 +36,7 @@ async function aliceOnHerOrders(page: Page): Promise<{ server: ChildProcess; id:
   fs.mkdirSync(DB_DIR, { recursive: true });
   const server = await startServer(PORT_A);
   await signIn(page, "alice@ordercast.test", /\/shops$/, `http://127.0.0.1:${PORT_A}`);
-  await page.getByRole("link", { name: "My orders" }).click();
+  await openLink(page, "My orders");
   const id = await page.locator("li.order:has(.status-pending)").first().getAttribute("data-order-id");
   expect(id).not.toBeNull();
   return { server, id: id! };

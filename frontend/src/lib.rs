@@ -1,5 +1,7 @@
-//! The browser entry point. cargo-leptos builds this crate to WASM; the generated JS calls
-//! `hydrate` once the server-rendered HTML has loaded, and the pages become interactive.
+//! The browser entry point. cargo-leptos builds this crate to WASM; the page's script
+//! (`app::scripts`) loads it, calls [`hydrate`], then hydrates each of the page's islands
+//! (`<leptos-island>`, see `app::tab`) with its own exported function, and calls
+//! [`hydrated`] once all of them have: a lazily loaded island first fetches its chunk.
 
 // Leptos views are deeply nested types; the larger pages need a deeper limit.
 #![recursion_limit = "256"]
@@ -11,13 +13,12 @@ pub fn hydrate() {
         console_error_panic_hook::hook(info);
         app::crashed();
     }));
-    // Lazy routes (see `app::routes`): the page's WASM chunks load, then it hydrates; only
-    // then is it marked interactive and are the taps made while loading replayed.
-    _ = any_spawner::Executor::init_wasm_bindgen();
-    leptos::task::spawn_local(async {
-        let Some(body) = leptos::prelude::document().body() else { return };
-        let owner = leptos::mount::hydrate_from_async(body, app::App).await;
-        owner.forget();
-        app::hydrated();
-    });
+    leptos::mount::hydrate_islands();
+}
+
+/// Every island of the page has hydrated: the page is marked interactive, and the taps made
+/// while it loaded are replayed.
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrated() {
+    app::hydrated();
 }

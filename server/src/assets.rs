@@ -53,7 +53,7 @@ pub fn page_assets(options: &LeptosOptions) -> Assets {
         format!("{name}_bg.wasm")
     };
     // The split manifest, when there is one: each lazily loaded function's chunks, keyed by its
-    // name without the leading `__` and the trailing number (`shop_route_view`).
+    // name without the trailing number (`shop_front_loader`, the `ShopFront` island's).
     let manifest = pkg_dir(options).join(hashed("__wasm_split_manifest", "manifest", "json"));
     let split: Option<HashMap<String, Vec<String>>> =
         std::fs::read_to_string(&manifest).ok().and_then(|text| serde_json::from_str(&text).ok());
@@ -61,7 +61,7 @@ pub fn page_assets(options: &LeptosOptions) -> Assets {
         .iter()
         .flatten()
         .filter_map(|(key, files)| {
-            let (name, number) = key.strip_prefix("__")?.rsplit_once('_')?;
+            let (name, number) = key.trim_start_matches('_').rsplit_once('_')?;
             number.bytes().all(|b| b.is_ascii_digit()).then(|| {
                 (name.to_owned(), files.iter().map(|f| url(&format!("{f}.wasm"))).collect())
             })

@@ -16,7 +16,6 @@ use crate::protocol::EventEnvelope;
 use crate::toast::Toasts;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 use leptos_router::params::ParamsMap;
 use serde::{Deserialize, Serialize};
@@ -24,7 +23,7 @@ use serde::{Deserialize, Serialize};
 /// The order list's filters, read from the address (`/admin?shop=1&status=pending&q=bob&
 /// sort=total_desc&page=2`): a filtered view can be bookmarked, reloaded and paged, and the
 /// filter form works as a plain form before the page is interactive.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 struct OrderFilter {
     shop: Option<i64>,
     status: Option<OrderStatus>,
@@ -192,9 +191,11 @@ impl Refetch {
     }
 }
 
-/// Each shop's figures, refreshed on every order event and every half minute.
-#[component]
+/// Each shop's figures, refreshed on every order event and every half minute: an island (see
+/// [`crate::tab`]).
+#[island(lazy)]
 fn Figures(figures: FigureList, seq: i64) -> impl IntoView {
+    crate::tab::enter();
     let live = Live::use_context();
     let items = RwSignal::new(figures.items);
     let refetch = Refetch::new();
@@ -257,9 +258,10 @@ fn minutes(secs: i64) -> String {
 
 /// Every shop's orders: filtered, searched, sorted and paged by the API (the address holds
 /// the filters), with the sums of all matching orders; rows patched live, and the totals
-/// refetched when an order in the list changes.
-#[component]
+/// refetched when an order in the list changes. An island (see [`crate::tab`]).
+#[island(lazy)]
 fn AdminOrders(data: OrdersData, filter: OrderFilter) -> impl IntoView {
+    crate::tab::enter();
     let live = Live::use_context();
     let OrdersData { list, shops } = data;
     let orders = RwSignal::new(list.items);
@@ -318,18 +320,6 @@ fn AdminOrders(data: OrdersData, filter: OrderFilter) -> impl IntoView {
         move || orders.with(|o| o.iter().filter(|o| filter.matches(o, true)).cloned().collect::<Vec<_>>())
     };
     let clock = Clock::use_context();
-    let submit_on_change = |ev: leptos::ev::Event| {
-        #[cfg(feature = "hydrate")]
-        {
-            use wasm_bindgen::JsCast;
-            let form = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlSelectElement>().ok()).and_then(|s| s.form());
-            if let Some(form) = form {
-                let _ = form.request_submit();
-            }
-        }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = ev;
-    };
     let keep = filter.keep();
     let shop_value = filter.shop.map(|s| s.to_string()).unwrap_or_default();
     let shop_prop = shop_value.clone();
@@ -342,7 +332,7 @@ fn AdminOrders(data: OrdersData, filter: OrderFilter) -> impl IntoView {
                 <h1 id="orders-title">"All orders"</h1>
                 <span class="count">{move || format!("{} orders", total.get())}</span>
             </div>
-            <Form method="GET" action="/admin" noscroll=true>
+            <form method="get" action="/admin">
                 <div class="filters">
                     <label>
                         "Search "
@@ -351,7 +341,7 @@ fn AdminOrders(data: OrdersData, filter: OrderFilter) -> impl IntoView {
                     </label>
                     <label>
                         "Shop "
-                        <select name="shop" prop:value=shop_prop on:change=submit_on_change>
+                        <select name="shop" prop:value=shop_prop data-submit-on-change="">
                             <option value="">"All shops"</option>
                             // Keyed by id: a shop opening or closing keeps its option.
                             <For each=move || shops.get() key=|s| s.id let:s>
@@ -361,21 +351,21 @@ fn AdminOrders(data: OrdersData, filter: OrderFilter) -> impl IntoView {
                     </label>
                     <label>
                         "Status "
-                        <select name="status" prop:value=status_value on:change=submit_on_change>
+                        <select name="status" prop:value=status_value data-submit-on-change="">
                             <option value="">"All statuses"</option>
                             {OrderStatus::ALL.into_iter().map(|s| view! { <option value=s.as_str() selected=status_value == s.as_str()>{s.label()}</option> }).collect_view()}
                         </select>
                     </label>
                     <label>
                         "Sort "
-                        <select name="sort" prop:value=filter.sort.as_str() on:change=submit_on_change>
+                        <select name="sort" prop:value=filter.sort.as_str() data-submit-on-change="">
                             {OrderSort::ALL.into_iter().map(|o| view! { <option value=o.as_str() selected=filter.sort == o>{o.label()}</option> }).collect_view()}
                         </select>
                     </label>
                     <button type="submit" class="secondary">"Search"</button>
                     {searching.then(|| view! { <a class="button-link secondary clear" href="/admin">"Clear"</a> })}
                 </div>
-            </Form>
+            </form>
             <div class="table-scroll" tabindex="0" role="region" aria-label="Orders">
                 <table class="admin-orders stack">
                     <thead>
@@ -418,9 +408,10 @@ fn AdminOrders(data: OrdersData, filter: OrderFilter) -> impl IntoView {
     .into_any()
 }
 
-/// Shops, connections and notifications.
-#[component]
+/// Shops, connections and notifications: an island (see [`crate::tab`]).
+#[island(lazy)]
 fn AdminSide(data: AdminData) -> impl IntoView {
+    crate::tab::enter();
     let live = Live::use_context();
     let shops = RwSignal::new(data.shops);
     let stats = RwSignal::new(data.stats);

@@ -14,13 +14,11 @@ use crate::kept::{self, Kept};
 use crate::domain::timing::{timer, Urgency};
 use crate::domain::{EventType, OrderStatus};
 use crate::live::{LinkState, Live};
-use crate::pages::common::{every, live_title, loaded, money, Clock, OrderActions, PaymentBadge, StatusBadge};
+use crate::pages::common::{every, loaded, money, Clock, live_title, OrderActions, PaymentBadge, StatusBadge};
 use crate::patch::{catalog_change, chitty_of, order_of, patch_chitties, patch_orders, patch_products, patch_staff, stock_low_of, CatalogChange};
 use crate::protocol::EventEnvelope;
-use crate::session::Session;
 use crate::toast::Toasts;
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_query_map;
 use std::collections::BTreeSet;
@@ -99,11 +97,12 @@ impl Tab {
     }
 }
 
-#[component]
+/// The board, live: an island (see [`crate::tab`]).
+#[island(lazy)]
 fn Board(data: BoardData) -> impl IntoView {
+    crate::tab::enter();
     let live = Live::use_context();
     let toasts = Toasts::use_context();
-    let session = Session::use_context();
     let chime = Chime::new();
     let shop_id = data.shop.id;
     let shop = RwSignal::new(data.shop);
@@ -274,7 +273,7 @@ fn Board(data: BoardData) -> impl IntoView {
             }
         });
     };
-    let actor = move || session.user_untracked().map(|u| u.actor());
+    let actor = move || crate::tab::viewer().map(|u| u.actor());
     let title = move || {
         let name = shop.with(|s| s.name.clone());
         match unacked_count() {
@@ -282,6 +281,7 @@ fn Board(data: BoardData) -> impl IntoView {
             n => format!("({n}) {name} board · Ordercast"),
         }
     };
+    live_title(title);
     let open_orders = move || orders.with(|o| o.iter().filter(|o| !o.status.is_final()).count());
     let tab_button = move |t: Tab, count: Signal<usize>| {
         view! {
@@ -302,7 +302,6 @@ fn Board(data: BoardData) -> impl IntoView {
     };
 
     view! {
-        <Title text=live_title(title)/>
         <section
             class=move || if live.is_down() { "board-page stale" } else { "board-page" }
             data-shop-id=shop_id

@@ -27,8 +27,6 @@ pub fn SendList(shop_id: i64, shop_open: Signal<bool>) -> impl IntoView {
     let note = RwSignal::new(String::new());
     let sending = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
-    #[cfg_attr(not(all(feature = "hydrate", not(feature = "ssr"))), allow(unused_variables))]
-    let navigate = leptos_router::hooks::use_navigate();
     #[cfg(not(all(feature = "hydrate", not(feature = "ssr"))))]
     let _ = shop_id;
 
@@ -54,10 +52,9 @@ pub fn SendList(shop_id: i64, shop_open: Signal<bool>) -> impl IntoView {
             sending.set(true);
             error.set(None);
             let text = note.get_untracked();
-            let navigate = navigate.clone();
             spawn_local(async move {
                 match crate::photo::send_list(shop_id, file, text).await {
-                    Ok(chitty) => navigate(&format!("/lists/{}", chitty.id), Default::default()),
+                    Ok(chitty) => crate::tab::go(&format!("/lists/{}", chitty.id)),
                     Err(e) => {
                         error.set(Some(e.message));
                         sending.set(false);
@@ -171,11 +168,16 @@ pub fn ListPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.with(|p| p.get("id").and_then(|s| s.parse::<i64>().ok()).unwrap_or(0));
     let data = Resource::new(id, load_list);
-    loaded(data, |data| view! { <ListView data/> })
+    view! {
+        <leptos_meta::Title text="Your shopping list · Ordercast"/>
+        {loaded(data, |data| view! { <ListView data/> })}
+    }
 }
 
-#[component]
+/// The list, live: an island (see [`crate::tab`]).
+#[island]
 fn ListView(data: ListData) -> impl IntoView {
+    crate::tab::enter();
     let live = Live::use_context();
     let clock = Clock::use_context();
     let id = data.chitty.id;
@@ -221,7 +223,6 @@ fn ListView(data: ListData) -> impl IntoView {
     live.follow(data.seq, on_event, reload);
 
     view! {
-        <leptos_meta::Title text="Your shopping list · Ordercast"/>
         <section class="card list-page" data-chitty-id=id data-status=move || chitty.with(|c| c.status.as_str())>
             <p class="crumbs"><a href=move || format!("/shops/{}", chitty.with(|c| c.shop_id))>{move || chitty.with(|c| c.shop_name.clone())}</a></p>
             <h1>"Your list"</h1>

@@ -155,14 +155,20 @@ impl ViewerZone {
 }
 
 /// A page title that follows `text` in the browser (an order's status, the board's count of
-/// new orders). The server works it out once, while the page renders: Leptos reads the titles
-/// after the render, outside the request's reactive scope, where reading a signal can land
-/// in another request's (and panic the worker, dropping the response).
-pub fn live_title(text: impl Fn() -> String + Send + Sync + 'static) -> leptos::text_prop::TextProp {
+/// new orders), set from an island's body: a title is not part of the island's HTML, so it
+/// must not be part of its view either (the server's and the browser's would differ). The
+/// server works it out once, while the page renders: Leptos reads the titles after the
+/// render, outside the request's reactive scope, where reading a signal can land in another
+/// request's (and panic the worker, dropping the response). The browser sets the document's
+/// title itself: an island has no `<head>` of its own to manage.
+pub fn live_title(text: impl Fn() -> String + Send + Sync + 'static) {
+    // Building the `Title` registers it with the page's head; it renders nothing itself.
     #[cfg(feature = "ssr")]
-    return leptos::text_prop::TextProp::from(text());
-    #[cfg(not(feature = "ssr"))]
-    leptos::text_prop::TextProp::from(text)
+    let _ = view! { <leptos_meta::Title text=text()/> };
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| document().set_title(&text()));
+    #[cfg(not(any(feature = "ssr", feature = "hydrate")))]
+    let _ = text;
 }
 
 /// An amount of money as the viewer's browser formats it for their locale (Intl), or

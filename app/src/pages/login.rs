@@ -46,6 +46,15 @@ pub async fn logout() -> Result<(), ServerFnError> {
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
+    view! {
+        <leptos_meta::Title text="Sign in · Ordercast"/>
+        <SignIn/>
+    }
+}
+
+/// The sign-in form: an island (see [`crate::tab`]), so a wrong password is said on the page.
+#[island]
+fn SignIn() -> impl IntoView {
     let login = ServerAction::<Login>::new();
     // Signed in: load the app from scratch, so the session, the socket and the pages all
     // start for the new user.
@@ -61,7 +70,6 @@ pub fn LoginPage() -> impl IntoView {
     };
 
     view! {
-        <leptos_meta::Title text="Sign in · Ordercast"/>
         <section class="card narrow">
             <h1>"Sign in"</h1>
             <ActionForm action=login>

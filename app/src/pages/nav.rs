@@ -10,13 +10,9 @@ use leptos_router::components::{Redirect, A};
 #[component]
 pub fn Nav() -> impl IntoView {
     let session = Session::use_context();
+    // Rendered by the server alone: signing out is the form's own POST, answered with a
+    // redirect to sign in, so the tab loads afresh (no socket, no data kept).
     let logout = ServerAction::<Logout>::new();
-    // A signed-out tab must not keep its socket or its data: reload from scratch.
-    Effect::new(move |_| {
-        if matches!(logout.value().get(), Some(Ok(()))) {
-            let _ = window().location().set_href("/login");
-        }
-    });
     view! {
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {

@@ -12,7 +12,6 @@ use crate::live::Live;
 use crate::pages::common::{live_title, loaded, money, Clock, Pager, OrderActions, OrderItems, PaymentBadge, StatusBadge, Timeline};
 use crate::patch::{order_of, patch_orders};
 use crate::protocol::EventEnvelope;
-use crate::session::Session;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_meta::Title;
@@ -30,11 +29,16 @@ pub fn OrdersPage() -> impl IntoView {
     let query = use_query_map();
     let page = move || query.with(|q| q.get("page").and_then(|p| p.parse::<u32>().ok()).filter(|p| *p >= 1).unwrap_or(1));
     let data = Resource::new(page, |page| async move { client::get::<OrderList>(&list_path(page)).await });
-    loaded(data, |list| view! { <OrderTable list/> })
+    view! {
+        <Title text="Orders · Ordercast"/>
+        {loaded(data, |list| view! { <OrderTable list/> })}
+    }
 }
 
-#[component]
+/// The list, live: an island (see [`crate::tab`]).
+#[island]
 fn OrderTable(list: OrderList) -> impl IntoView {
+    crate::tab::enter();
     let live = Live::use_context();
     let total = RwSignal::new(list.total);
     let rows = RwSignal::new(list.items);
@@ -68,7 +72,6 @@ fn OrderTable(list: OrderList) -> impl IntoView {
     live.follow(seq, on_event, reload);
 
     view! {
-        <Title text="Orders · Ordercast"/>
         <section class="card">
             <div class="page-head">
                 <h1>"Orders"</h1>
@@ -154,10 +157,11 @@ fn headline(status: OrderStatus, shop: &str) -> String {
     }
 }
 
-#[component]
+/// The tracker, live: an island (see [`crate::tab`]).
+#[island]
 fn OrderDetail(data: TrackerData) -> impl IntoView {
+    crate::tab::enter();
     let live = Live::use_context();
-    let session = Session::use_context();
     let clock = Clock::use_context();
     let TrackerData { found, shop, timings } = data;
     let WithSeq { item, seq } = found;
@@ -188,7 +192,7 @@ fn OrderDetail(data: TrackerData) -> impl IntoView {
             order.set(updated);
         }
     });
-    let actor = move || session.user_untracked().map(|u| u.actor());
+    let actor = move || crate::tab::viewer().map(|u| u.actor());
     // "Ready around 12:40 (in 9 min)": from the shop's usual times, once the page knows the
     // viewer's clock and zone.
     let estimate = move || {
@@ -204,8 +208,8 @@ fn OrderDetail(data: TrackerData) -> impl IntoView {
         Some(format!("{what} around {} (in about {mins} min)", at.with_timezone(&chrono::Local).format("%H:%M")))
     };
 
+    live_title(move || order.with(|o| format!("Order #{} · {} · Ordercast", o.id, o.status.label())));
     view! {
-        <leptos_meta::Title text=live_title(move || order.with(|o| format!("Order #{} · {} · Ordercast", o.id, o.status.label())))/>
         <section class="card order-detail" data-order-id=id>
             {move || {
                 let o = order.get();

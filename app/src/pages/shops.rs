@@ -4,7 +4,7 @@
 
 use crate::api::{Order, Product, ProductList, Shop, ShopList, WithSeq};
 use crate::cart::Cart;
-use crate::pages::common::{live_title, money, money_text, Clock};
+use crate::pages::common::{money, money_text, Clock, live_title};
 use crate::client::{self, ApiFailure, Method};
 use crate::live::Live;
 use crate::pages::common::loaded;
@@ -13,17 +13,22 @@ use crate::protocol::EventEnvelope;
 use crate::toast::Toasts;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use leptos_router::hooks::{use_navigate, use_params_map};
+use leptos_router::hooks::use_params_map;
 use serde::{Deserialize, Serialize};
 
 #[component]
 pub fn ShopsPage() -> impl IntoView {
     let data = Resource::new(|| (), |_| client::get::<ShopList>("/shops"));
-    loaded(data, |list| view! { <ShopGrid list/> })
+    view! {
+        <leptos_meta::Title text="Shops · Ordercast"/>
+        {loaded(data, |list| view! { <ShopGrid list/> })}
+    }
 }
 
-#[component]
+/// The shops, opening and closing live: an island (see [`crate::tab`]).
+#[island]
 fn ShopGrid(list: ShopList) -> impl IntoView {
+    crate::tab::enter();
     let live = Live::use_context();
     let shops = RwSignal::new(list.items);
     let on_event = move |event: &EventEnvelope| {
@@ -44,7 +49,6 @@ fn ShopGrid(list: ShopList) -> impl IntoView {
     live.follow(list.seq, on_event, reload);
 
     view! {
-        <leptos_meta::Title text="Shops · Ordercast"/>
         <section class="card">
             <h1>"Shops"</h1>
             <ul class="shops">
@@ -83,11 +87,17 @@ pub fn ShopPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.with(|p| p.get("id").and_then(|s| s.parse::<i64>().ok()).unwrap_or(0));
     let data = Resource::new(id, load_shop);
-    loaded(data, |data| view! { <ShopFront data/> })
+    // The customer's recent lists here are links, not live: rendered by the server alone.
+    loaded(data, |data| {
+        let shop_id = data.shop.id;
+        view! { <ShopFront data/> <crate::pages::chitties::MyLists shop_id/> }
+    })
 }
 
-#[component]
+/// The shop's products and the cart: an island (see [`crate::tab`]).
+#[island]
 fn ShopFront(data: ShopData) -> impl IntoView {
+    crate::tab::enter();
     let live = Live::use_context();
     let toasts = Toasts::use_context();
     let shop_id = data.shop.id;
@@ -140,16 +150,14 @@ fn ShopFront(data: ShopData) -> impl IntoView {
     };
     live.follow(data.seq, on_event, reload);
 
-    let navigate = use_navigate();
     let place = move |_| {
         let order = cart.with_untracked(|c| c.to_order(shop_id));
         placing.set(true);
-        let navigate = navigate.clone();
         spawn_local(async move {
             match client::send::<_, Order>(Method::Post, "/orders", &order).await {
                 Ok(placed) => {
                     cart.set(Cart::default());
-                    navigate(&format!("/orders/{}", placed.id), Default::default());
+                    crate::tab::go(&format!("/orders/{}", placed.id));
                 }
                 Err(e) => toasts.push(crate::api::Severity::Warning, e.message),
             }
@@ -161,8 +169,8 @@ fn ShopFront(data: ShopData) -> impl IntoView {
 
     let currency = move || shop.with(|s| s.currency.clone());
 
+    live_title(move || shop.with(|s| format!("{} · Ordercast", s.name)));
     view! {
-        <leptos_meta::Title text=live_title(move || shop.with(|s| format!("{} · Ordercast", s.name)))/>
         <section class="card shop-front" data-shop-id=shop_id>
             <div class="page-head">
                 <h1>{move || shop.with(|s| s.name.clone())}</h1>
@@ -204,7 +212,6 @@ fn ShopFront(data: ShopData) -> impl IntoView {
             </Show>
         </section>
         <crate::pages::chitties::SendList shop_id shop_open=Signal::derive(move || shop.with(|s| s.is_open))/>
-        <crate::pages::chitties::MyLists shop_id/>
         // On a phone the cart is a bar pinned to the bottom, a tap away from any product.
         <Show when=move || !cart.with(|c| c.is_empty())>
             <a class="cart-bar" href="#cart">

@@ -32,11 +32,16 @@ async fn load_users(session: Session) -> Result<UsersData, ApiFailure> {
 pub fn UsersPage() -> impl IntoView {
     let session = Session::use_context();
     let data = Resource::new(|| (), move |_| load_users(session));
-    loaded(data, |data| view! { <Users data/> })
+    view! {
+        <leptos_meta::Title text="Users · Ordercast"/>
+        {loaded(data, |data| view! { <Users data/> })}
+    }
 }
 
-#[component]
+/// The accounts, editable: an island (see [`crate::tab`]).
+#[island(lazy)]
 fn Users(data: UsersData) -> impl IntoView {
+    crate::tab::enter();
     let users = RwSignal::new(data.users);
     let shops = StoredValue::new(data.shops);
     let me = data.me;
@@ -47,7 +52,6 @@ fn Users(data: UsersData) -> impl IntoView {
         })
     };
     view! {
-        <leptos_meta::Title text="Users · Ordercast"/>
         <section class="card users-admin">
             <div class="page-head">
                 <h1>"Users"</h1>
