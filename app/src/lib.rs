@@ -116,6 +116,20 @@ pub fn hydrated() {
     call_page_script("__ordercastReplayTaps");
 }
 
+/// Runs `f` once the page has hydrated, every island of it (at once if it has): what changes
+/// the page afterwards (the clock's first tick, the live link) must not change its structure
+/// while a lazily loaded island is still being hydrated.
+#[cfg(feature = "hydrate")]
+pub fn when_hydrated(f: impl FnOnce() + 'static) {
+    use wasm_bindgen::JsCast;
+    if document().body().and_then(|b| b.get_attribute("data-hydrated")).as_deref() == Some("true") {
+        f();
+    } else {
+        let once = wasm_bindgen::closure::Closure::once_into_js(f);
+        let _ = document().add_event_listener_with_callback(HYDRATED_EVENT, once.unchecked_ref());
+    }
+}
+
 /// Tells the page its app has stopped (see [`KEEP_EARLY_TAPS`]): called by the `frontend`
 /// crate's panic hook, before the WASM aborts.
 #[cfg(feature = "hydrate")]

@@ -337,12 +337,7 @@ mod client {
     /// indicator, notices, events applied to the page) must not change the page's structure
     /// while a lazily loaded part of it is still being hydrated.
     pub fn start_when_hydrated(live: Live) {
-        if document().body().and_then(|b| b.get_attribute("data-hydrated")).as_deref() == Some("true") {
-            start(live);
-        } else {
-            let once = Closure::once_into_js(move || start(live));
-            let _ = document().add_event_listener_with_callback(crate::HYDRATED_EVENT, once.unchecked_ref());
-        }
+        crate::when_hydrated(move || start(live));
     }
 
     fn start(live: Live) {

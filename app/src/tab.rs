@@ -5,10 +5,10 @@
 //! the parts that change with events or answer a tap, so a phone downloads and runs their
 //! code and not the rest of the app (the router, the navigation, the staff's screens: see
 //! [`crate::routes`] for which islands are in the main WASM and which are loaded lazily).
-//! Islands are hydrated one by one, each on its own: they
-//! share no component tree, so nothing one provides reaches another. What they share is made
-//! once per tab, here, and [`enter`] hands it to the island being built. On the server,
-//! [`crate::App`] provides the same values for each request and `enter` finds them there.
+//! Islands are hydrated one by one, each on its own: they share no component tree, so nothing
+//! one provides reaches another. What they share is made once per tab, here, and [`enter`]
+//! hands it to the island being built. On the server, [`crate::App`] provides the same values
+//! for each request and `enter` finds them there.
 //!
 //! [`TabLink`] is the tab's first island (in the header): it brings who is signed in, as the
 //! server rendered the page for them, and starts the live connection once every island of the
@@ -92,7 +92,7 @@ pub fn viewer() -> Option<User> {
     #[cfg(feature = "ssr")]
     return use_context::<crate::session::Session>().and_then(|s| s.user_untracked());
     #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
-    return SIGNED_IN.with(|s| s.get().cloned().flatten().and_then(|info| info.user));
+    return SIGNED_IN.with(|s| s.get().and_then(Option::as_ref).and_then(|info| info.user.clone()));
     #[allow(unreachable_code)]
     None
 }
@@ -112,14 +112,7 @@ pub fn TabLink(signed_in: Option<SessionInfo>) -> impl IntoView {
     // `seq` of its own data: the link resumes from the lowest of them.
     #[cfg(feature = "hydrate")]
     if let Some(info) = signed_in.filter(|i| i.user.is_some()) {
-        use wasm_bindgen::JsCast;
-        let start = move || live.start(info.seq, info.catalog_topics());
-        if document().body().and_then(|b| b.get_attribute("data-hydrated")).as_deref() == Some("true") {
-            start();
-        } else {
-            let once = wasm_bindgen::closure::Closure::once_into_js(start);
-            let _ = document().add_event_listener_with_callback(crate::HYDRATED_EVENT, once.unchecked_ref());
-        }
+        crate::when_hydrated(move || live.start(info.seq, info.catalog_topics()));
     }
     #[cfg(not(feature = "hydrate"))]
     let _ = signed_in;

@@ -66,13 +66,7 @@ impl Clock {
                 clock.0.set(Some(Utc::now()));
                 let _ = set_interval_with_handle(move || clock.0.set(Some(Utc::now())), std::time::Duration::from_secs(1));
             };
-            if document().body().and_then(|b| b.get_attribute("data-hydrated")).as_deref() == Some("true") {
-                tick();
-            } else {
-                use wasm_bindgen::JsCast;
-                let once = wasm_bindgen::closure::Closure::once_into_js(tick);
-                let _ = document().add_event_listener_with_callback(crate::HYDRATED_EVENT, once.unchecked_ref());
-            }
+            crate::when_hydrated(tick);
         });
         clock
     }
