@@ -12,6 +12,8 @@
 const PAGES = "ordercast-pages-v1";
 const ASSETS = "ordercast-assets-v1";
 const SHELL = ["/manifest.webmanifest", "/favicon.svg", "/icons/icon-192.png"];
+// The REST API's sign-out, and the menu's "Sign out" form (the server function `logout`).
+const SIGN_OUT = ["/api/v1/auth/logout", "/api/logout"];
 
 self.addEventListener("install", (event) => {
   event.waitUntil(caches.open(ASSETS).then((c) => c.addAll(SHELL)).then(() => self.skipWaiting()));
@@ -29,7 +31,7 @@ self.addEventListener("fetch", (event) => {
   const request = event.request;
   const url = new URL(request.url);
   if (url.origin !== self.location.origin) return;
-  if (request.method === "POST" && url.pathname === "/api/v1/auth/logout") {
+  if (request.method === "POST" && SIGN_OUT.includes(url.pathname)) {
     event.respondWith(caches.delete(PAGES).then(() => fetch(request)));
     return;
   }

@@ -41,18 +41,22 @@ test("the app is installable and a push shows a notification that opens the orde
   await expect(toggle).toBeEnabled();
   await accessible(page, ".push-switch");
 
-  // A push arrives (as the push service would deliver it) while no tab needs to be open.
-  await cdp.send("ServiceWorker.enable");
-  const registration = await new Promise<{ registrationId: string; scopeURL: string }>((resolve) => {
+  // A push arrives (as the push service would deliver it) while no tab needs to be open. The
+  // worker is awake and active first: DevTools delivers a push without saying whether it
+  // reached a worker, and on a busy machine a worker may be slow to start.
+  const worker = page.context().serviceWorkers()[0] ?? (await page.context().waitForEvent("serviceworker"));
+  expect(await worker.evaluate(() => (self as any).registration.active?.state)).toBe("activated");
+  const registration = new Promise<{ registrationId: string; scopeURL: string }>((resolve) => {
     cdp.on("ServiceWorker.workerRegistrationUpdated", ({ registrations }) => {
       const ours = registrations.find((r: { scopeURL: string; isDeleted: boolean }) => !r.isDeleted && r.scopeURL.startsWith(new URL(page.url()).origin));
       if (ours) resolve(ours);
     });
   });
+  await cdp.send("ServiceWorker.enable");
   const notice = { title: "Order #5 is ready", body: "Your order is ready at Corner Bakery.", url: "/orders/5", tag: "order-5", seq: 99 };
   await cdp.send("ServiceWorker.deliverPushMessage", {
     origin: new URL(page.url()).origin,
-    registrationId: registration.registrationId,
+    registrationId: (await registration).registrationId,
     data: JSON.stringify(notice),
   });
   const shown = () =>
@@ -120,4 +124,25 @@ test("the installed app opens offline with the last data it had, marked as not l
     await accessible(page, ".offline-copy");
     await page.screenshot({ path: test.info().outputPath(`offline-copy-${width}px.png`) });
   }
+});
+
+test("signing out from the menu forgets the pages kept for offline use", async ({ device }) => {
+  const page = await device({ width: 1280, height: 800 });
+  await signIn(page, "alice@ordercast.test", /\/shops$/);
+  await controlled(page);
+  await page.goto("/orders");
+  await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+  const kept = () =>
+    page.evaluate(async () => {
+      const cache = await caches.open("ordercast-pages-v1");
+      return (await cache.keys()).map((r) => new URL(r.url).pathname).sort();
+    });
+  // Alice's orders are kept, as the offline test relies on.
+  expect(await kept()).toContain("/orders");
+
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page).toHaveURL(/\/login$/);
+  await expect(page.getByRole("heading", { name: "Sign in" })).toBeVisible();
+  // Only the sign-in page the sign-out led to: nothing of hers is left on this device.
+  expect(await kept()).toEqual(["/login"]);
 });

@@ -28,8 +28,9 @@ pub async fn login(email: String, password: String) -> Result<Option<String>, Se
     }
 }
 
-/// Ends the session and returns to the sign-in page.
-#[server]
+/// Ends the session and returns to the sign-in page. At a fixed address (`/api/logout`): the
+/// service worker empties the pages it keeps for offline use when it sees a sign-out.
+#[server(endpoint = "logout")]
 pub async fn logout() -> Result<(), ServerFnError> {
     use crate::backend::SharedBackend;
 
