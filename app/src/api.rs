@@ -514,12 +514,29 @@ pub struct OrderList {
 }
 
 /// One response wrapping a single resource with the `seq` it is current as of.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize)]
 #[cfg_attr(feature = "ssr", derive(ToSchema))]
 pub struct WithSeq<T> {
     #[serde(flatten)]
     pub item: T,
     pub seq: i64,
+}
+
+/// Read as JSON text once, then as `T` (which ignores `seq`) and as its `seq`: a derived
+/// `flatten` would buffer the object in serde's generic form and decode `T` from that, a
+/// second decoder of each `T` in the WASM. Only serde_json's deserializers can give the text.
+impl<'de, T: serde::de::DeserializeOwned> Deserialize<'de> for WithSeq<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        #[derive(Deserialize)]
+        struct Seq {
+            seq: i64,
+        }
+        let raw = Box::<serde_json::value::RawValue>::deserialize(deserializer)?;
+        let Seq { seq } = serde_json::from_str(raw.get()).map_err(D::Error::custom)?;
+        let item = serde_json::from_str(raw.get()).map_err(D::Error::custom)?;
+        Ok(WithSeq { item, seq })
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -781,6 +798,16 @@ pub fn format_minor(minor: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_resource_and_its_seq_read_back_from_one_object() {
+        let wire = serde_json::json!({"public_key": "BAx", "seq": 12});
+        let read: WithSeq<PushKey> = serde_json::from_str(&wire.to_string()).unwrap();
+        assert_eq!((read.item.public_key.as_str(), read.seq), ("BAx", 12));
+        assert_eq!(serde_json::to_value(&read).unwrap(), wire);
+        assert!(serde_json::from_str::<WithSeq<PushKey>>(r#"{"public_key": "BAx"}"#).is_err(), "no seq");
+        assert!(serde_json::from_str::<WithSeq<PushKey>>(r#"{"seq": 1}"#).is_err(), "no resource");
+    }
 
     #[test]
     fn the_board_keeps_only_the_history_its_timers_read() {

@@ -89,6 +89,31 @@ pub async fn send<B: Serialize, T: DeserializeOwned>(method: Method, path: &str,
     }
 }
 
+/// Posts a form (urlencoded, as the browser would) to one of the site's server functions and
+/// reads the function's value. Browser only. Asking for JSON makes the function answer with
+/// its value rather than with the redirect a plain form post gets.
+pub async fn post_form<T: DeserializeOwned>(url: &str, fields: &[(&str, &str)]) -> Result<T, ApiFailure> {
+    #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
+    {
+        let body = fields
+            .iter()
+            .map(|(name, value)| format!("{name}={}", String::from(js_sys::encode_uri_component(value))))
+            .collect::<Vec<_>>()
+            .join("&");
+        let request = gloo_net::http::Request::post(url)
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .header("Accept", "application/json")
+            .body(body)
+            .map_err(|e| failure(e.to_string()))?;
+        browser::finish(request.send().await).await
+    }
+    #[cfg(not(all(feature = "hydrate", not(feature = "ssr"))))]
+    {
+        let _ = (url, fields);
+        Err(failure("forms are sent from the browser"))
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Method {
     Post,

@@ -440,7 +440,7 @@ mod client {
 
     /// A message from the server, over either link.
     fn on_server_message(live: Live, text: &str, link: &Link) {
-        match serde_json::from_str::<ServerMessage>(text) {
+        match ServerMessage::from_json(text) {
             Ok(ServerMessage::Event(event)) => live.apply(&event),
             // The missed events are gone: every page refetches its data over REST, and the
             // link resumes from the server's current `seq`, so the events that arrive while
@@ -590,12 +590,12 @@ mod client {
                 return;
             }
             ended.close();
-            let code = e
-                .data()
-                .as_string()
-                .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
-                .and_then(|v| v["code"].as_u64());
-            if code == Some(u64::from(close::SESSION_ENDED)) {
+            #[derive(serde::Deserialize)]
+            struct Closed {
+                code: u16,
+            }
+            let code = e.data().as_string().and_then(|text| serde_json::from_str::<Closed>(&text).ok()).map(|c| c.code);
+            if code == Some(close::SESSION_ENDED) {
                 let _ = window().location().set_href("/login");
                 return;
             }
@@ -674,14 +674,14 @@ mod client {
 mod tests {
     use super::{backoff_ms, Live, REPLAY_BUFFER};
     use crate::domain::{EventType, Topic};
-    use crate::protocol::EventEnvelope;
+    use crate::protocol::{EventEnvelope, Payload};
     use chrono::DateTime;
     use leptos::prelude::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::{Arc, Mutex};
 
     fn event(seq: i64) -> EventEnvelope {
-        EventEnvelope { event_type: EventType::Notification, seq, topic: Topic::Admin, at: DateTime::UNIX_EPOCH, data: serde_json::Value::Null }
+        EventEnvelope { event_type: EventType::Notification, seq, topic: Topic::Admin, at: DateTime::UNIX_EPOCH, data: Payload::from_value(&serde_json::Value::Null) }
     }
 
     /// A handler that records the `seq`s it gets.

@@ -15,7 +15,12 @@ pub fn order_of(event: &EventEnvelope) -> Option<Order> {
     if !matches!(event.event_type, EventType::OrderCreated | EventType::OrderUpdated) {
         return None;
     }
-    serde_json::from_value(event.data.get("order")?.clone()).ok()
+    event.data.decode::<OrderData>().map(|d| d.order)
+}
+
+#[derive(Deserialize)]
+struct OrderData {
+    order: Order,
 }
 
 /// Applies an order snapshot to a newest-first list: a newer `version` replaces the row in
@@ -45,7 +50,12 @@ pub fn chitty_of(event: &EventEnvelope) -> Option<Chitty> {
     ) {
         return None;
     }
-    serde_json::from_value(event.data.get("chitty")?.clone()).ok()
+    event.data.decode::<ChittyData>().map(|d| d.chitty)
+}
+
+#[derive(Deserialize)]
+struct ChittyData {
+    chitty: Chitty,
 }
 
 /// Applies a chitty snapshot to a newest-first list, like [`patch_orders`]. With `open_only`
@@ -105,17 +115,15 @@ struct StockData {
 }
 
 pub fn catalog_change(event: &EventEnvelope) -> Option<CatalogChange> {
-    let data = event.data.clone();
+    let data = &event.data;
     match event.event_type {
-        EventType::StoreAvailabilityChanged | EventType::StoreUpdated => {
-            serde_json::from_value::<ShopData>(data).ok().map(|d| CatalogChange::Shop(d.shop))
-        }
-        EventType::ProductUpdated => serde_json::from_value::<ProductData>(data).ok().map(|d| CatalogChange::Product(d.product)),
-        EventType::ProductAvailabilityChanged => serde_json::from_value::<AvailabilityData>(data)
-            .ok()
+        EventType::StoreAvailabilityChanged | EventType::StoreUpdated => data.decode::<ShopData>().map(|d| CatalogChange::Shop(d.shop)),
+        EventType::ProductUpdated => data.decode::<ProductData>().map(|d| CatalogChange::Product(d.product)),
+        EventType::ProductAvailabilityChanged => data
+            .decode::<AvailabilityData>()
             .map(|d| CatalogChange::Availability { shop_id: d.shop_id, product_id: d.product_id, available: d.available, updated_at: d.updated_at }),
-        EventType::InventoryUpdated => serde_json::from_value::<StockData>(data)
-            .ok()
+        EventType::InventoryUpdated => data
+            .decode::<StockData>()
             .map(|d| CatalogChange::Stock { shop_id: d.shop_id, product_id: d.product_id, stock: d.stock, updated_at: d.updated_at }),
         _ => None,
     }
@@ -183,11 +191,11 @@ pub struct StockLow {
 }
 
 pub fn stock_low_of(event: &EventEnvelope) -> Option<StockLow> {
-    (event.event_type == EventType::StockLow).then(|| serde_json::from_value(event.data.clone()).ok()).flatten()
+    (event.event_type == EventType::StockLow).then(|| event.data.decode()).flatten()
 }
 
 pub fn notification_of(event: &EventEnvelope) -> Option<Notification> {
-    (event.event_type == EventType::Notification).then(|| serde_json::from_value(event.data.clone()).ok()).flatten()
+    (event.event_type == EventType::Notification).then(|| event.data.decode()).flatten()
 }
 
 #[derive(Deserialize)]
@@ -203,7 +211,7 @@ pub fn patch_staff(staff: &mut Vec<StaffMember>, shop_id: i64, event: &EventEnve
     if !matches!(event.event_type, EventType::UserConnected | EventType::UserDisconnected) {
         return false;
     }
-    let Ok(p) = serde_json::from_value::<PresenceData>(event.data.clone()) else { return false };
+    let Some(p) = event.data.decode::<PresenceData>() else { return false };
     if p.shop_id != shop_id {
         return false;
     }
@@ -282,7 +290,7 @@ pub fn patch_board(board: &mut Board, event: &EventEnvelope, lists_max: usize) -
             None => ReadAgain,
         },
         EventType::UserConnected | EventType::UserDisconnected => {
-            let Ok(p) = serde_json::from_value::<PresenceData>(event.data.clone()) else { return ReadAgain };
+            let Some(p) = event.data.decode::<PresenceData>() else { return ReadAgain };
             if p.shop_id == shop_id && !board.staff.iter().any(|m| m.user_id == p.user_id) {
                 return ReadAgain;
             }
@@ -347,6 +355,7 @@ pub fn age(since: DateTime<Utc>, now: DateTime<Utc>) -> String {
 mod tests {
     use super::*;
     use crate::domain::{OrderStatus, PaymentStatus, Topic};
+    use crate::protocol::Payload;
     use serde_json::json;
 
     fn order(id: i64, version: i64, status: OrderStatus) -> Order {
@@ -383,7 +392,7 @@ mod tests {
     }
 
     fn event(event_type: EventType, data: serde_json::Value) -> EventEnvelope {
-        EventEnvelope { event_type, seq: 1, topic: Topic::Admin, at: DateTime::UNIX_EPOCH, data }
+        EventEnvelope { event_type, seq: 1, topic: Topic::Admin, at: DateTime::UNIX_EPOCH, data: Payload::from_value(&data) }
     }
 
     #[test]
@@ -538,7 +547,7 @@ mod tests {
             seq: 9,
             topic: Topic::Shop(1),
             at: DateTime::UNIX_EPOCH,
-            data: json!({ "chitty": chitty(4, 2, Read) }),
+            data: Payload::from_value(&json!({ "chitty": chitty(4, 2, Read) })),
         };
         assert_eq!(chitty_of(&event).map(|c| c.id), Some(4));
         assert_eq!(chitty_of(&EventEnvelope { event_type: EventType::OrderUpdated, ..event }), None);

@@ -4,7 +4,10 @@
 
 use crate::domain::{EventType, Topic};
 use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use std::borrow::Cow;
 
 /// Client → server.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -77,15 +80,71 @@ pub struct EventEnvelope {
     /// The topic through which this connection receives the event.
     pub topic: Topic,
     pub at: DateTime<Utc>,
-    pub data: serde_json::Value,
+    pub data: Payload,
 }
 
-/// Anything the server sends.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// An event's `data`, kept as the JSON text it came as. Whoever reads an event decodes the
+/// part it needs straight into its own type ([`Payload::decode`]): in the WASM, every type
+/// decoded by way of a `serde_json::Value` was a second copy of its decoder, and the page
+/// decoded each event twice.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Payload(Box<RawValue>);
+
+impl Payload {
+    /// The payload of a server-side event, which keeps it as a `Value`.
+    pub fn from_value(value: &serde_json::Value) -> Payload {
+        // A `Value` always serialises; `null` stands in should that ever change.
+        Payload(serde_json::value::to_raw_value(value).unwrap_or_else(|_| null()))
+    }
+
+    /// The payload as `T`, or `None` when it is not one (an event from a newer server).
+    pub fn decode<T: DeserializeOwned>(&self) -> Option<T> {
+        serde_json::from_str(self.0.get()).ok()
+    }
+
+    /// The JSON text.
+    pub fn get(&self) -> &str {
+        self.0.get()
+    }
+}
+
+fn null() -> Box<RawValue> {
+    RawValue::from_string("null".to_owned()).unwrap_or_else(|_| unreachable!("`null` is JSON"))
+}
+
+impl PartialEq for Payload {
+    fn eq(&self, other: &Self) -> bool {
+        self.get() == other.get()
+    }
+}
+
+/// Anything the server sends: on the wire an object whose `type` is either a control
+/// message's or an event's (the two sets of names are disjoint).
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum ServerMessage {
     Control(ControlMessage),
     Event(EventEnvelope),
+}
+
+impl ServerMessage {
+    /// Decodes a frame. By its `type` first, then as the one message that names: not as an
+    /// untagged enum, which buffers the whole frame and tries each kind in turn (and cannot
+    /// keep an event's payload as text).
+    pub fn from_json(text: &str) -> Result<ServerMessage, serde_json::Error> {
+        #[derive(Deserialize)]
+        struct Kind<'a> {
+            #[serde(rename = "type", borrow)]
+            kind: Cow<'a, str>,
+        }
+        let Kind { kind } = serde_json::from_str(text)?;
+        if EventType::ALL.iter().any(|t| t.as_str() == kind) {
+            serde_json::from_str(text).map(ServerMessage::Event)
+        } else {
+            serde_json::from_str(text).map(ServerMessage::Control)
+        }
+    }
 }
 
 /// Close codes the server uses (4000–4999 are application codes).
@@ -206,17 +265,41 @@ mod tests {
             seq: 9,
             topic: Topic::User(3),
             at: DateTime::parse_from_rfc3339("2026-11-24T10:00:00Z").unwrap().with_timezone(&Utc),
-            data: json!({"order": {"id": 1}}),
+            data: Payload::from_value(&json!({"order": {"id": 1}})),
         });
         let wire = serde_json::to_value(&event).unwrap();
         assert_eq!(wire["type"], "order_updated");
         assert_eq!(wire["topic"], "user:3");
-        assert_eq!(serde_json::from_value::<ServerMessage>(wire).unwrap(), event);
+        assert_eq!(wire["data"], json!({"order": {"id": 1}}));
+        assert_eq!(ServerMessage::from_json(&wire.to_string()).unwrap(), event);
 
         let pong = ServerMessage::Control(ControlMessage::Pong { id: Some(1) });
         let wire = serde_json::to_value(&pong).unwrap();
         assert_eq!(wire, json!({"type": "pong", "id": 1}));
-        assert_eq!(serde_json::from_value::<ServerMessage>(wire).unwrap(), pong);
+        assert_eq!(ServerMessage::from_json(&wire.to_string()).unwrap(), pong);
+
+        for bad in [json!({"type": "order_updated", "seq": 1}), json!({"type": "shout"}), json!({"seq": 1}), json!([1])] {
+            assert!(ServerMessage::from_json(&bad.to_string()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn control_and_event_names_are_disjoint() {
+        let control = ["hello", "pong", "subscribed", "unsubscribed", "resumed", "resync_required", "error"];
+        for t in EventType::ALL {
+            assert!(!control.contains(&t.as_str()), "{}", t.as_str());
+        }
+    }
+
+    #[test]
+    fn a_payload_decodes_into_the_type_asked_for() {
+        #[derive(Deserialize, Debug, PartialEq)]
+        struct Stock {
+            stock: i64,
+        }
+        let payload = Payload::from_value(&json!({"stock": 4, "name": "tea"}));
+        assert_eq!(payload.decode::<Stock>(), Some(Stock { stock: 4 }));
+        assert_eq!(payload.decode::<Vec<i64>>(), None);
     }
 }
 

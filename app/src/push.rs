@@ -70,7 +70,7 @@ pub fn PushSwitch() -> impl IntoView {
 #[cfg(feature = "hydrate")]
 mod browser {
     use super::PushState;
-    use crate::api::{PushKey, PushSubscriptionList};
+    use crate::api::{NewPushSubscription, PushKey, PushSubscriptionList};
     use leptos::prelude::*;
     use wasm_bindgen::{JsCast, JsValue};
     use wasm_bindgen_futures::JsFuture;
@@ -145,11 +145,11 @@ mod browser {
         };
         // `toJSON()`: the endpoint and keys, base64url, as the server takes them.
         let Ok(json) = js_sys::JSON::stringify(&sub) else { return PushState::Failed("Unreadable subscription.".into()) };
-        let Ok(mut body) = serde_json::from_str::<serde_json::Value>(&String::from(json)) else {
+        let Ok(mut body) = serde_json::from_str::<NewPushSubscription>(&String::from(json)) else {
             return PushState::Failed("Unreadable subscription.".into());
         };
-        body["device"] = device_name().into();
-        match crate::client::send::<_, serde_json::Value>(crate::client::Method::Post, "/push/subscriptions", &body).await {
+        body.device = Some(device_name());
+        match crate::client::send::<_, serde::de::IgnoredAny>(crate::client::Method::Post, "/push/subscriptions", &body).await {
             Ok(_) => PushState::On,
             Err(e) => {
                 let _ = sub.unsubscribe().map(JsFuture::from);

@@ -2,9 +2,11 @@
 //! once hydrated, without a page reload.
 
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 
 /// Signs in and redirects to the orders page; a failed sign-in returns the message to show.
-#[server]
+/// At a fixed address (`/api/login`), the sign-in form's `action`.
+#[server(endpoint = "login")]
 pub async fn login(email: String, password: String) -> Result<Option<String>, ServerFnError> {
     use crate::backend::SharedBackend;
     use axum::extract::ConnectInfo;
@@ -54,38 +56,54 @@ pub fn LoginPage() -> impl IntoView {
 }
 
 /// The sign-in form: an island (see [`crate::tab`]), so a wrong password is said on the page.
+/// Until the WASM runs it is a plain form post to [`login`]; then the island posts the same
+/// fields to the same function itself. (Leptos's `ActionForm` would do that too, but its form
+/// decoding and the function's generated client were a sixth of the WASM every customer page
+/// loads.)
 #[island]
 fn SignIn() -> impl IntoView {
-    let login = ServerAction::<Login>::new();
-    // Signed in: load the app from scratch, so the session, the socket and the pages all
-    // start for the new user.
-    Effect::new(move |_| {
-        if matches!(login.value().get(), Some(Ok(None))) {
-            let _ = window().location().set_href("/");
+    let (error, set_error) = signal(None::<String>);
+    let (pending, set_pending) = signal(false);
+    let email = NodeRef::<leptos::html::Input>::new();
+    let password = NodeRef::<leptos::html::Input>::new();
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let (Some(email), Some(password)) = (email.get_untracked(), password.get_untracked()) else { return };
+        if pending.get_untracked() {
+            return;
         }
-    });
-    let error = move || match login.value().get() {
-        Some(Ok(Some(message))) => Some(message),
-        Some(Err(e)) => Some(e.to_string()),
-        _ => None,
+        set_pending.set(true);
+        let fields = [("email", email.value()), ("password", password.value())];
+        leptos::task::spawn_local(async move {
+            let fields = fields.each_ref().map(|(name, value)| (*name, value.as_str()));
+            match crate::client::post_form::<Option<String>>(Login::PATH, &fields).await {
+                // Signed in: load the app from scratch, so the session, the socket and the
+                // pages all start for the new user.
+                Ok(None) => crate::tab::go("/"),
+                Ok(Some(message)) | Err(crate::api::ErrorDetail { message, .. }) => {
+                    set_error.set(Some(message));
+                    set_pending.set(false);
+                }
+            }
+        });
     };
 
     view! {
         <section class="card narrow">
             <h1>"Sign in"</h1>
-            <ActionForm action=login>
+            <form method="post" action=Login::PATH on:submit=submit>
                 <label>
                     "Email"
-                    <input type="email" name="email" autocomplete="username" required/>
+                    <input type="email" name="email" autocomplete="username" required node_ref=email/>
                 </label>
                 <label>
                     "Password"
-                    <input type="password" name="password" autocomplete="current-password" required/>
+                    <input type="password" name="password" autocomplete="current-password" required node_ref=password/>
                 </label>
-                <button type="submit" disabled=move || login.pending().get()>"Sign in"</button>
-            </ActionForm>
-            <Show when=move || error().is_some()>
-                <p class="error" role="alert">{error}</p>
+                <button type="submit" disabled=move || pending.get()>"Sign in"</button>
+            </form>
+            <Show when=move || error.get().is_some()>
+                <p class="error" role="alert">{move || error.get()}</p>
             </Show>
         </section>
     }

@@ -29,7 +29,7 @@ impl StoredEvent {
             seq: self.seq,
             topic,
             at: self.created_at,
-            data: self.payload.clone(),
+            data: app::protocol::Payload::from_value(&self.payload),
         }
     }
 }
