@@ -10,7 +10,7 @@ use crate::api::{
 use crate::client::{self, ApiFailure, Method};
 use crate::domain::{EventType, OrderStatus};
 use crate::live::{LinkState, Live};
-use crate::pages::common::{every, loaded, money, query_escape, Clock, Pager, PaymentBadge, StatusBadge};
+use crate::pages::common::{every, loaded, money, page_data, query_escape, Clock, Pager, PaymentBadge, StatusBadge};
 use crate::patch::{catalog_change, order_of, patch_orders, patch_shops};
 use crate::protocol::EventEnvelope;
 use crate::toast::Toasts;
@@ -142,8 +142,8 @@ async fn load_orders(filter: OrderFilter) -> Result<OrdersData, ApiFailure> {
 pub fn AdminPage() -> impl IntoView {
     let query = use_query_map();
     let filter = Memo::new(move |_| query.with(OrderFilter::from_query));
-    let orders = Resource::new(move || filter.get(), load_orders);
-    let side = Resource::new(|| (), |_| load_admin());
+    let orders = page_data(move || filter.get(), load_orders);
+    let side = page_data(|| (), |_| load_admin());
     view! {
         <leptos_meta::Title text="Admin · Ordercast"/>
         <div class="admin">

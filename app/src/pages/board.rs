@@ -14,7 +14,7 @@ use crate::kept::{self, Kept};
 use crate::domain::timing::{timer, Urgency};
 use crate::domain::{EventType, OrderStatus};
 use crate::live::{LinkState, Live};
-use crate::pages::common::{every, loaded, money, Clock, live_title, OrderActions, PaymentBadge, StatusBadge};
+use crate::pages::common::{every, live_title, loaded, money, page_data, Clock, OrderActions, PaymentBadge, StatusBadge};
 use crate::patch::{catalog_change, chitty_of, order_of, patch_chitties, patch_orders, patch_products, patch_staff, stock_low_of, CatalogChange};
 use crate::protocol::EventEnvelope;
 use crate::toast::Toasts;
@@ -54,7 +54,7 @@ async fn load_board(shop_id: i64) -> Result<BoardData, ApiFailure> {
 pub fn BoardPage() -> impl IntoView {
     let query = use_query_map();
     let shop_param = move || query.with(|q| q.get("shop").and_then(|s| s.parse::<i64>().ok()));
-    let data = Resource::new(shop_param, |param| async move {
+    let data = page_data(shop_param, |param| async move {
         // `?shop=<id>`, else the first shop this user works in.
         let id = match param {
             Some(id) => Some(id),

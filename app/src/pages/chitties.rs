@@ -7,7 +7,7 @@ use crate::client::{self, ApiFailure, Method};
 use crate::domain::chitty::{MIN_PROPOSAL_CONFIDENCE, SURE_CONFIDENCE};
 use crate::domain::{validation, ChittyStatus};
 use crate::live::Live;
-use crate::pages::common::{loaded, Clock, StatusBadge};
+use crate::pages::common::{loaded, page_data, Clock, StatusBadge};
 use crate::patch::{chitty_of, order_of};
 use crate::protocol::EventEnvelope;
 use crate::toast::Toasts;
@@ -167,7 +167,7 @@ async fn load_list(id: i64) -> Result<ListData, ApiFailure> {
 pub fn ListPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.with(|p| p.get("id").and_then(|s| s.parse::<i64>().ok()).unwrap_or(0));
-    let data = Resource::new(id, load_list);
+    let data = page_data(id, load_list);
     view! {
         <leptos_meta::Title text="Your shopping list · Ordercast"/>
         {loaded(data, |data| view! { <ListView data/> })}

@@ -9,7 +9,7 @@ use crate::domain::timing::{expected_at, STAGES};
 use crate::domain::OrderStatus;
 use serde::{Deserialize, Serialize};
 use crate::live::Live;
-use crate::pages::common::{live_title, loaded, money, Clock, Pager, OrderActions, OrderItems, PaymentBadge, StatusBadge, Timeline};
+use crate::pages::common::{live_title, loaded, money, page_data, Clock, Pager, OrderActions, OrderItems, PaymentBadge, StatusBadge, Timeline};
 use crate::patch::{order_of, patch_orders};
 use crate::protocol::EventEnvelope;
 use leptos::prelude::*;
@@ -28,7 +28,7 @@ fn list_path(page: u32) -> String {
 pub fn OrdersPage() -> impl IntoView {
     let query = use_query_map();
     let page = move || query.with(|q| q.get("page").and_then(|p| p.parse::<u32>().ok()).filter(|p| *p >= 1).unwrap_or(1));
-    let data = Resource::new(page, |page| async move { client::get::<OrderList>(&list_path(page)).await });
+    let data = page_data(page, |page| async move { client::get::<OrderList>(&list_path(page)).await });
     view! {
         <Title text="Orders · Ordercast"/>
         {loaded(data, |list| view! { <OrderTable list/> })}
@@ -135,7 +135,7 @@ async fn load_tracker(id: i64) -> Result<TrackerData, ApiFailure> {
 pub fn OrderPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.with(|p| p.get("id").and_then(|s| s.parse::<i64>().ok()));
-    let data = Resource::new(id, |id| async move {
+    let data = page_data(id, |id| async move {
         match id {
             Some(id) => load_tracker(id).await,
             None => Err(crate::api::ErrorDetail { code: crate::api::ErrorCode::NotFound, message: "No such order.".into() }),

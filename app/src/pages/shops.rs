@@ -4,10 +4,10 @@
 
 use crate::api::{Order, Product, ProductList, Shop, ShopList, WithSeq};
 use crate::cart::Cart;
-use crate::pages::common::{money, money_text, Clock, live_title};
+use crate::pages::common::{live_title, money, money_text, Clock};
 use crate::client::{self, ApiFailure, Method};
 use crate::live::Live;
-use crate::pages::common::loaded;
+use crate::pages::common::{loaded, page_data};
 use crate::patch::{catalog_change, patch_products, patch_shops};
 use crate::protocol::EventEnvelope;
 use crate::toast::Toasts;
@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 #[component]
 pub fn ShopsPage() -> impl IntoView {
-    let data = Resource::new(|| (), |_| client::get::<ShopList>("/shops"));
+    let data = page_data(|| (), |_| client::get::<ShopList>("/shops"));
     view! {
         <leptos_meta::Title text="Shops · Ordercast"/>
         {loaded(data, |list| view! { <ShopGrid list/> })}
@@ -86,7 +86,7 @@ async fn load_shop(id: i64) -> Result<ShopData, ApiFailure> {
 pub fn ShopPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.with(|p| p.get("id").and_then(|s| s.parse::<i64>().ok()).unwrap_or(0));
-    let data = Resource::new(id, load_shop);
+    let data = page_data(id, load_shop);
     // The customer's recent lists here are links, not live: rendered by the server alone.
     loaded(data, |data| {
         let shop_id = data.shop.id;

@@ -5,7 +5,7 @@
 use crate::api::{NewUser, Severity, Shop, ShopList, User, UserList, UserUpdate};
 use crate::client::{self, ApiFailure, Method};
 use crate::domain::Role;
-use crate::pages::common::loaded;
+use crate::pages::common::{loaded, page_data};
 use crate::session::Session;
 use crate::toast::Toasts;
 use leptos::prelude::*;
@@ -31,7 +31,7 @@ async fn load_users(session: Session) -> Result<UsersData, ApiFailure> {
 #[component]
 pub fn UsersPage() -> impl IntoView {
     let session = Session::use_context();
-    let data = Resource::new(|| (), move |_| load_users(session));
+    let data = page_data(|| (), move |_| load_users(session));
     view! {
         <leptos_meta::Title text="Users · Ordercast"/>
         {loaded(data, |data| view! { <Users data/> })}
