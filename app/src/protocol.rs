@@ -94,8 +94,8 @@ pub struct Payload(Box<RawValue>);
 impl Payload {
     /// The payload of a server-side event, which keeps it as a `Value`.
     pub fn from_value(value: &serde_json::Value) -> Payload {
-        // A `Value` always serialises; `null` stands in should that ever change.
-        Payload(serde_json::value::to_raw_value(value).unwrap_or_else(|_| null()))
+        // A `Value` always serialises; `null` (the default) stands in should that ever change.
+        Payload(serde_json::value::to_raw_value(value).unwrap_or_default())
     }
 
     /// The payload as `T`, or `None` when it is not one (an event from a newer server).
@@ -107,10 +107,6 @@ impl Payload {
     pub fn get(&self) -> &str {
         self.0.get()
     }
-}
-
-fn null() -> Box<RawValue> {
-    RawValue::from_string("null".to_owned()).unwrap_or_else(|_| unreachable!("`null` is JSON"))
 }
 
 impl PartialEq for Payload {
