@@ -45,6 +45,19 @@ pub enum LinkState {
     Offline,
 }
 
+impl LinkState {
+    /// Its name in the page: the indicator's `data-state`.
+    pub fn name(self) -> &'static str {
+        match self {
+            LinkState::Idle => "idle",
+            LinkState::Connecting => "connecting",
+            LinkState::Live => "live",
+            LinkState::Reconnecting { .. } => "reconnecting",
+            LinkState::Offline => "offline",
+        }
+    }
+}
+
 type Handler = Arc<dyn Fn(&EventEnvelope) + Send + Sync>;
 type Reload = Arc<dyn Fn() + Send + Sync>;
 
@@ -283,7 +296,7 @@ pub fn LinkIndicator(live: Live) -> impl IntoView {
     view! {
         <span
             class=class
-            data-state=move || format!("{:?}", live.state.get()).to_lowercase()
+            data-state=move || live.state.get().name()
             data-transport=move || if live.fallback.get() { "sse" } else { "websocket" }
             title=move || live.fallback.get().then_some("Live over plain HTTP: this network blocks WebSockets")
             role="status"

@@ -54,11 +54,21 @@ async fn load_board(shop_id: i64) -> Result<BoardData, ApiFailure> {
 pub fn BoardPage() -> impl IntoView {
     let query = use_query_map();
     let shop_param = move || query.with(|q| q.get("shop").and_then(|s| s.parse::<i64>().ok()));
-    let data = page_data(shop_param, |param| async move {
-        // `?shop=<id>`, else the first shop this user works in.
+    let session = crate::session::Session::use_context();
+    let data = page_data(shop_param, move |param| async move {
+        // `?shop=<id>`, else the first shop this user works in (the session has read who
+        // this is already).
         let id = match param {
             Some(id) => Some(id),
-            None => client::get::<crate::api::User>("/auth/me").await?.shop_ids.first().copied(),
+            None => match session.0.await?.user {
+                Some(user) => user.shop_ids.first().copied(),
+                None => {
+                    return Err(crate::api::ErrorDetail {
+                        code: crate::api::ErrorCode::Unauthenticated,
+                        message: "Sign in to see your board.".into(),
+                    })
+                }
+            },
         };
         match id {
             Some(id) => load_board(id).await,

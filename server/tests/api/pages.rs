@@ -2,7 +2,8 @@
 //! each user's page carries exactly what the API shows that user.
 
 use crate::common::*;
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
 
 #[tokio::test]
 async fn a_rendered_order_list_holds_the_users_own_orders_and_no_one_elses() {
@@ -171,4 +172,39 @@ async fn pages_run_only_their_own_scripts_and_every_response_carries_the_securit
     let server = TestServer::start_with(&["--secure-cookie", "true"]).await;
     let res = http.get(format!("{}/login", server.base)).send().await.expect("request");
     assert_eq!(res.headers()["strict-transport-security"], "max-age=31536000; includeSubDomains");
+}
+
+/// An island's data travels in its `data-props` attribute as JSON, single-quoted: whatever a
+/// name holds (quotes of both kinds, markup, entities) stays inside the attribute and reads
+/// back as the same JSON.
+#[tokio::test]
+async fn an_islands_data_stays_inside_its_attribute_whatever_the_names_hold() {
+    let server = TestServer::start().await;
+    let alice = server.login(ALICE).await;
+    let baker = server.login(BAKER).await;
+    let (bakery, loaf) = bakery_loaf(&server, &alice).await;
+    let name = r#"Tom's "best" <b>loaf</b> &amp; 'co'"#;
+    let (status, _) = server.call(Method::PATCH, &format!("/products/{loaf}"), Some(&baker), Some(json!({ "name": name }))).await;
+    assert_eq!(status, StatusCode::OK);
+
+    let (status, html) = server.page(&format!("/shops/{bakery}"), Some(&alice)).await;
+    assert_eq!(status, StatusCode::OK);
+    let props: Vec<Value> = html
+        .split(" data-props='")
+        .skip(1)
+        .map(|rest| {
+            let value = rest.split('\'').next().unwrap_or_default();
+            assert!(!value.contains(['<', '>']), "markup escaped in {value}");
+            let text = value.replace("&#x27;", "'").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&");
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: props read back as JSON: {text}"))
+        })
+        .collect();
+    assert!(!props.is_empty(), "the shop's page has islands with data: {html}");
+    let names: Vec<&str> = props
+        .iter()
+        .filter_map(|p| p["products"].as_array().or_else(|| p["data"]["products"].as_array()))
+        .flatten()
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    assert!(names.contains(&name), "the product's name whole in {props:?}");
 }

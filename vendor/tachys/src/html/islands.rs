@@ -42,9 +42,12 @@ impl<View> Island<View> {
         buf.push_str(component);
         buf.push('"');
         if !props.is_empty() {
-            buf.push_str(" data-props=\"");
-            buf.push_str(&html_escape::encode_double_quoted_attribute(&props));
-            buf.push('"');
+            // Single-quoted: the props are JSON, full of double quotes and with hardly a
+            // single one, so the text goes in nearly as it is rather than every `"` as
+            // `&quot;` (Ordercast's change: see vendor/README.md).
+            buf.push_str(" data-props='");
+            buf.push_str(&html_escape::encode_single_quoted_attribute(&props));
+            buf.push('\'');
         }
         buf.push('>');
     }
