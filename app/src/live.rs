@@ -19,6 +19,7 @@
 //! the same type exists but never connects.
 
 use crate::domain::Topic;
+use crate::pages::common::{day_month, hm};
 use crate::protocol::EventEnvelope;
 use leptos::prelude::*;
 use std::collections::VecDeque;
@@ -316,7 +317,10 @@ pub fn LinkIndicator(live: Live) -> impl IntoView {
 pub fn OfflineCopyNotice() -> impl IntoView {
     crate::tab::enter();
     let live = Live::use_context();
-    let at = move || live.offline_copy.get().map(|t| t.with_timezone(&chrono::Local).format("%H:%M on %-d %b").to_string());
+    let at = move || live.offline_copy.get().map(|t| {
+        let local = t.with_timezone(&chrono::Local);
+        format!("{} on {}", hm(&local), day_month(&local))
+    });
     view! {
         <Show when=move || at().is_some()>
             <div class="offline-copy" role="status">

@@ -14,7 +14,7 @@ use crate::kept::{self, Kept};
 use crate::domain::timing::{timer, Urgency};
 use crate::domain::{EventType, OrderStatus};
 use crate::live::{LinkState, Live};
-use crate::pages::common::{every, live_title, loaded, money, page_data, Clock, OrderActions, PaymentBadge, StatusBadge};
+use crate::pages::common::{every, hms, live_title, loaded, money, page_data, Clock, OrderActions, PaymentBadge, StatusBadge};
 use crate::patch::{catalog_change, chitty_of, order_of, patch_chitties, patch_orders, patch_products, patch_staff, stock_low_of, CatalogChange};
 use crate::protocol::EventEnvelope;
 use crate::toast::Toasts;
@@ -460,7 +460,7 @@ fn Board(data: BoardData) -> impl IntoView {
 /// being done about it.
 #[component]
 fn StaleBanner(live: Live) -> impl IntoView {
-    let as_of = move || live.down_since.get().map(|t| t.with_timezone(&chrono::Local).format("%H:%M:%S").to_string()).unwrap_or_default();
+    let as_of = move || live.down_since.get().map(|t| hms(&t.with_timezone(&chrono::Local))).unwrap_or_default();
     view! {
         <Show when=move || live.is_down()>
             <div class="stale-banner" role="alert">

@@ -7,7 +7,7 @@ use crate::domain::{allowed, Actor, OrderState, OrderStatus, PaymentStatus};
 use crate::patch::age;
 use crate::session::Session;
 use crate::toast::Toasts;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Timelike, Utc};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::components::Redirect;
@@ -113,7 +113,7 @@ impl Clock {
         if let Some(ViewerZone(zone)) = use_context::<ViewerZone>() {
             return short_time_in(&zone, at);
         }
-        at.format("%H:%M UTC").to_string()
+        format!("{} UTC", hm(&at))
     }
 
     /// `at` as "12:40 on 3 Mar 2026" in the viewer's zone; until hydrated as [`short_time`]
@@ -122,28 +122,47 @@ impl Clock {
     /// [`short_time`]: Clock::short_time
     pub fn local_time(&self, at: DateTime<Utc>) -> String {
         if self.hydrated() {
-            return at.with_timezone(&chrono::Local).format(LOCAL_TIME).to_string();
+            return time_on_date(&at.with_timezone(&chrono::Local));
         }
         #[cfg(feature = "ssr")]
         if let Some(ViewerZone(zone)) = use_context::<ViewerZone>() {
-            return at.with_timezone(&zone).format(LOCAL_TIME).to_string();
+            return time_on_date(&at.with_timezone(&zone));
         }
         format_time(at)
     }
 }
 
-const LOCAL_TIME: &str = "%H:%M on %-d %b %Y";
-
-fn short_time_in<Z: chrono::TimeZone>(zone: &Z, at: DateTime<Utc>) -> String
-where
-    Z::Offset: std::fmt::Display,
-{
+fn short_time_in<Z: chrono::TimeZone>(zone: &Z, at: DateTime<Utc>) -> String {
     let local = at.with_timezone(zone);
     if local.date_naive() == Utc::now().with_timezone(zone).date_naive() {
-        local.format("%H:%M").to_string()
+        hm(&local)
     } else {
-        local.format("%-d %b %H:%M").to_string()
+        format!("{} {}", day_month(&local), hm(&local))
     }
+}
+
+// Times as text, from their fields: chrono's `format` parses its pattern at run time, and its
+// parser and formatter were 2 % of the WASM for these few fixed shapes.
+const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+/// "09:05".
+pub fn hm(t: &impl Timelike) -> String {
+    format!("{:02}:{:02}", t.hour(), t.minute())
+}
+
+/// "09:05:07".
+pub fn hms(t: &impl Timelike) -> String {
+    format!("{:02}:{:02}:{:02}", t.hour(), t.minute(), t.second())
+}
+
+/// "3 Mar".
+pub fn day_month(d: &impl Datelike) -> String {
+    format!("{} {}", d.day(), MONTHS[d.month0() as usize % 12])
+}
+
+/// "09:05 on 3 Mar 2026".
+fn time_on_date(t: &(impl Timelike + Datelike)) -> String {
+    format!("{} on {} {}", hm(t), day_month(t), t.year())
 }
 
 /// The viewer's time zone as their browser named it on an earlier page (the `tz` cookie the
@@ -208,7 +227,7 @@ fn intl_money(minor: i64, currency: &str) -> Option<String> {
 }
 
 pub fn format_time(at: DateTime<Utc>) -> String {
-    at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+    format!("{}-{:02}-{:02} {} UTC", at.year(), at.month(), at.day(), hms(&at))
 }
 
 #[component]
@@ -453,7 +472,25 @@ pub fn query_escape(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::query_escape;
+    use super::{day_month, format_time, hm, hms, query_escape, time_on_date};
+    use chrono::{TimeZone, Utc};
+
+    #[test]
+    fn times_read_as_chronos_patterns_would_write_them() {
+        let zone = chrono::FixedOffset::east_opt(5 * 3600 + 1800).unwrap();
+        for at in [
+            Utc.with_ymd_and_hms(2026, 3, 3, 9, 5, 7).unwrap(),
+            Utc.with_ymd_and_hms(2026, 12, 31, 23, 59, 59).unwrap(),
+            Utc.with_ymd_and_hms(2027, 1, 10, 0, 0, 0).unwrap(),
+        ] {
+            let local = at.with_timezone(&zone);
+            assert_eq!(hm(&local), local.format("%H:%M").to_string());
+            assert_eq!(hms(&local), local.format("%H:%M:%S").to_string());
+            assert_eq!(day_month(&local), local.format("%-d %b").to_string());
+            assert_eq!(time_on_date(&local), local.format("%H:%M on %-d %b %Y").to_string());
+            assert_eq!(format_time(at), at.format("%Y-%m-%d %H:%M:%S UTC").to_string());
+        }
+    }
 
     #[test]
     fn query_text_is_percent_encoded() {

@@ -9,7 +9,7 @@ use crate::domain::timing::{expected_at, STAGES};
 use crate::domain::OrderStatus;
 use serde::{Deserialize, Serialize};
 use crate::live::Live;
-use crate::pages::common::{live_title, loaded, money, page_data, Clock, Pager, OrderActions, OrderItems, PaymentBadge, StatusBadge, Timeline};
+use crate::pages::common::{hm, live_title, loaded, money, page_data, Clock, Pager, OrderActions, OrderItems, PaymentBadge, StatusBadge, Timeline};
 use crate::patch::{order_of, patch_orders};
 use crate::protocol::EventEnvelope;
 use leptos::prelude::*;
@@ -205,7 +205,7 @@ fn OrderDetail(data: TrackerData) -> impl IntoView {
         };
         let at = expected_at(status, since, target, medians.as_ref()?, now)?;
         let mins = (at - now).num_minutes().max(1);
-        Some(format!("{what} around {} (in about {mins} min)", at.with_timezone(&chrono::Local).format("%H:%M")))
+        Some(format!("{what} around {} (in about {mins} min)", hm(&at.with_timezone(&chrono::Local))))
     };
 
     live_title(move || order.with(|o| format!("Order #{} · {} · Ordercast", o.id, o.status.label())));
