@@ -518,7 +518,7 @@ mod client {
             }
             // Signed out elsewhere or disabled: retrying cannot help, signing in can.
             if e.code() == close::SESSION_ENDED {
-                let _ = window().location().set_href("/login");
+                crate::tab::go("/login");
                 return;
             }
             let since = opened_at.get();
@@ -553,7 +553,7 @@ mod client {
             let answered = match crate::client::get::<crate::api::User>("/auth/me").await {
                 Ok(_) => true,
                 Err(e) if crate::client::is_signed_out(&e) => {
-                    let _ = window().location().set_href("/login");
+                    crate::tab::go("/login");
                     return;
                 }
                 Err(_) => false,
@@ -613,7 +613,7 @@ mod client {
             }
             let code = e.data().as_string().and_then(|text| serde_json::from_str::<Closed>(&text).ok()).map(|c| c.code);
             if code == Some(close::SESSION_ENDED) {
-                let _ = window().location().set_href("/login");
+                crate::tab::go("/login");
                 return;
             }
             schedule_retry(live, generation);
@@ -636,7 +636,7 @@ mod client {
                 leptos::task::spawn_local(async {
                     if let Err(e) = crate::client::get::<crate::api::User>("/auth/me").await {
                         if crate::client::is_signed_out(&e) {
-                            let _ = window().location().set_href("/login");
+                            crate::tab::go("/login");
                         }
                     }
                 });
