@@ -70,7 +70,7 @@ pub fn PushSwitch() -> impl IntoView {
 #[cfg(feature = "hydrate")]
 mod browser {
     use super::PushState;
-    use crate::api::{NewPushSubscription, PushKey, PushSubscriptionList};
+    use crate::api::{PushKey, PushSubscriptionList};
     use leptos::prelude::*;
     use wasm_bindgen::{JsCast, JsValue};
     use wasm_bindgen_futures::JsFuture;
@@ -143,12 +143,10 @@ mod browser {
             },
             Err(e) => return PushState::Failed(message(e)),
         };
-        // `toJSON()`: the endpoint and keys, base64url, as the server takes them.
-        let Ok(json) = js_sys::JSON::stringify(&sub) else { return PushState::Failed("Unreadable subscription.".into()) };
-        let Ok(mut body) = serde_json::from_str::<NewPushSubscription>(&String::from(json)) else {
-            return PushState::Failed("Unreadable subscription.".into());
-        };
-        body.device = Some(device_name());
+        // `toJSON()`: the endpoint and keys, base64url, as the server takes them
+        // (`NewPushSubscription`), with this device's name added. Passed on as the browser
+        // wrote it: the server reads and checks it, the WASM need not decode it too.
+        let Some(body) = subscription_json(&sub) else { return PushState::Failed("Unreadable subscription.".into()) };
         match crate::client::send::<_, serde::de::IgnoredAny>(crate::client::Method::Post, "/push/subscriptions", &body).await {
             Ok(_) => PushState::On,
             Err(e) => {
@@ -172,6 +170,13 @@ mod browser {
             }
         }
         PushState::Off
+    }
+
+    /// The subscription as the server takes it: the browser's own JSON of it and `device`.
+    fn subscription_json(sub: &PushSubscription) -> Option<Box<serde_json::value::RawValue>> {
+        let object = js_sys::JSON::parse(&String::from(js_sys::JSON::stringify(sub).ok()?)).ok()?;
+        js_sys::Reflect::set(&object, &"device".into(), &device_name().into()).ok()?;
+        serde_json::value::RawValue::from_string(js_sys::JSON::stringify(&object).ok()?.into()).ok()
     }
 
     /// What the user's devices list calls this one: the browser and platform, roughly.

@@ -69,6 +69,42 @@ test("the app is installable and a push shows a notification that opens the orde
   await page.screenshot({ path: test.info().outputPath("orders-push-switch-360px.png") });
 });
 
+test("turning notifications on registers this device with the server, and turning them off forgets it", async ({ device }) => {
+  const page = await device({ width: 360, height: 740 });
+  await page.context().grantPermissions(["notifications"]);
+  // Headless Chromium has no push service to subscribe with, so the browser's half is stood
+  // in for: a subscription as a browser makes one (`toJSON()`: endpoint, keys). The server's
+  // half, pushing to it, is tested against a fake push service in server/tests/api/push.rs.
+  await page.addInitScript(() => {
+    const b64 = (bytes: number[]) => btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+    const json = { endpoint: "https://push.invalid/ordercast-e2e", expirationTime: null, keys: { p256dh: b64([4, ...Array(64).fill(7)]), auth: b64(Array(16).fill(9)) } };
+    let current: unknown = null;
+    const made = Object.create(PushSubscription.prototype, {
+      endpoint: { value: json.endpoint },
+      toJSON: { value: () => json },
+      unsubscribe: { value: async () => ((current = null), true) },
+    });
+    PushManager.prototype.subscribe = async () => (current = made);
+    PushManager.prototype.getSubscription = async () => current as PushSubscription | null;
+  });
+  await signIn(page, "alice@ordercast.test", /\/shops$/);
+  await openLink(page, "My orders");
+  await controlled(page);
+  const mine = async () => (await (await page.request.get("/api/v1/push/subscriptions")).json()).items;
+  expect(await mine()).toEqual([]);
+
+  const toggle = page.getByRole("switch", { name: "Notify me on this device" });
+  await expect(toggle).toBeEnabled();
+  await toggle.click();
+  await expect(toggle).toHaveAttribute("aria-checked", "true");
+  expect(await mine()).toEqual([expect.objectContaining({ endpoint: "https://push.invalid/ordercast-e2e", device: expect.stringMatching(/^Chrome on /) })]);
+  await expect(page.locator(".push-note")).toHaveCount(0);
+
+  await toggle.click();
+  await expect(toggle).toHaveAttribute("aria-checked", "false");
+  expect(await mine()).toEqual([]);
+});
+
 test("turning notifications on says why when this browser cannot reach a push service", async ({ device }) => {
   const page = await device({ width: 1280, height: 800 });
   await page.context().grantPermissions(["notifications"]);
