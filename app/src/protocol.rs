@@ -147,7 +147,7 @@ impl ControlMessage {
     /// Decodes a control message whose `type` is `kind`: the fields of every kind read as one
     /// flat object, then those this kind needs taken from it. (Serde's decoder for an
     /// internally tagged enum buffers the object in its generic form first: that machinery
-    /// was a fortieth of the WASM, for seven small messages.)
+    /// was 2 % of the WASM, for seven small messages.)
     fn from_json(kind: &str, text: &str) -> Result<ControlMessage, serde_json::Error> {
         use serde::de::Error;
         #[derive(Deserialize)]

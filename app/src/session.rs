@@ -48,7 +48,11 @@ pub async fn load() -> Result<SessionInfo, ApiFailure> {
     Ok(SessionInfo { user: Some(user), shops: shops.items, seq: shops.seq })
 }
 
-/// The session resource, as context.
+/// The session resource, as context. Its value is also written into every page, where no
+/// browser reads it (the islands get who is signed in as props, [`crate::tab::TabLink`]).
+/// Read as an `AsyncDerived` instead (as [`crate::pages::common::page_data`] reads pages'
+/// data), the pages no longer carried it, but the board's render took 3.4–4.0 ms instead of
+/// 2.4–2.5 (docs/BENCHMARKS.md, 2026-11-28): kept a resource until that is understood.
 #[derive(Clone, Copy)]
 pub struct Session(pub Resource<Result<SessionInfo, ApiFailure>>);
 
