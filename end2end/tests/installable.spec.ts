@@ -100,8 +100,10 @@ test("turning notifications on registers this device with the server, and turnin
   expect(await mine()).toEqual([expect.objectContaining({ endpoint: "https://push.invalid/ordercast-e2e", device: expect.stringMatching(/^Chrome on /) })]);
   await expect(page.locator(".push-note")).toHaveCount(0);
 
+  // While it works the switch is off and disabled; done, it is enabled again.
   await toggle.click();
   await expect(toggle).toHaveAttribute("aria-checked", "false");
+  await expect(toggle).toBeEnabled();
   expect(await mine()).toEqual([]);
 });
 
