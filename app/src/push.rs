@@ -23,6 +23,8 @@ enum PushState {
     On,
     /// Subscribing failed; the reason, in words.
     Failed(String),
+    /// Turning off failed: still on, and why, in words.
+    StillOn(String),
 }
 
 #[component]
@@ -30,7 +32,7 @@ pub fn PushSwitch() -> impl IntoView {
     let state = RwSignal::new(PushState::Unknown);
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| leptos::task::spawn_local(async move { state.set(browser::current().await) }));
-    let on = move || state.get() == PushState::On;
+    let on = move || matches!(state.get(), PushState::On | PushState::StillOn(_));
     let toggle = move |_| {
         #[cfg(feature = "hydrate")]
         {
@@ -44,7 +46,7 @@ pub fn PushSwitch() -> impl IntoView {
     let note = move || match state.get() {
         PushState::Unsupported => Some("This browser cannot show notifications from this site.".to_owned()),
         PushState::Blocked => Some("Notifications are blocked for this site in the browser's settings.".to_owned()),
-        PushState::Failed(why) => Some(why),
+        PushState::Failed(why) | PushState::StillOn(why) => Some(why),
         _ => None,
     };
     view! {
@@ -156,20 +158,35 @@ mod browser {
         }
     }
 
+    /// Tells the server to forget this device, then ends the browser's subscription. Should
+    /// the server not hear it, the switch says so and stays on (the server would go on
+    /// pushing here), so that trying again can finish the job.
     pub async fn unsubscribe() -> PushState {
         let Some(reg) = registration().await else { return PushState::Unsupported };
         if let Some(sub) = subscription(&reg).await {
-            let endpoint = sub.endpoint();
-            if let Ok(mine) = crate::client::get::<PushSubscriptionList>("/push/subscriptions").await {
-                for device in mine.items.iter().filter(|d| d.endpoint == endpoint) {
-                    let _ = gloo_net::http::Request::delete(&format!("/api/v1/push/subscriptions/{}", device.id)).send().await;
-                }
+            if let Err(why) = forget(&sub.endpoint()).await {
+                return PushState::StillOn(format!("Notifications are still on: {why}."));
             }
             if let Ok(p) = sub.unsubscribe() {
                 let _ = JsFuture::from(p).await;
             }
         }
         PushState::Off
+    }
+
+    /// Removes the server's record of the device at `endpoint` (any number: none is fine).
+    async fn forget(endpoint: &str) -> Result<(), String> {
+        let mine = crate::client::get::<PushSubscriptionList>("/push/subscriptions").await.map_err(|e| e.message)?;
+        for device in mine.items.iter().filter(|d| d.endpoint == endpoint) {
+            let url = format!("/api/v1/push/subscriptions/{}", device.id);
+            match gloo_net::http::Request::delete(&url).send().await {
+                // Gone already (another tab of this browser got there first) is gone.
+                Ok(r) if r.ok() || r.status() == 404 => {}
+                Ok(r) => return Err(format!("the server answered {}; try again in a moment", r.status())),
+                Err(_) => return Err("the server cannot be reached; check the connection and try again".into()),
+            }
+        }
+        Ok(())
     }
 
     /// The subscription as the server takes it: the browser's own JSON of it and `device`.

@@ -5,9 +5,10 @@ import { test, signIn, accessible, ROOT, startServer, stopServer, openLink } fro
 
 // The installable app: the manifest and service worker, notifications from pushes, and the
 // shell that opens offline. What headless Chromium cannot do here: subscribe to a real push
-// service (it needs Google's, over the internet); the push is delivered through DevTools'
-// `ServiceWorker.deliverPushMessage` instead, and the server's side of Web Push is tested
-// against a fake push service in server/tests/api/push.rs.
+// service (it needs Google's, over the internet) or receive a push from one. So a push is
+// dispatched in the page's own service worker, and a subscription is stood in for where the
+// switch makes one; the server's side of Web Push is tested against a fake push service in
+// server/tests/api/push.rs.
 
 /** Waits until the service worker is active, and reloads the page so that it is in charge of it. */
 async function controlled(page: Page) {
@@ -100,10 +101,25 @@ test("turning notifications on registers this device with the server, and turnin
   expect(await mine()).toEqual([expect.objectContaining({ endpoint: "https://push.invalid/ordercast-e2e", device: expect.stringMatching(/^Chrome on /) })]);
   await expect(page.locator(".push-note")).toHaveCount(0);
 
+  // Turning off while the server cannot take it: the switch stays on and says so (the
+  // server would go on pushing here), and trying again finishes the job.
+  await page.route("**/api/v1/push/subscriptions/*", (route) =>
+    route.request().method() === "DELETE" ? route.fulfill({ status: 503, body: "" }) : route.fallback(),
+  );
+  await toggle.click();
+  await expect(page.locator(".push-note")).toContainText("still on");
+  await expect(toggle).toHaveAttribute("aria-checked", "true");
+  await expect(toggle).toBeEnabled();
+  expect(await mine()).toHaveLength(1);
+  await accessible(page, ".push-switch");
+  await page.screenshot({ path: test.info().outputPath("orders-push-still-on-360px.png") });
+  await page.unroute("**/api/v1/push/subscriptions/*");
+
   // While it works the switch is off and disabled; done, it is enabled again.
   await toggle.click();
   await expect(toggle).toHaveAttribute("aria-checked", "false");
   await expect(toggle).toBeEnabled();
+  await expect(page.locator(".push-note")).toHaveCount(0);
   expect(await mine()).toEqual([]);
 });
 
