@@ -48,17 +48,16 @@ pub async fn load() -> Result<SessionInfo, ApiFailure> {
     Ok(SessionInfo { user: Some(user), shops: shops.items, seq: shops.seq })
 }
 
-/// The session resource, as context. Its value is also written into every page, where no
-/// browser reads it (the islands get who is signed in as props, [`crate::tab::TabLink`]).
-/// Read as an `AsyncDerived` instead (as [`crate::pages::common::page_data`] reads pages'
-/// data), the pages no longer carried it, but the board's render took 3.4–4.0 ms instead of
-/// 2.4–2.5 (docs/BENCHMARKS.md, 2026-11-28): kept a resource until that is understood.
+/// The session, as context. Read while the server renders the page; not a `Resource`, which
+/// would also write it (the user and every shop) into every page for a browser to hydrate
+/// from, and no browser reads it: the islands get who is signed in as props
+/// ([`crate::tab::TabLink`]).
 #[derive(Clone, Copy)]
-pub struct Session(pub Resource<Result<SessionInfo, ApiFailure>>);
+pub struct Session(pub AsyncDerived<Result<SessionInfo, ApiFailure>>);
 
 impl Session {
     pub fn provide() -> Session {
-        let session = Session(Resource::new(|| (), |_| load()));
+        let session = Session(AsyncDerived::new(load));
         provide_context(session);
         session
     }
