@@ -115,7 +115,8 @@ pub fn sentence(text: &str) -> String {
     let text = text.trim();
     let mut chars = text.chars();
     let Some(first) = chars.next() else { return String::new() };
-    let mut out: String = first.to_uppercase().chain(chars).collect();
+    let mut out = crate::text::upper(first.encode_utf8(&mut [0; 4]));
+    out.push_str(chars.as_str());
     if !out.ends_with(['.', '!', '?', '…']) {
         out.push('.');
     }
@@ -187,6 +188,7 @@ pub struct LoginRequest {
 pub struct LoginResponse {
     /// Bearer token for API clients; browsers get the same session as an HttpOnly cookie.
     pub token: String,
+    #[serde(deserialize_with = "crate::timestamp::utc")]
     pub expires_at: DateTime<Utc>,
     pub user: User,
 }
@@ -207,6 +209,7 @@ pub struct Shop {
     pub warn_after_mins: i64,
     /// ...and red after this many.
     pub late_after_mins: i64,
+    #[serde(deserialize_with = "crate::timestamp::utc")]
     pub updated_at: DateTime<Utc>,
 }
 
@@ -376,6 +379,7 @@ pub struct Product {
     pub stock: i64,
     pub low_stock_threshold: i64,
     pub available: bool,
+    #[serde(deserialize_with = "crate::timestamp::utc")]
     pub updated_at: DateTime<Utc>,
 }
 
@@ -432,6 +436,7 @@ pub struct StatusChange {
     pub status: OrderStatus,
     pub change: OrderChange,
     pub by_user_id: i64,
+    #[serde(deserialize_with = "crate::timestamp::utc")]
     pub at: DateTime<Utc>,
     pub note: Option<String>,
 }
@@ -460,7 +465,9 @@ pub struct Order {
     pub payment_status: PaymentStatus,
     /// Increases by one with every change; clients keep the snapshot with the highest.
     pub version: i64,
+    #[serde(deserialize_with = "crate::timestamp::utc")]
     pub created_at: DateTime<Utc>,
+    #[serde(deserialize_with = "crate::timestamp::utc")]
     pub updated_at: DateTime<Utc>,
     /// Oldest first.
     pub history: Vec<StatusChange>,
@@ -714,6 +721,7 @@ impl Board {
 pub struct FigureList {
     pub items: Vec<ShopFigures>,
     /// The start of the 24 hours the figures cover.
+    #[serde(deserialize_with = "crate::timestamp::utc")]
     pub since: DateTime<Utc>,
     pub seq: i64,
 }
@@ -746,6 +754,7 @@ pub struct Notification {
     pub severity: Severity,
     pub text: String,
     pub from_user_id: i64,
+    #[serde(deserialize_with = "crate::timestamp::utc")]
     pub at: DateTime<Utc>,
 }
 
@@ -1039,7 +1048,9 @@ pub struct Chitty {
     pub order_id: Option<i64>,
     /// Increases by one with every change; clients keep the snapshot with the highest.
     pub version: i64,
+    #[serde(deserialize_with = "crate::timestamp::utc")]
     pub created_at: DateTime<Utc>,
+    #[serde(deserialize_with = "crate::timestamp::utc")]
     pub updated_at: DateTime<Utc>,
 }
 
@@ -1132,6 +1143,7 @@ pub struct PushSubscription {
     pub id: i64,
     pub endpoint: String,
     pub device: String,
+    #[serde(deserialize_with = "crate::timestamp::utc")]
     pub created_at: DateTime<Utc>,
 }
 

@@ -89,6 +89,21 @@ pub async fn send<B: Serialize, T: DeserializeOwned>(method: Method, path: &str,
     }
 }
 
+/// `text` for a URL's query string: everything but RFC 3986's unreserved characters
+/// percent-encoded, the same on the server and in the browser (so hydration agrees). Form
+/// fields ([`post_form`]) are encoded the same way.
+pub fn query_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// Posts a form (urlencoded, as the browser would) to one of the site's server functions and
 /// reads the function's value. Browser only. Asking for JSON makes the function answer with
 /// its value rather than with the redirect a plain form post gets.
@@ -97,7 +112,7 @@ pub async fn post_form<T: DeserializeOwned>(url: &str, fields: &[(&str, &str)]) 
     {
         let body = fields
             .iter()
-            .map(|(name, value)| format!("{name}={}", String::from(js_sys::encode_uri_component(value))))
+            .map(|(name, value)| format!("{name}={}", query_escape(value)))
             .collect::<Vec<_>>()
             .join("&");
         let request = gloo_net::http::Request::post(url)
@@ -111,6 +126,25 @@ pub async fn post_form<T: DeserializeOwned>(url: &str, fields: &[(&str, &str)]) 
     {
         let _ = (url, fields);
         Err(failure("forms are sent from the browser"))
+    }
+}
+
+/// `DELETE /api/v1{path}`. Browser only. Already gone (404) counts as done: whoever asked
+/// wanted it gone.
+pub async fn delete(path: &str) -> Result<(), ApiFailure> {
+    #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
+    {
+        let sent = gloo_net::http::Request::delete(&format!("/api/v1{path}")).send().await;
+        match browser::answer(sent).await {
+            Ok(_) => Ok(()),
+            Err(e) if e.code == ErrorCode::NotFound => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+    #[cfg(not(all(feature = "hydrate", not(feature = "ssr"))))]
+    {
+        let _ = path;
+        Err(failure("changes are sent from the browser"))
     }
 }
 
@@ -129,17 +163,35 @@ mod browser {
     use crate::api::ErrorBody;
     use serde::de::DeserializeOwned;
 
+    /// The answer to a request that expects JSON back: the value, or why not, in words.
     pub async fn finish<T: DeserializeOwned>(
         sent: Result<gloo_net::http::Response, gloo_net::Error>,
     ) -> Result<T, ApiFailure> {
+        answer(sent).await?.json::<T>().await.map_err(|e| failure(e.to_string()))
+    }
+
+    /// A successful response, or the API's error (or a stand-in for it) as a page says it.
+    pub async fn answer(sent: Result<gloo_net::http::Response, gloo_net::Error>) -> Result<gloo_net::http::Response, ApiFailure> {
         let response = sent.map_err(|_| failure("the server cannot be reached; check the connection and try again"))?;
         if response.ok() {
-            response.json::<T>().await.map_err(|e| failure(e.to_string()))
-        } else {
-            match response.json::<ErrorBody>().await {
-                Ok(body) => Err(body.error.humane()),
-                Err(_) => Err(failure(format!("the server answered {} {}; try again in a moment", response.status(), response.status_text()))),
-            }
+            return Ok(response);
         }
+        match response.json::<ErrorBody>().await {
+            Ok(body) => Err(body.error.humane()),
+            Err(_) => Err(failure(format!("the server answered {} {}; try again in a moment", response.status(), response.status_text()))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::query_escape;
+
+    #[test]
+    fn query_text_is_percent_encoded() {
+        assert_eq!(query_escape("Bob & co"), "Bob%20%26%20co");
+        assert_eq!(query_escape("#12"), "%2312");
+        assert_eq!(query_escape("crème"), "cr%C3%A8me");
+        assert_eq!(query_escape("a-b_c.d~"), "a-b_c.d~");
     }
 }

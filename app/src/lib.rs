@@ -3,6 +3,8 @@
 //! - [`domain`]: the order state machine, access rules, event topics and input limits (pure).
 //! - [`api`] and [`protocol`]: the REST API's JSON shapes and the socket's messages.
 //! - [`patch`] and [`cart`]: how events change what a page shows, and the customer's cart (pure).
+//! - [`timestamp`] and [`text`]: reading the API's timestamps and changing the case of text,
+//!   without chrono's general parser or Unicode's tables in the WASM.
 //! - [`client`], [`session`], [`live`]: the pages' access to the API, who is signed in, and the
 //!   tab's one live connection.
 //! - [`pages`]: the Leptos pages, rendered on the server (`ssr`); the browser (`hydrate`)
@@ -32,6 +34,8 @@ pub mod routes;
 pub mod scripts;
 pub mod session;
 pub mod tab;
+pub mod text;
+pub mod timestamp;
 pub mod toast;
 
 use leptos::prelude::*;

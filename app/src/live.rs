@@ -360,8 +360,7 @@ mod client {
     fn start(live: Live) {
         // Opened from the service worker's copy: what is on screen is as of then.
         let copied = document().document_element().and_then(|html| html.get_attribute("data-offline-copy"));
-        if let Some(at) = copied.and_then(|at| chrono::DateTime::parse_from_rfc3339(&at).ok()) {
-            let at = at.with_timezone(&chrono::Utc);
+        if let Some(at) = copied.and_then(|at| crate::timestamp::parse(&at)) {
             live.offline_copy.set(Some(at));
             live.down_since.set(Some(at));
         }

@@ -104,6 +104,7 @@ struct AvailabilityData {
     shop_id: i64,
     product_id: i64,
     available: bool,
+    #[serde(default, deserialize_with = "crate::timestamp::utc_opt")]
     updated_at: Option<DateTime<Utc>>,
 }
 #[derive(Deserialize)]
@@ -111,6 +112,7 @@ struct StockData {
     shop_id: i64,
     product_id: i64,
     stock: i64,
+    #[serde(default, deserialize_with = "crate::timestamp::utc_opt")]
     updated_at: Option<DateTime<Utc>>,
 }
 

@@ -79,6 +79,7 @@ pub struct EventEnvelope {
     pub seq: i64,
     /// The topic through which this connection receives the event.
     pub topic: Topic,
+    #[serde(deserialize_with = "crate::timestamp::utc")]
     pub at: DateTime<Utc>,
     pub data: Payload,
 }

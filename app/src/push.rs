@@ -165,7 +165,7 @@ mod browser {
         let Some(reg) = registration().await else { return PushState::Unsupported };
         if let Some(sub) = subscription(&reg).await {
             if let Err(why) = forget(&sub.endpoint()).await {
-                return PushState::StillOn(format!("Notifications are still on: {why}."));
+                return PushState::StillOn(format!("Notifications are still on. {}", why.message));
             }
             if let Ok(p) = sub.unsubscribe() {
                 let _ = JsFuture::from(p).await;
@@ -174,17 +174,12 @@ mod browser {
         PushState::Off
     }
 
-    /// Removes the server's record of the device at `endpoint` (any number: none is fine).
-    async fn forget(endpoint: &str) -> Result<(), String> {
-        let mine = crate::client::get::<PushSubscriptionList>("/push/subscriptions").await.map_err(|e| e.message)?;
+    /// Removes the server's records of the device at `endpoint` (any number: none is fine, and
+    /// one another tab of this browser removed first is gone already).
+    async fn forget(endpoint: &str) -> Result<(), crate::client::ApiFailure> {
+        let mine = crate::client::get::<PushSubscriptionList>("/push/subscriptions").await?;
         for device in mine.items.iter().filter(|d| d.endpoint == endpoint) {
-            let url = format!("/api/v1/push/subscriptions/{}", device.id);
-            match gloo_net::http::Request::delete(&url).send().await {
-                // Gone already (another tab of this browser got there first) is gone.
-                Ok(r) if r.ok() || r.status() == 404 => {}
-                Ok(r) => return Err(format!("the server answered {}; try again in a moment", r.status())),
-                Err(_) => return Err("the server cannot be reached; check the connection and try again".into()),
-            }
+            crate::client::delete(&format!("/push/subscriptions/{}", device.id)).await?;
         }
         Ok(())
     }

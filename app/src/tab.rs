@@ -71,7 +71,7 @@ fn create() -> Shared {
             let by_me = order.history.last().is_some_and(|h| Some(h.by_user_id) == me);
             // One toast per order, the latest change; none while the page shows its status.
             if mine && !by_me && event.event_type == crate::domain::EventType::OrderUpdated && !shows_order_status(order.id) {
-                let text = format!("Order #{} is now {}", order.id, order.status.label().to_lowercase());
+                let text = format!("Order #{} is now {}", order.id, order.status.label().to_ascii_lowercase());
                 toasts.push_keyed(crate::api::Severity::Info, Some(format!("order-{}", order.id)), text);
             }
         }

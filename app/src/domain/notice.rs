@@ -75,7 +75,7 @@ pub fn for_event(event_type: EventType, seq: i64, data: &serde_json::Value) -> O
                 _ => return None,
             };
             let notice = Notice {
-                title: format!("Order #{} is {}", order.id, order.status.label().to_lowercase()),
+                title: format!("Order #{} is {}", order.id, order.status.label().to_ascii_lowercase()),
                 body,
                 url: format!("/orders/{}", order.id),
                 tag: format!("order-{}", order.id),

@@ -10,7 +10,8 @@ use crate::api::{
 use crate::client::{self, ApiFailure, Method};
 use crate::domain::{EventType, OrderStatus};
 use crate::live::{LinkState, Live};
-use crate::pages::common::{every, loaded, money, page_data, query_escape, Clock, Pager, PaymentBadge, StatusBadge};
+use crate::client::query_escape;
+use crate::pages::common::{every, loaded, money, page_data, Clock, Pager, PaymentBadge, StatusBadge};
 use crate::patch::{catalog_change, order_of, patch_orders, patch_shops};
 use crate::protocol::EventEnvelope;
 use crate::toast::Toasts;

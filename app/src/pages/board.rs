@@ -625,7 +625,7 @@ fn OrderCard(
                 {if open {
                     view! {
                         <span class="timer" title=format!("In “{}” since {}", status.label(), since.to_rfc3339())>
-                            <span class="sr-only">{format!("In {} for ", status.label().to_lowercase())}</span>
+                            <span class="sr-only">{format!("In {} for ", status.label().to_ascii_lowercase())}</span>
                             {move || waited().map(timer).unwrap_or_default()}
                             {move || (urgency() == Urgency::Late).then_some(view! { <span class="sr-only">" (late)"</span> })}
                         </span>

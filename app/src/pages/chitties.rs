@@ -8,6 +8,7 @@ use crate::domain::chitty::{MIN_PROPOSAL_CONFIDENCE, SURE_CONFIDENCE};
 use crate::domain::{validation, ChittyStatus};
 use crate::live::Live;
 use crate::pages::common::{loaded, page_data, Clock, StatusBadge};
+use crate::text::lower;
 use crate::patch::{chitty_of, order_of};
 use crate::protocol::EventEnvelope;
 use crate::toast::Toasts;
@@ -370,8 +371,8 @@ fn ListCard(
         let lines = drafts.get_untracked();
         let mut items = Vec::new();
         for (n, line) in lines.iter().enumerate() {
-            let wanted = line.product.trim().to_lowercase();
-            let Some(product) = products.with_untracked(|p| p.iter().find(|p| p.name.to_lowercase() == wanted).map(|p| p.id)) else {
+            let wanted = lower(line.product.trim());
+            let Some(product) = products.with_untracked(|p| p.iter().find(|p| lower(&p.name) == wanted).map(|p| p.id)) else {
                 toasts.push(Severity::Warning, format!("Line {}: pick a product from the list.", n + 1));
                 return;
             };

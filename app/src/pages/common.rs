@@ -359,7 +359,7 @@ pub fn OrderActions(order: Order, actor: Actor, done: Callback<Order>, #[prop(op
     };
     let advance = can.advance.map(|next| view! {
         <button type="button" class="advance" disabled=move || busy.get() on:click=move |_| run(OrderRequest::Advance(next))>
-            {format!("Mark {}", next.label().to_lowercase())}
+            {format!("Mark {}", next.label().to_ascii_lowercase())}
         </button>
     });
     // Verifying a payment is the primary action only when nothing else moves the order on.
@@ -456,23 +456,9 @@ pub fn every(period: std::time::Duration, f: impl Fn() + Clone + 'static) {
     });
 }
 
-/// `text` for a URL's query string: everything but RFC 3986's unreserved characters
-/// percent-encoded, the same on the server and in the browser (so hydration agrees).
-pub fn query_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
-    use super::{day_month, format_time, hm, hms, query_escape, time_on_date};
+    use super::{day_month, format_time, hm, hms, time_on_date};
     use chrono::{TimeZone, Utc};
 
     #[test]
@@ -490,13 +476,5 @@ mod tests {
             assert_eq!(time_on_date(&local), local.format("%H:%M on %-d %b %Y").to_string());
             assert_eq!(format_time(at), at.format("%Y-%m-%d %H:%M:%S UTC").to_string());
         }
-    }
-
-    #[test]
-    fn query_text_is_percent_encoded() {
-        assert_eq!(query_escape("Bob & co"), "Bob%20%26%20co");
-        assert_eq!(query_escape("#12"), "%2312");
-        assert_eq!(query_escape("crème"), "cr%C3%A8me");
-        assert_eq!(query_escape("a-b_c.d~"), "a-b_c.d~");
     }
 }

@@ -68,7 +68,7 @@ fn ShopForm(shop: Option<Shop>, shops: RwSignal<Vec<Shop>>) -> impl IntoView {
                         address: Some(address.get_untracked()),
                         phone: Some(phone.get_untracked()),
                         opening_hours: Some(hours.get_untracked()),
-                        currency: Some(currency.get_untracked().trim().to_uppercase()),
+                        currency: Some(currency.get_untracked().trim().to_ascii_uppercase()),
                         warn_after_mins: Some(warn_after),
                         late_after_mins: Some(late_after),
                         ..Default::default()
@@ -81,7 +81,7 @@ fn ShopForm(shop: Option<Shop>, shops: RwSignal<Vec<Shop>>) -> impl IntoView {
                         address: address.get_untracked(),
                         phone: phone.get_untracked(),
                         opening_hours: hours.get_untracked(),
-                        currency: Some(currency.get_untracked().trim().to_uppercase()),
+                        currency: Some(currency.get_untracked().trim().to_ascii_uppercase()),
                     };
                     client::send::<_, Shop>(Method::Post, "/shops", &new).await
                 }
