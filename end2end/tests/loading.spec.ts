@@ -31,6 +31,29 @@ test("assets have content-hashed names, come brotli- or gzip-compressed and are 
   await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
 });
 
+test("a customer's page sends at most 250 KB of WASM (brotli), the budget a slow phone was given", async ({ device }) => {
+  // Issue 10's budget, as Chromium counts the bytes a first visit receives, so that code which
+  // would outgrow it fails here rather than in a later measurement (docs/BENCHMARKS.md: the
+  // staff pages, which load more, are over it still and not checked here).
+  for (const [who, path] of [["alice", "/shops/1"], ["alice", "/orders"], [null, "/login"]] as const) {
+    const page = await device(); // a fresh cache each time, and no service worker yet
+    if (who) {
+      const login = await page.request.post("/api/v1/auth/login", { data: { email: `${who}@ordercast.test`, password: "ordercast" } });
+      expect(login.ok()).toBeTruthy();
+    }
+    const wasm: Promise<number>[] = [];
+    page.on("requestfinished", (request) => {
+      if (new URL(request.url()).pathname.endsWith(".wasm")) wasm.push(request.sizes().then((s) => s.responseBodySize));
+    });
+    await page.goto(path);
+    await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+    const sizes = await Promise.all(wasm);
+    expect(sizes.length, path).toBeGreaterThan(0);
+    const sent = sizes.reduce((a, b) => a + b, 0);
+    expect(sent, `${path}: ${sizes.join(" + ")} bytes of WASM`).toBeLessThanOrEqual(250_000);
+  }
+});
+
 test("a tap on Add before the page is interactive is kept and counts once it is", async ({ page }) => {
   // Signed in through the API (the context shares its cookie), then the WASM is held back
   // until the tap has been made.
