@@ -195,39 +195,45 @@ impl LoginThrottle {
         now - chrono::Duration::from_std(self.window).unwrap_or(chrono::Duration::zero())
     }
 
-    /// `Err` (429, with the seconds until the next attempt is allowed) when a limit is reached.
-    pub async fn check(&self, db: &Db, email: &str, ip: Option<IpAddr>) -> Result<(), ApiError> {
-        let now = Utc::now();
-        let mut conn = db.read().await?;
-        for (key, limit) in self.keys(email, ip) {
-            if let Some((count, start)) = store::login_failures::get(&mut conn, &key, self.window_from(now)).await? {
-                if count >= i64::from(limit) {
-                    let ends = start + chrono::Duration::from_std(self.window).unwrap_or(chrono::Duration::zero());
-                    let wait = (ends - now).num_seconds().max(1) as u64;
-                    let mut err = ApiError::new(
-                        ErrorCode::TooManyRequests,
-                        format!("too many failed sign-ins; try again in {wait} seconds"),
-                    );
-                    err.retry_after = Some(wait);
-                    return Err(err);
-                }
-            }
-        }
-        Ok(())
-    }
-
-    pub async fn record_failure(&self, db: &Db, email: &str, ip: Option<IpAddr>) -> Result<(), ApiError> {
+    /// Counts a sign-in attempt before its password is checked, and refuses it (429, with the
+    /// seconds until the next attempt is allowed) past either limit. Counting first is what
+    /// makes the limit hold against attempts sent all at once: each takes its number in one
+    /// write, so only the first `limit` of them go on to the password. An attempt that
+    /// succeeds is taken back ([`LoginThrottle::succeeded`]); a failed one stays counted.
+    pub async fn attempt(&self, db: &Db, email: &str, ip: Option<IpAddr>) -> Result<(), ApiError> {
         let now = Utc::now();
         let mut tx = db.begin_write().await?;
-        for (key, _) in self.keys(email, ip) {
-            store::login_failures::record(&mut tx, &key, now, self.window_from(now)).await?;
+        let mut refused = None;
+        for (key, limit) in self.keys(email, ip) {
+            let (count, start) = store::login_failures::record(&mut tx, &key, now, self.window_from(now)).await?;
+            if count > i64::from(limit) {
+                let ends = start + chrono::Duration::from_std(self.window).unwrap_or(chrono::Duration::zero());
+                refused = refused.max(Some((ends - now).num_seconds().max(1) as u64));
+            }
         }
         tx.commit().await?;
-        Ok(())
+        match refused {
+            None => Ok(()),
+            Some(wait) => {
+                let mut err = ApiError::new(ErrorCode::TooManyRequests, format!("too many failed sign-ins; try again in {wait} seconds"));
+                err.retry_after = Some(wait);
+                Err(err)
+            }
+        }
     }
 
-    pub async fn record_success(&self, db: &Db, email: &str) -> Result<(), ApiError> {
-        store::login_failures::clear(&mut db.write().await?, &Self::email_key(email)).await?;
+    /// A counted attempt signed in: the email's failures are forgiven, and this attempt no
+    /// longer counts against the address (many people may sign in from one shop's network).
+    pub async fn succeeded(&self, db: &Db, email: &str, ip: Option<IpAddr>) -> Result<(), ApiError> {
+        let mut tx = db.begin_write().await?;
+        for (key, _) in self.keys(email, ip) {
+            if key == Self::email_key(email) {
+                store::login_failures::clear(&mut tx, &key).await?;
+            } else {
+                store::login_failures::take_back(&mut tx, &key).await?;
+            }
+        }
+        tx.commit().await?;
         Ok(())
     }
 

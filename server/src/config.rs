@@ -60,6 +60,12 @@ pub struct Config {
     #[arg(long, env = "ORDERCAST_LOGIN_ATTEMPTS", default_value_t = 5)]
     pub login_attempts: u32,
 
+    /// Load balancers in front of this server (their addresses, comma-separated): a request
+    /// from one of them counts as coming from the client it names in `X-Forwarded-For`, for the
+    /// per-address sign-in limit. Without it every client behind a proxy shares one limit.
+    #[arg(long = "trusted-proxy", env = "ORDERCAST_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+
     /// Length of the failed sign-in window, in seconds.
     #[arg(long, env = "ORDERCAST_LOGIN_WINDOW_SECS", default_value_t = 15 * 60)]
     pub login_window_secs: u64,

@@ -220,6 +220,11 @@ impl Tx {
         !self.events.is_empty()
     }
 
+    /// How many outbox rows commit will write: they are numbered in the order appended.
+    pub fn pending_events(&self) -> usize {
+        self.events.len()
+    }
+
     /// Writes the pending events and commits. Returns the last `seq` written, if any.
     ///
     /// The events are written as the last statements before `COMMIT`. On PostgreSQL they get

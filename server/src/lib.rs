@@ -20,6 +20,7 @@
 pub mod api;
 pub mod assets;
 pub mod auth;
+pub mod client_addr;
 pub mod board_cache;
 pub mod chitty;
 pub mod config;
@@ -110,6 +111,7 @@ pub fn router(state: AppState) -> Router {
         Router::new()
     };
     let https = state.config.secure_cookie;
+    let proxies = client_addr::TrustedProxies::new(&state.config.trusted_proxies);
     let router = Router::new()
         .merge(conformance)
         .nest("/api/v1", api::router())
@@ -137,6 +139,7 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         // Pages and API answers are always current; assets under /pkg set their own caching.
         .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-cache")))
+        .layer(axum::middleware::from_fn_with_state(proxies, client_addr::resolve))
         .with_state(state);
     security::layer(router, https).layer(TraceLayer::new_for_http())
 }

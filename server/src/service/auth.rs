@@ -11,7 +11,7 @@ use app::domain::EventType;
 use serde_json::json;
 
 pub async fn login(state: &AppState, email: &str, password: &str, ip: Option<IpAddr>) -> ApiResult<LoginResponse> {
-    state.throttle.check(&state.db, email, ip).await?;
+    state.throttle.attempt(&state.db, email, ip).await?;
     let creds = store::users::credentials(&mut state.db.read().await?, email).await?;
     let (user_id, hash, enabled) = match creds {
         Some(c) => (Some(c.id), c.password_hash, !c.disabled),
@@ -21,11 +21,10 @@ pub async fn login(state: &AppState, email: &str, password: &str, ip: Option<IpA
     let user_id = match user_id {
         Some(id) if matches && enabled => id,
         _ => {
-            state.throttle.record_failure(&state.db, email, ip).await?;
             return Err(ApiError::new(ErrorCode::InvalidCredentials, "wrong email or password"));
         }
     };
-    state.throttle.record_success(&state.db, email).await?;
+    state.throttle.succeeded(&state.db, email, ip).await?;
 
     let token = new_token();
     let now = super::now();
@@ -38,12 +37,14 @@ pub async fn login(state: &AppState, email: &str, password: &str, ip: Option<IpA
     Ok(LoginResponse { token, expires_at, user })
 }
 
-/// Ends the session of this token, and its sockets on every node. Unknown tokens are fine: the
-/// result is the same.
+/// Ends the session of this token, its sockets on every node and the notifications of the
+/// devices it turned them on for (the next person at a shared screen must not see this user's
+/// orders). Unknown tokens are fine: the result is the same.
 pub async fn logout(state: &AppState, token: &str) -> ApiResult<()> {
     let hash = token_hash(&state.config.secret, token);
     let mut tx = state.db.begin_write().await?;
     if let Some(user_id) = store::sessions::delete(&mut tx, &hash).await? {
+        store::push::delete_of_session(&mut tx, &hash).await?;
         store::events::append(&mut tx, EventType::SessionEnded, &[], &json!({ "user_id": user_id, "session": hash }), super::now());
     }
     super::commit(state, tx).await?;

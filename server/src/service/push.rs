@@ -64,7 +64,7 @@ pub async fn subscribe(state: &AppState, session: &Session, new: NewPushSubscrip
             format!("at most {MAX_DEVICES_PER_USER} devices get notifications; turn one off first"),
         ));
     }
-    let saved = store::push::upsert(&mut tx, session.user.id, &new.endpoint, &new.keys.p256dh, &new.keys.auth, device, super::now()).await?;
+    let saved = store::push::upsert(&mut tx, session.user.id, session.token_hash.as_deref(), &new.endpoint, &new.keys.p256dh, &new.keys.auth, device, super::now()).await?;
     tx.commit().await?;
     // Customers' connections count for presence from now on, so a live screen is not pushed.
     state.hub.track_presence_of_everyone(true);

@@ -1,31 +1,34 @@
-//! Failed sign-ins per key (`email:…` or `ip:…`) in a fixed window, shared by every node.
+//! Sign-in attempts that failed (or are being checked) per key (`email:…` or `ip:…`) in a fixed
+//! window, shared by every node.
 
 use crate::db::AsConn;
 use crate::on;
 use chrono::{DateTime, Utc};
 
-/// The failures of `key` in a window that started after `window_from`: (count, window start).
-pub async fn get(c: &mut impl AsConn, key: &str, window_from: DateTime<Utc>) -> sqlx::Result<Option<(i64, DateTime<Utc>)>> {
-    on!(c, |c| sqlx::query_as("SELECT failures, window_start FROM login_failures WHERE key = $1 AND window_start > $2")
-        .bind(key)
-        .bind(window_from)
-        .fetch_optional(&mut *c)
-        .await)
-}
-
-/// Counts one failure; a window that started at or before `window_from` starts again at `now`.
-pub async fn record(c: &mut impl AsConn, key: &str, now: DateTime<Utc>, window_from: DateTime<Utc>) -> sqlx::Result<()> {
-    on!(c, |c| sqlx::query(
+/// Counts one attempt; a window that started at or before `window_from` starts again at `now`.
+/// Returns the count with this one, and when its window started.
+pub async fn record(c: &mut impl AsConn, key: &str, now: DateTime<Utc>, window_from: DateTime<Utc>) -> sqlx::Result<(i64, DateTime<Utc>)> {
+    on!(c, |c| sqlx::query_as(
         "INSERT INTO login_failures (key, failures, window_start) VALUES ($1, 1, $2) \
          ON CONFLICT (key) DO UPDATE SET \
            failures = CASE WHEN login_failures.window_start > $3 THEN login_failures.failures + 1 ELSE 1 END, \
-           window_start = CASE WHEN login_failures.window_start > $3 THEN login_failures.window_start ELSE $2 END",
+           window_start = CASE WHEN login_failures.window_start > $3 THEN login_failures.window_start ELSE $2 END \
+         RETURNING failures, window_start",
     )
     .bind(key)
     .bind(now)
     .bind(window_from)
-    .execute(&mut *c)
-    .await.map(|r| r.rows_affected()))?;
+    .fetch_one(&mut *c)
+    .await)
+}
+
+/// Takes back one attempt counted against `key` (it succeeded).
+pub async fn take_back(c: &mut impl AsConn, key: &str) -> sqlx::Result<()> {
+    on!(c, |c| sqlx::query("UPDATE login_failures SET failures = failures - 1 WHERE key = $1 AND failures > 0")
+        .bind(key)
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected()))?;
     Ok(())
 }
 

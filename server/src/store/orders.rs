@@ -40,7 +40,7 @@ fn select_orders(sqlite: bool) -> &'static str {
     let [lite, pg] = SQL.get_or_init(|| {
         let sql = |agg: &str, array: &str, text: &str| {
             format!(
-                "SELECT o.id, o.shop_id, s.name AS shop_name, s.currency, o.customer_id, u.name AS customer_name, \
+                "SELECT o.id, o.shop_id, s.name AS shop_name, COALESCE(o.currency, s.currency) AS currency, o.customer_id, u.name AS customer_name, \
                  o.total_minor, o.status, o.payment_status, o.version, o.created_at, o.updated_at, \
                  (SELECT COALESCE({agg}({array}(i.product_id, i.name, i.unit_price_minor, i.quantity) ORDER BY i.position), '[]'){text} \
                   FROM order_items i WHERE i.order_id = o.id) AS items, \
@@ -199,11 +199,11 @@ pub async fn list(conn: &mut impl AsConn, scope: &Scope, limit: i64, offset: i64
 pub async fn summary(conn: &mut impl AsConn, scope: &Scope) -> sqlx::Result<Summary> {
     let rows: Vec<(String, i64, i64)> = on!(conn, |c| {
         let mut qb = QueryBuilder::new(
-            "SELECT s.currency, COUNT(*), CAST(COALESCE(SUM(CASE WHEN o.status = 'cancelled' THEN 0 ELSE o.total_minor END), 0) AS BIGINT) \
+            "SELECT COALESCE(o.currency, s.currency) AS currency, COUNT(*), CAST(COALESCE(SUM(CASE WHEN o.status = 'cancelled' THEN 0 ELSE o.total_minor END), 0) AS BIGINT) \
              FROM orders o JOIN shops s ON s.id = o.shop_id JOIN users u ON u.id = o.customer_id",
         );
         push_scope(&mut qb, scope);
-        qb.push(" GROUP BY s.currency ORDER BY s.currency");
+        qb.push(" GROUP BY COALESCE(o.currency, s.currency) ORDER BY 1");
         qb.build_query_as().fetch_all(&mut *c).await
     })?;
     Ok(Summary {
@@ -302,8 +302,8 @@ pub async fn insert(
     now: DateTime<Utc>,
 ) -> sqlx::Result<i64> {
     on!(conn, |c| sqlx::query_scalar(
-        "INSERT INTO orders (shop_id, customer_id, total_minor, status, payment_status, version, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, 1, $6, $7) RETURNING id",
+        "INSERT INTO orders (shop_id, customer_id, total_minor, status, payment_status, version, created_at, updated_at, currency) \
+         VALUES ($1, $2, $3, $4, $5, 1, $6, $7, (SELECT currency FROM shops WHERE id = $1)) RETURNING id",
     )
     .bind(shop_id)
     .bind(customer_id)

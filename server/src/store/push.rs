@@ -35,10 +35,13 @@ pub async fn insert_keys(c: &mut impl AsConn, private_key: &str, public_key: &st
 }
 
 /// Adds a device, or gives an endpoint already known (the same browser subscribing again,
-/// perhaps signed in as someone else) to this user with its current keys.
+/// perhaps signed in as someone else) to this user with its current keys, kept until the
+/// session `session_hash` (the sign-in that subscribed it) ends by signing out.
+#[allow(clippy::too_many_arguments)]
 pub async fn upsert(
     c: &mut impl AsConn,
     user_id: i64,
+    session_hash: Option<&str>,
     endpoint: &str,
     p256dh: &str,
     auth: &str,
@@ -46,12 +49,15 @@ pub async fn upsert(
     now: DateTime<Utc>,
 ) -> sqlx::Result<Subscription> {
     let sql = format!(
-        "INSERT INTO push_subscriptions (user_id, endpoint, p256dh, auth, device, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
-         ON CONFLICT (endpoint) DO UPDATE SET user_id = excluded.user_id, p256dh = excluded.p256dh, auth = excluded.auth, \
-         device = excluded.device, created_at = excluded.created_at RETURNING {SUBSCRIPTION}"
+        "INSERT INTO push_subscriptions (user_id, session_hash, endpoint, p256dh, auth, device, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) \
+         ON CONFLICT (endpoint) DO UPDATE SET user_id = excluded.user_id, session_hash = excluded.session_hash, \
+         p256dh = excluded.p256dh, auth = excluded.auth, device = excluded.device, created_at = excluded.created_at \
+         RETURNING {SUBSCRIPTION}"
     );
     on!(c, |c| sqlx::query_as(&sql)
         .bind(user_id)
+        .bind(session_hash)
         .bind(endpoint)
         .bind(p256dh)
         .bind(auth)
@@ -80,6 +86,18 @@ pub async fn delete_gone(c: &mut impl AsConn, id: i64) -> sqlx::Result<()> {
 /// Removes every device of a user (disabled).
 pub async fn delete_of_user(c: &mut impl AsConn, user_id: i64) -> sqlx::Result<u64> {
     delete_where(c, "user_id = $1", &[user_id]).await
+}
+
+/// Removes the devices a session subscribed (it signed out); how many went.
+pub async fn delete_of_session(c: &mut impl AsConn, session_hash: &str) -> sqlx::Result<u64> {
+    let ids: Vec<i64> = on!(c, |c| sqlx::query_scalar("SELECT id FROM push_subscriptions WHERE session_hash = $1")
+        .bind(session_hash)
+        .fetch_all(&mut *c)
+        .await)?;
+    for &id in &ids {
+        delete_where(c, "id = $1", &[id]).await?;
+    }
+    Ok(ids.len() as u64)
 }
 
 /// Deletes the subscriptions matching `filter` (over `binds`) and their pending pushes.

@@ -129,6 +129,40 @@ async fn unauthenticated_and_wrong_credentials_are_refused_and_repeated_failures
 }
 
 #[tokio::test]
+async fn guesses_sent_all_at_once_get_no_more_tries_than_one_at_a_time() {
+    let server = TestServer::start_with(&["--login-attempts", "3"]).await;
+    let wrong = json!({"email": BOB, "password": "guess"});
+    let guesses = (0..12).map(|_| server.call(Method::POST, "/auth/login", None, Some(wrong.clone())));
+    let mut answers: Vec<u16> = futures_util::future::join_all(guesses).await.into_iter().map(|(status, _)| status.as_u16()).collect();
+    answers.sort_unstable();
+    assert_eq!(answers, [401, 401, 401, 429, 429, 429, 429, 429, 429, 429, 429, 429], "only three guesses reach the password");
+
+    // Signing in does not use up the address's allowance (15 here): a shop's staff share one.
+    for _ in 0..20 {
+        server.login(ALICE).await;
+    }
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_client_has_an_address_limit_of_its_own() {
+    // One failure per email, so five per address; the proxy is this machine (as with nginx).
+    let server = TestServer::start_with(&["--login-attempts", "1", "--trusted-proxy", "127.0.0.1"]).await;
+    let http = reqwest::Client::new();
+    let sign_in = |forwarded: &'static str, email: String, password: &'static str| {
+        let req = http.post(server.url("/auth/login")).header("x-forwarded-for", forwarded);
+        async move { req.json(&json!({"email": email, "password": password})).send().await.expect("login").status() }
+    };
+    for i in 0..5 {
+        assert_eq!(sign_in("198.51.100.1", format!("guess{i}@x.test"), "x").await, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(sign_in("198.51.100.1", "guess5@x.test".into(), "x").await, StatusCode::TOO_MANY_REQUESTS, "this client's allowance is spent");
+    // Naming another address itself does not help: the proxy appends the one it saw.
+    assert_eq!(sign_in("203.0.113.7, 198.51.100.1", "guess6@x.test".into(), "x").await, StatusCode::TOO_MANY_REQUESTS);
+    // Everyone else behind the same proxy still signs in.
+    assert_eq!(sign_in("203.0.113.7", ALICE.into(), PASSWORD).await, StatusCode::OK);
+}
+
+#[tokio::test]
 async fn a_body_over_the_limit_is_refused_with_connection_close_and_the_pooled_client_goes_on() {
     let server = TestServer::start().await;
     let alice = server.login(ALICE).await;

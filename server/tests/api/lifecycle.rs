@@ -153,9 +153,15 @@ async fn customers_cancel_early_orders_and_shops_close() {
     let bakery = shop_id(&server, &alice, "Corner Bakery").await;
     let loaf = product_id(&server, &alice, bakery, "Sourdough").await;
     let new_order = json!({"shop_id": bakery, "items": [{"product_id": loaf, "quantity": 1}]});
+    let stock = || async {
+        let products = server.get(&format!("/shops/{bakery}/products"), &alice).await;
+        products["items"].as_array().unwrap().iter().find(|p| p["id"] == loaf).unwrap()["stock"].as_i64().unwrap()
+    };
+    let stock_before = stock().await;
 
     let (_, order) = server.call(Method::POST, "/orders", Some(&alice), Some(new_order.clone())).await;
     let id = order["id"].as_i64().unwrap();
+    assert_eq!(stock().await, stock_before - 1);
     let seq = server.max_seq().await;
     let (status, cancelled) = server
         .call(Method::POST, &format!("/orders/{id}/cancel"), Some(&alice), Some(json!({"reason": "ordered twice"})))
@@ -163,9 +169,15 @@ async fn customers_cancel_early_orders_and_shops_close() {
     assert_eq!(status, StatusCode::OK, "{cancelled}");
     assert_eq!(cancelled["status"], "cancelled");
     assert_eq!(cancelled["history"][1]["note"], "ordered twice");
+    // What was set aside for the order can be sold again, and every board hears so.
     let events = server.events_after(seq).await;
-    assert_eq!(types(&events), ["order_updated"]);
+    assert_eq!(types(&events), ["order_updated", "inventory_updated"]);
     assert_eq!(events[0].3["change"], "cancelled");
+    assert_eq!(events[1].3["product_id"], loaf);
+    assert_eq!(events[1].3["previous_stock"], stock_before - 1);
+    assert_eq!(events[1].3["stock"], stock_before);
+    assert_eq!(cancelled["seq"], events[1].0, "the answer is current as of its last event");
+    assert_eq!(stock().await, stock_before);
 
     // Past confirmed, only staff can cancel.
     let (_, order) = server.call(Method::POST, "/orders", Some(&alice), Some(new_order.clone())).await;
@@ -180,6 +192,11 @@ async fn customers_cancel_early_orders_and_shops_close() {
     let (status, o) = server.call(Method::PATCH, &format!("/orders/{id}/status"), Some(&baker), Some(json!({"status": "cancelled", "note": "oven broke"}))).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(o["status"], "cancelled");
+    assert_eq!(stock().await, stock_before, "a cancellation by staff puts the stock back too");
+    // Cancelling again is refused and puts nothing back twice.
+    let (status, _) = server.call(Method::PATCH, &format!("/orders/{id}/status"), Some(&baker), Some(json!({"status": "cancelled"}))).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(stock().await, stock_before);
 
     // A closed shop takes no orders.
     let seq = server.max_seq().await;
@@ -344,7 +361,9 @@ async fn shop_details_and_new_shops_reach_customers_live_and_bad_details_change_
     let alice = server.login(ALICE).await;
     let baker = server.login(BAKER).await;
     let admin = server.login(ADMIN).await;
-    let bakery = shop_id(&server, &alice, "Corner Bakery").await;
+    let (bakery, loaf) = bakery_loaf(&server, &alice).await;
+    let sold_in_pounds = place(&server, &alice, bakery, loaf).await;
+    assert_eq!(sold_in_pounds["currency"], "GBP");
     let mut phone = live(&server, &alice).await;
 
     // Staff change the shop's contact, hours, currency and the board's thresholds.
@@ -352,6 +371,14 @@ async fn shop_details_and_new_shops_reach_customers_live_and_bad_details_change_
     let (status, shop) = server.call(Method::PATCH, &format!("/shops/{bakery}"), Some(&baker), Some(details)).await;
     assert_eq!(status, StatusCode::OK, "{shop}");
     assert_eq!((shop["phone"].as_str(), shop["currency"].as_str(), shop["late_after_mins"].as_i64()), (Some("+44 20 7946 0999"), Some("EUR"), Some(8)));
+    // What was sold keeps the currency it was sold in; new orders are in the new one, and the
+    // shop's totals are summed per currency.
+    let earlier = server.get(&format!("/orders/{}", sold_in_pounds["id"]), &alice).await;
+    assert_eq!(earlier["currency"], "GBP", "{earlier}");
+    assert_eq!(place(&server, &alice, bakery, loaf).await["currency"], "EUR");
+    let orders = server.get(&format!("/orders?shop_id={bakery}"), &baker).await;
+    let currencies: Vec<&str> = orders["sums"].as_array().unwrap().iter().map(|s| s["currency"].as_str().unwrap()).collect();
+    assert_eq!(currencies, ["EUR", "GBP"], "{}", orders["sums"]);
     barrier(&server, &admin, "after details").await;
     let seen = phone.events_until("after details").await;
     let updated: Vec<&Value> = seen.iter().filter(|e| e["type"] == "store_updated").collect();

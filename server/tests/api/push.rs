@@ -265,6 +265,25 @@ async fn devices_are_the_users_own_bad_ones_are_refused_and_disabling_a_user_rem
 }
 
 #[tokio::test]
+async fn signing_out_stops_the_notifications_of_the_devices_that_session_turned_on() {
+    let s = TestServer::start().await;
+    let tablet_session = s.login(ALICE).await;
+    let phone_session = s.login(ALICE).await;
+    let (tablet, phone) = (Device::new(), Device::new());
+    for (session, device, endpoint) in [(&tablet_session, &tablet, "https://push.example/send/tablet"), (&phone_session, &phone, "https://push.example/send/phone")] {
+        let (status, body) = s.call(Method::POST, "/push/subscriptions", Some(session), Some(device.subscription(endpoint))).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+
+    let (status, _) = s.call(Method::POST, "/auth/logout", Some(&tablet_session), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    // The shared tablet is pushed nothing more; the phone, still signed in, still is.
+    let left = s.get("/push/subscriptions", &phone_session).await;
+    let endpoints: Vec<&str> = left["items"].as_array().unwrap().iter().map(|d| d["endpoint"].as_str().unwrap()).collect();
+    assert_eq!(endpoints, ["https://push.example/send/phone"], "{left}");
+}
+
+#[tokio::test]
 async fn a_push_not_yet_taken_survives_the_server_being_killed() {
     let mut service = FakePushService::start().await;
     // A node killed mid-send leaves its push held for the lease: two seconds here.
