@@ -339,7 +339,7 @@ impl Hub {
     /// Applies a change of a user's rights to their open connections: topics they may no
     /// longer follow are dropped, a disabled user's connections end, and each connection's task
     /// is woken to tell its client. Returns how many connections were affected.
-    fn update_user(&self, user_id: i64, actor: Option<Actor>) -> usize {
+    pub(crate) fn update_user(&self, user_id: i64, actor: Option<Actor>) -> usize {
         let mut inner = self.write();
         let ids: Vec<ConnId> = inner.conns.iter().filter(|(_, c)| c.actor.user_id == user_id).map(|(id, _)| *id).collect();
         for &id in &ids {

@@ -197,12 +197,21 @@ impl ClientSession {
         if let Some(recorded) = presence {
             let _ = tokio::time::timeout(PRESENCE_WAIT, recorded).await;
         }
-        // A sign-out committed between the upgrade's check and the registration was applied by
-        // the hub before this connection could hear it: look again now that it would.
+        // A sign-out or a change of rights committed between the upgrade's read and the
+        // registration was applied by the hub before this connection could hear it: look again
+        // now that it would. Rights read now are the latest; the hub brings this user's
+        // connections up to them (a shop taken away meanwhile is not followed a moment longer).
         if let Some(hash) = session.auth.token_hash.clone() {
             let mut conn = session.state.db.read().await.map_err(internal)?;
             if store::sessions::live(&mut conn, &hash, chrono::Utc::now()).await.map_err(internal)?.is_none() {
                 return Err(Disconnect::SessionEnded);
+            }
+            let user = store::users::get(&mut conn, session.auth.user.id).await.map_err(internal)?;
+            match user.map(|u| u.actor()) {
+                Some(now) if now == session.auth.actor => {}
+                now => {
+                    session.state.hub.update_user(session.auth.user.id, now);
+                }
             }
         }
         let seq = session.current_seq().await?;
