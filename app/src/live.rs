@@ -349,6 +349,13 @@ mod client {
     const FALLBACK_AFTER: u32 = 2;
     /// How long the tab stays on the event stream before trying the WebSocket again.
     const WS_RETRY_MS: u64 = 5 * 60_000;
+    /// How often a live WebSocket is asked to answer (`ping`), and how long its answer may
+    /// take before the link counts as dead. A connection can die without a close (a tablet
+    /// that slept, a router that forgot it): the browser's own pongs to the server's pings
+    /// say nothing to the page, and a quiet shop sends nothing, so only an answer asked for
+    /// tells a live link from a dead one that still says "Live".
+    const PING_MS: u64 = 25_000;
+    const PONG_WAIT_MS: u64 = 10_000;
 
     /// Starts the link once the page has hydrated: what the link changes on screen (the
     /// indicator, notices, events applied to the page) must not change the page's structure
@@ -364,11 +371,13 @@ mod client {
             live.offline_copy.set(Some(at));
             live.down_since.set(Some(at));
         }
-        // Come back at once when the network or the tab does.
+        // Come back at once when the network or the tab does, and make sure a link that
+        // still says "Live" after the tab was away is.
         for (target, event) in [("window", "online"), ("document", "visibilitychange")] {
             let cb = Closure::<dyn FnMut()>::new(move || {
                 if document().visibility_state() == web_sys::VisibilityState::Visible {
                     live.reconnect_now();
+                    probe(live);
                 }
             });
             let result = if target == "window" {
@@ -397,7 +406,33 @@ mod client {
             },
             std::time::Duration::from_millis(super::POLL_MS),
         );
+        let _ = set_interval_with_handle(move || probe(live), std::time::Duration::from_millis(PING_MS));
         connect(live);
+    }
+
+    /// Asks a live WebSocket to answer, and reconnects (resuming where the page is) if it has
+    /// said nothing `PONG_WAIT_MS` later. (The event stream needs none of this: the browser
+    /// reconnects it by itself.)
+    fn probe(live: Live) {
+        let socket = LINK.with(|l| match &*l.borrow() {
+            Some(Link::Socket(ws)) => Some(ws.clone()),
+            _ => None,
+        });
+        let Some(ws) = socket.filter(|_| live.state.get_untracked() == LinkState::Live) else { return };
+        let asked = js_sys::Date::now();
+        let generation = live.generation.get_value();
+        if ws.send_with_str(r#"{"type":"ping"}"#).is_err() {
+            return;
+        }
+        set_timeout(
+            move || {
+                let silent = HEARD_AT.with(Cell::get) < asked;
+                if silent && live.generation.get_value() == generation && live.state.get_untracked() == LinkState::Live {
+                    connect(live);
+                }
+            },
+            std::time::Duration::from_millis(PONG_WAIT_MS),
+        );
     }
 
     /// The tab's one link to the server.
@@ -409,6 +444,8 @@ mod client {
     thread_local! {
         /// The tab's current link, closed when a new one replaces it.
         static LINK: RefCell<Option<Link>> = const { RefCell::new(None) };
+        /// When the server last said anything on the current WebSocket (ms since the epoch).
+        static HEARD_AT: Cell<f64> = const { Cell::new(0.0) };
     }
 
     /// Closes the current link, if any, without it scheduling a retry.
@@ -504,6 +541,7 @@ mod client {
             // Live once the server has said `hello`, its first message: by then it has
             // registered this connection and checked the session, which the socket's `open`
             // does not say (a page that counts sockets when it turns live counts this one).
+            HEARD_AT.with(|h| h.set(js_sys::Date::now()));
             if !heard_by_message.replace(true) {
                 live.state.set(LinkState::Live);
             }

@@ -26,6 +26,15 @@ const INFO_MS: u64 = 8_000;
 /// Toasts on screen at most.
 const MAX_TOASTS: usize = 3;
 
+/// Which toast goes when one too many are shown (the last one is the newest): the oldest
+/// information, as a warning stays until read; among warnings only, the oldest. Never the one
+/// just pushed while an older one can go: a busy board's "New order" toasts must be seen
+/// however many low-stock warnings wait.
+fn to_drop(items: &[Toast]) -> usize {
+    let older = &items[..items.len().saturating_sub(1)];
+    older.iter().position(|t| t.severity == Severity::Info).unwrap_or(0)
+}
+
 impl Toasts {
     pub fn provide() -> Toasts {
         let toasts = Toasts { items: RwSignal::new(Vec::new()), next: StoredValue::new(0) };
@@ -50,10 +59,8 @@ impl Toasts {
                 items.retain(|t| t.key != key);
             }
             items.push(Toast { id, severity, text: text.into(), key });
-            // Over the limit, the oldest information goes first: a warning stays until read.
             if items.len() > MAX_TOASTS {
-                let oldest = items.iter().position(|t| t.severity == Severity::Info).unwrap_or(0);
-                items.remove(oldest);
+                items.remove(to_drop(items));
             }
         });
         #[cfg(feature = "hydrate")]
@@ -95,5 +102,23 @@ pub fn severity_name(s: Severity) -> &'static str {
         Severity::Info => "info",
         Severity::Warning => "warning",
         Severity::Critical => "critical",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn toasts(severities: &[Severity]) -> Vec<Toast> {
+        severities.iter().enumerate().map(|(i, &severity)| Toast { id: i as u64, severity, text: String::new(), key: None }).collect()
+    }
+
+    #[test]
+    fn the_oldest_information_goes_first_and_never_the_newest_toast() {
+        use Severity::{Info, Warning};
+        assert_eq!(to_drop(&toasts(&[Warning, Info, Info, Info])), 1);
+        // Three warnings waiting and a new order: the oldest warning makes room, not the order.
+        assert_eq!(to_drop(&toasts(&[Warning, Warning, Warning, Info])), 0);
+        assert_eq!(to_drop(&toasts(&[Warning, Warning, Info, Warning])), 2);
     }
 }

@@ -88,6 +88,19 @@ test("a board whose browser blocks sound asks to be started, and chimes once sta
   } finally {
     await cancelOrders(request, ids);
   }
+
+  // Continuing without sound is kept on this device, and the board keeps saying so.
+  const quiet = await device({ width: 360, height: 740 });
+  await blockSoundUntilClick(quiet);
+  await signIn(quiet, "baker@ordercast.test", /\/board$/);
+  await quiet.goto("/board");
+  await quiet.getByRole("dialog", { name: "Start the board" }).getByRole("button", { name: "Continue without sound" }).click();
+  await expect(quiet.locator(".sound-menu > summary")).toHaveText("Alerts: sound off");
+  await quiet.reload();
+  await expect(quiet.locator(".sound-menu > summary")).toHaveText("Alerts: sound off");
+  await expect(quiet.getByRole("dialog", { name: "Start the board" })).toHaveCount(0);
+  await accessible(quiet, ".board-head");
+  await quiet.screenshot({ path: test.info().outputPath("sound-off-360px.png") });
 });
 
 test("a hidden board counts new orders in its title and raises a system notification for each", async ({ device, request }) => {

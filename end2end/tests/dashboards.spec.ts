@@ -85,7 +85,7 @@ test("an order placed by a customer reaches the shop board and the admin panel, 
   for (const page of [board, admin, phone]) expect(await sameDocument(page)).toBe(true);
 });
 
-test("a product the shopkeeper makes unavailable, low stock and a closing shop show live on the customer's pages", async ({ device }) => {
+test("a product the shopkeeper makes unavailable, low stock and a closing shop show live on the customer's pages", async ({ device, request }) => {
   const board = await device();
   const phone = await device({ width: 360, height: 740 });
   await signIn(board, "grocer@ordercast.test", /\/board$/);
@@ -113,6 +113,29 @@ test("a product the shopkeeper makes unavailable, low stock and a closing shop s
   await apples.getByRole("button", { name: "Save" }).click();
   await expect(board.locator(".toast").filter({ hasText: "Low stock: Apples (1 kg) (3 left)" })).toBeVisible();
   await expect(phone.locator(".product").filter({ hasText: "Apples" }).locator(".stock")).toHaveText("3 left");
+
+  // Sales change the rows in place: a stock field nobody is typing in follows them, and a
+  // number being typed (and the focus) stays where it is.
+  const stockOf = (name: string) => board.locator(".stock-table tr").filter({ hasText: name }).getByRole("spinbutton");
+  const bananaStock = Number(await stockOf("Bananas").inputValue());
+  await stockOf("Apples").fill("40");
+  const shopId = Number(await board.locator(".board-page").getAttribute("data-shop-id"));
+  const alice = { authorization: `Bearer ${await token(request, "alice@ordercast.test")}` };
+  const items = (await (await request.get(`/api/v1/shops/${shopId}/products`, { headers: alice })).json()).items;
+  const idOf = (name: string) => items.find((p: { name: string }) => p.name.startsWith(name)).id;
+  const sold = await request.post("/api/v1/orders", {
+    headers: alice,
+    data: { shop_id: shopId, items: [{ product_id: idOf("Apples"), quantity: 1 }, { product_id: idOf("Bananas"), quantity: 1 }] },
+  });
+  expect(sold.status()).toBe(201);
+  await expect(stockOf("Bananas")).toHaveValue(String(bananaStock - 1));
+  await expect(phone.locator(".product").filter({ hasText: "Apples" }).locator(".stock")).toHaveText("2 left");
+  await expect(stockOf("Apples")).toHaveValue("40");
+  await expect(stockOf("Apples")).toBeFocused();
+  const cancelled = await request.post(`/api/v1/orders/${(await sold.json()).id}/cancel`, { headers: alice });
+  expect(cancelled.status()).toBe(200);
+  await expect(stockOf("Bananas")).toHaveValue(String(bananaStock));
+  await stockOf("Apples").fill("3");
 
   // The shop closes: the shop list and the shop page say so; ordering is blocked.
   await board.getByRole("button", { name: /click to close/ }).click();

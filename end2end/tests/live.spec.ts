@@ -75,6 +75,48 @@ test("a device that loses the network says so and catches up the moment it is ba
   expect(await sameDocument(phone)).toBe(true);
 });
 
+test("a connection that dies without closing is noticed, and the page catches up", async ({ device, request }) => {
+  // A tablet that slept, a router that forgot the connection: the socket stays open but
+  // nothing gets through, and no close ever comes. Here the first socket is cut that way.
+  const page = await device({ width: 360, height: 740 });
+  let sockets = 0;
+  let cut = false;
+  await page.routeWebSocket(/\/ws/, (ws) => {
+    const n = ++sockets;
+    const server = ws.connectToServer();
+    ws.onMessage((m) => { if (!(cut && n === 1)) server.send(m); });
+    server.onMessage((m) => { if (!(cut && n === 1)) ws.send(m); });
+  });
+  const alice = await token(request, "alice@ordercast.test");
+  const products = await (await request.get("/api/v1/shops/1/products", { headers: { authorization: `Bearer ${alice}` } })).json();
+  const placed = await request.post("/api/v1/orders", {
+    headers: { authorization: `Bearer ${alice}` },
+    data: { shop_id: 1, items: [{ product_id: products.items[0].id, quantity: 1 }] },
+  });
+  expect(placed.status()).toBe(201);
+  const id = (await placed.json()).id;
+  await signIn(page, "alice@ordercast.test", /\/shops$/);
+  await openLink(page, "My orders");
+  const status = page.locator(`li.order[data-order-id="${id}"] .status`);
+  await expect(status).toHaveText("Pending");
+  await expect(page.locator(".conn")).toHaveAttribute("data-state", "live");
+
+  cut = true;
+  const baker = await token(request, "baker@ordercast.test");
+  const res = await request.patch(`/api/v1/orders/${id}/status`, {
+    headers: { authorization: `Bearer ${baker}` },
+    data: { status: "confirmed" },
+  });
+  expect(res.status()).toBe(200);
+  // The tab comes back into view: the page asks the server to answer, hears nothing, and
+  // connects again, resuming where it was.
+  await page.evaluate(() => document.dispatchEvent(new Event("visibilitychange")));
+  await expect(status).toHaveText("Confirmed", { timeout: 20_000 });
+  expect(sockets).toBe(2);
+  await expect(page.locator(".conn")).toHaveAttribute("data-state", "live");
+  expect(await sameDocument(page)).toBe(true);
+});
+
 test("where WebSockets are blocked the page goes live over the event stream and follows changes", async ({ device, request }) => {
   for (const viewport of [{ width: 360, height: 740 }, { width: 1280, height: 800 }]) {
     const page = await device(viewport);

@@ -128,7 +128,8 @@ fn Board(data: BoardData) -> impl IntoView {
     Effect::new(move |_| started.set(true));
     // Lists read (or not readable) that nobody has handled yet: they chime like new orders.
     let unacked_lists = RwSignal::new(BTreeSet::<i64>::new());
-    let announced_lists = StoredValue::new(BTreeSet::<i64>::new());
+    // Lists already waiting when the page opened are on screen, not news (as orders are).
+    let announced_lists = StoredValue::new(chitties.with_untracked(|c| c.iter().map(|c| c.id).collect::<BTreeSet<i64>>()));
     // New orders nobody has acknowledged yet; an order that moved on is acknowledged.
     let unacked = RwSignal::new(BTreeSet::<i64>::new());
     let unacked_count = move || unacked.with(|u| u.len()) + unacked_lists.with(|u| u.len());
@@ -236,6 +237,12 @@ fn Board(data: BoardData) -> impl IntoView {
                 for o in fresh.orders.iter().filter(|o| o.status == OrderStatus::Pending && !known.contains(&o.id)) {
                     announce(o.id, &o.customer_name, o.total_minor);
                 }
+                // What moved on while the link was down is acknowledged, as it would have been
+                // live: no chime for an order already delivered.
+                let pending: BTreeSet<i64> = fresh.orders.iter().filter(|o| o.status == OrderStatus::Pending).map(|o| o.id).collect();
+                let waiting: BTreeSet<i64> = fresh.chitties.iter().filter(|c| c.status.awaits_staff()).map(|c| c.id).collect();
+                unacked.update(|u| u.retain(|id| pending.contains(id)));
+                unacked_lists.update(|u| u.retain(|id| waiting.contains(id)));
                 shop.set(fresh.shop);
                 orders.set(fresh.orders);
                 products.set(fresh.products);
@@ -336,7 +343,11 @@ fn Board(data: BoardData) -> impl IntoView {
                         {move || if shop.with(|s| s.is_open) { "Open — click to close" } else { "Closed — click to open" }}
                     </button>
                     <details class="more sound-menu">
-                        <summary>"Alerts"</summary>
+                        // Sound turned off (here or by "Continue without sound") stays off on this
+                        // device: the menu says so, so nobody counts on a chime that will not come.
+                        <summary class:muted=move || !chime.enabled.get()>
+                            {move || if chime.enabled.get() { "Alerts" } else { "Alerts: sound off" }}
+                        </summary>
                         <div class="menu">
                             <label class="switch">
                                 <input type="checkbox" prop:checked=move || chime.enabled.get() on:change=move |ev| chime.set_enabled(event_target_checked(&ev))/>
@@ -673,7 +684,9 @@ fn Products(shop_id: i64, products: RwSignal<Vec<Product>>) -> impl IntoView {
                     <tr><th scope="col">"Product"</th><th scope="col" class="num">"Price"</th><th scope="col">"Stock"</th><th scope="col">"Available"</th></tr>
                 </thead>
                 <tbody>
-                    <For each=move || products.get() key=|p| (p.id, p.stock, p.available, p.updated_at) let:product>
+                    // Keyed by id alone: a sale changes a row's stock in place, and leaves a
+                    // number being typed into its field where it is.
+                    <For each=move || products.get() key=|p| p.id let:product>
                         <ProductEditor product products shop_id/>
                     </For>
                 </tbody>
@@ -686,8 +699,21 @@ fn Products(shop_id: i64, products: RwSignal<Vec<Product>>) -> impl IntoView {
 fn ProductEditor(product: Product, products: RwSignal<Vec<Product>>, shop_id: i64) -> impl IntoView {
     let toasts = Toasts::use_context();
     let id = product.id;
-    let stock = RwSignal::new(product.stock.to_string());
-    let low = crate::domain::validation::is_low_stock(product.stock, product.low_stock_threshold);
+    let now = Memo::new(move |_| products.with(|l| l.iter().find(|p| p.id == id).cloned()).unwrap_or_else(|| product.clone()));
+    let stock = RwSignal::new(now.with_untracked(|p| p.stock.to_string()));
+    // The field follows the live stock until someone types another number into it.
+    let shown = StoredValue::new(now.with_untracked(|p| p.stock));
+    Effect::new(move |_| {
+        let live = now.with(|p| p.stock);
+        let was = shown.get_value();
+        if live != was {
+            shown.set_value(live);
+            if stock.get_untracked().trim() == was.to_string() {
+                stock.set(live.to_string());
+            }
+        }
+    });
+    let low = move || now.with(|p| crate::domain::validation::is_low_stock(p.stock, p.low_stock_threshold));
     let save = move |update: ProductUpdate| {
         spawn_local(async move {
             match client::send::<_, Product>(Method::Patch, &format!("/products/{id}"), &update).await {
@@ -698,12 +724,12 @@ fn ProductEditor(product: Product, products: RwSignal<Vec<Product>>, shop_id: i6
             }
         });
     };
-    let available = product.available;
-    let name = product.name.clone();
+    let available = move || now.with(|p| p.available);
+    let name = move || now.with(|p| p.name.clone());
     view! {
-        <tr data-product-id=id class=if low { "low" } else { "" }>
-            <th scope="row">{product.name.clone()} {low.then(|| view! { <span class="low-badge">"Low"</span> })}</th>
-            <td class="num">{format_minor(product.price_minor)}</td>
+        <tr data-product-id=id class=move || if low() { "low" } else { "" }>
+            <th scope="row">{name} {move || low().then(|| view! { <span class="low-badge">"Low"</span> })}</th>
+            <td class="num">{move || now.with(|p| format_minor(p.price_minor))}</td>
             <td>
                 <form class="stock-form" on:submit=move |ev| {
                     ev.prevent_default();
@@ -712,18 +738,18 @@ fn ProductEditor(product: Product, products: RwSignal<Vec<Product>>, shop_id: i6
                         Err(_) => toasts.push(Severity::Warning, "Stock must be a whole number."),
                     }
                 }>
-                    <input type="number" min="0" step="1" inputmode="numeric" aria-label=format!("Stock of {name}") bind:value=stock/>
+                    <input type="number" min="0" step="1" inputmode="numeric" aria-label=move || format!("Stock of {}", name()) bind:value=stock/>
                     <button type="submit" class="secondary small">"Save"</button>
                 </form>
             </td>
             <td>
                 <button
                     type="button"
-                    class=if available { "secondary small availability on" } else { "secondary small availability off" }
-                    aria-pressed=available.to_string()
-                    on:click=move |_| save(ProductUpdate { available: Some(!available), ..Default::default() })
+                    class=move || if available() { "secondary small availability on" } else { "secondary small availability off" }
+                    aria-pressed=move || available().to_string()
+                    on:click=move |_| save(ProductUpdate { available: Some(!available()), ..Default::default() })
                 >
-                    {if available { "Available" } else { "Unavailable" }}
+                    {move || if available() { "Available" } else { "Unavailable" }}
                 </button>
             </td>
         </tr>

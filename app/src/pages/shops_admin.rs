@@ -16,17 +16,26 @@ pub fn ShopsAdmin(shops: RwSignal<Vec<Shop>>) -> impl IntoView {
         <section class="card shops-admin" aria-labelledby="shops-title">
             <h2 id="shops-title">"Shops"</h2>
             <ul class="shops">
-                <For each=move || shops.get() key=|s| (s.id, s.updated_at) let:shop>
-                    <li class="shop-card" data-shop-id=shop.id data-open=shop.is_open.to_string()>
-                        <div class="shop-line">
-                            <a href=format!("/board?shop={}", shop.id)>{shop.name.clone()}</a>
-                            <OpenBadge open=shop.is_open/>
-                        </div>
-                        <details class="shop-edit">
-                            <summary>"Edit details"</summary>
-                            <ShopForm shop=Some(shop.clone()) shops/>
-                        </details>
-                    </li>
+                // Keyed by id alone: a shop opening or closing, or edited elsewhere, updates its
+                // line in place and leaves a form being filled in open, with what was typed.
+                <For each=move || shops.get() key=|s| s.id let:shop>
+                    {
+                        let id = shop.id;
+                        let now = move |f: fn(&Shop) -> String| shops.with(|l| l.iter().find(|s| s.id == id).map(f).unwrap_or_default());
+                        let open = move || now(|s| s.is_open.to_string());
+                        view! {
+                            <li class="shop-card" data-shop-id=id data-open=open>
+                                <div class="shop-line">
+                                    <a href=format!("/board?shop={id}")>{move || now(|s| s.name.clone())}</a>
+                                    {move || view! { <OpenBadge open=open() == "true"/> }}
+                                </div>
+                                <details class="shop-edit">
+                                    <summary>"Edit details"</summary>
+                                    <ShopForm shop=Some(shop.clone()) shops/>
+                                </details>
+                            </li>
+                        }
+                    }
                 </For>
             </ul>
             <details class="shop-edit">
