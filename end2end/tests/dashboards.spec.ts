@@ -202,10 +202,13 @@ test("a customer orders and a shopkeeper confirms with the keyboard alone", asyn
   await pageLoaded(phone);
   const id = phone.url().split("/").pop()!;
 
-  // "N" goes to the new order; Enter takes its main action, which also acknowledges it.
+  // "N" goes to the new order, from any tab; Enter takes its main action, which also
+  // acknowledges it.
   const card = board.locator(`.order-card[data-order-id="${id}"]`);
   await expect(card).toBeVisible();
   await expect(board.locator(".new-orders")).toBeVisible();
+  await board.keyboard.press("3");
+  await expect(board.getByRole("tab", { name: /Products/ })).toHaveAttribute("aria-selected", "true");
   await board.keyboard.press("n");
   await expect(card).toBeFocused();
   await board.keyboard.press("Enter");

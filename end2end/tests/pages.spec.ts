@@ -117,6 +117,17 @@ test("an admin creates an account, gives a shopkeeper a shop and disables and en
   const t = await token(request, email);
   const me = await (await request.get("/api/v1/auth/me", { headers: { authorization: `Bearer ${t}` } })).json();
   expect(me.shop_ids.length).toBe(2);
+  // A change the server refuses leaves the box as the account still is, and says why.
+  await admin.route("**/api/v1/users/*", (route) =>
+    route.request().method() === "PATCH"
+      ? route.fulfill({ status: 503, contentType: "application/json", body: JSON.stringify({ error: { code: "internal", message: "the server is busy; try again" } }) })
+      : route.continue(),
+  );
+  await row.getByRole("checkbox", { name: "Corner Bakery" }).click();
+  await expect(admin.locator(".toast").filter({ hasText: "try again" })).toBeVisible();
+  await expect(row.getByRole("checkbox", { name: "Corner Bakery" })).toBeChecked();
+  await expect(row.getByRole("checkbox", { name: "Corner Bakery" })).toBeEnabled();
+  await admin.unroute("**/api/v1/users/*");
   await row.getByRole("button", { name: "Disable Sam Shop" }).click();
   await expect(row.getByRole("button", { name: "Enable Sam Shop" })).toBeVisible();
   await expect(sam).toHaveURL(/\/login$/);

@@ -520,7 +520,9 @@ fn keyboard_shortcuts(tab: RwSignal<Tab>, help: RwSignal<bool>, acknowledge_all:
                         Some(id) => format!(".order-card[data-order-id=\"{id}\"]"),
                         None => ".column[data-status=pending] .order-card".to_string(),
                     };
-                    focus(document().query_selector(&selector).ok().flatten());
+                    // From another tab, the orders' panel is shown once the reactive update
+                    // has run (a microtask later): a hidden card cannot take the focus.
+                    request_animation_frame(move || focus(document().query_selector(&selector).ok().flatten()));
                     true
                 }
                 "Enter" if card.as_ref() == target.as_ref() && card.is_some() => {

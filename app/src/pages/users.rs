@@ -79,31 +79,41 @@ fn Users(data: UsersData) -> impl IntoView {
 fn UserRow(user: User, is_me: bool, shops: StoredValue<Vec<Shop>>, replace: impl Fn(User) + Copy + Send + Sync + 'static) -> impl IntoView {
     let toasts = Toasts::use_context();
     let id = user.id;
-    let update = move |body: UserUpdate| {
+    // One change of this account at a time: each is built from the row as shown, so a second
+    // one sent before the first's answer would undo it. The answer redraws the row.
+    let busy = RwSignal::new(false);
+    let update = move |body: UserUpdate, undo: Box<dyn FnOnce()>| {
+        busy.set(true);
         spawn_local(async move {
             match client::send::<_, User>(Method::Patch, &format!("/users/{id}"), &body).await {
                 Ok(u) => replace(u),
-                Err(e) => toasts.push(Severity::Warning, e.message),
+                Err(e) => {
+                    undo();
+                    toasts.push(Severity::Warning, e.message);
+                }
             }
+            busy.try_set(false);
         });
     };
     let disabled = user.disabled;
     let current = user.shop_ids.clone();
     let shop_cell = if user.role == Role::Shopkeeper {
         view! {
-            <fieldset class="shop-access">
+            <fieldset class="shop-access" disabled=move || busy.get()>
                 <legend class="sr-only">{format!("Shops of {}", user.name)}</legend>
                 {shops.get_value().into_iter().map(|shop| {
                     let on = current.contains(&shop.id);
                     let others = current.clone();
                     view! {
                         <label class="switch">
-                            <input type="checkbox" prop:checked=on on:change=move |_| {
+                            <input type="checkbox" prop:checked=on on:change=move |ev| {
                                 let mut ids: Vec<i64> = others.iter().copied().filter(|s| *s != shop.id).collect();
                                 if !on {
                                     ids.push(shop.id);
                                 }
-                                update(UserUpdate { shop_ids: Some(ids), disabled: None });
+                                // Refused: the box shows what the account still has.
+                                let input = event_target::<leptos::web_sys::HtmlInputElement>(&ev);
+                                update(UserUpdate { shop_ids: Some(ids), disabled: None }, Box::new(move || input.set_checked(on)));
                             }/>
                             {shop.name.clone()}
                         </label>
@@ -130,7 +140,8 @@ fn UserRow(user: User, is_me: bool, shops: StoredValue<Vec<Shop>>, replace: impl
                             type="button"
                             class=if disabled { "secondary small" } else { "secondary danger small" }
                             aria-label=format!("{} {}", if disabled { "Enable" } else { "Disable" }, user.name)
-                            on:click=move |_| update(UserUpdate { disabled: Some(!disabled), shop_ids: None })
+                            disabled=move || busy.get()
+                            on:click=move |_| update(UserUpdate { disabled: Some(!disabled), shop_ids: None }, Box::new(|| ()))
                         >
                             {if disabled { "Enable" } else { "Disable" }}
                         </button>
