@@ -1,9 +1,9 @@
 import { expect } from "@playwright/test";
-import { test, signIn, sameDocument, token, horizontalOverflow, tabTo, openLink, loadsPage, pageLoaded } from "./helpers";
+import { test, signIn, sameDocument, token, horizontalOverflow, tabTo, openLink, loadsPage, pageLoaded, rushCustomer } from "./helpers";
 
 test.setTimeout(60_000);
 
-test("an order placed by a customer reaches the shop board and the admin panel, and its progress reaches the customer, all without a reload", async ({ device }) => {
+test("an order placed by a customer reaches the shop board and the admin panel, and its progress reaches the customer, all without a reload", async ({ device, request }) => {
   const board = await device();
   const admin = await device();
   const phone = await device({ width: 360, height: 740 });
@@ -69,9 +69,16 @@ test("an order placed by a customer reaches the shop board and the admin panel, 
   await filter("Status", "confirmed");
   await expect(row.locator(".status")).toHaveText("Confirmed");
 
-  // The customer cancels while that is still allowed; the board moves it to Done.
+  // The customer cancels while that is still allowed; the board moves it to Done. The shop
+  // verifies the payment while the reason is being typed: the page shows it, and leaves the
+  // form, what is typed in it and the focus as they were.
   await detail.getByRole("button", { name: "Cancel order" }).click();
   await detail.getByLabel("Reason").fill("ordered twice");
+  const staff = { authorization: `Bearer ${await token(request, "baker@ordercast.test")}` };
+  expect((await request.post(`/api/v1/orders/${id}/payment/verify`, { headers: staff })).status()).toBe(200);
+  await expect(detail.locator(".order-meta .payment")).toHaveText("Paid");
+  await expect(detail.getByLabel("Reason")).toHaveValue("ordered twice");
+  await expect(detail.getByLabel("Reason")).toBeFocused();
   await detail.getByRole("button", { name: "Confirm cancel" }).click();
   await expect(detail.locator(".page-head .status")).toHaveText("Cancelled");
   await expect(detail.locator(".step-note")).toContainText("ordered twice");
@@ -120,11 +127,12 @@ test("a product the shopkeeper makes unavailable, low stock and a closing shop s
   const bananaStock = Number(await stockOf("Bananas").inputValue());
   await stockOf("Apples").fill("40");
   const shopId = Number(await board.locator(".board-page").getAttribute("data-shop-id"));
-  const alice = { authorization: `Bearer ${await token(request, "alice@ordercast.test")}` };
-  const items = (await (await request.get(`/api/v1/shops/${shopId}/products`, { headers: alice })).json()).items;
+  // Another customer's order (the demo customers' order lists stay as other tests expect them).
+  const rush = { authorization: `Bearer ${await rushCustomer(request)}` };
+  const items = (await (await request.get(`/api/v1/shops/${shopId}/products`, { headers: rush })).json()).items;
   const idOf = (name: string) => items.find((p: { name: string }) => p.name.startsWith(name)).id;
   const sold = await request.post("/api/v1/orders", {
-    headers: alice,
+    headers: rush,
     data: { shop_id: shopId, items: [{ product_id: idOf("Apples"), quantity: 1 }, { product_id: idOf("Bananas"), quantity: 1 }] },
   });
   expect(sold.status()).toBe(201);
@@ -132,7 +140,7 @@ test("a product the shopkeeper makes unavailable, low stock and a closing shop s
   await expect(phone.locator(".product").filter({ hasText: "Apples" }).locator(".stock")).toHaveText("2 left");
   await expect(stockOf("Apples")).toHaveValue("40");
   await expect(stockOf("Apples")).toBeFocused();
-  const cancelled = await request.post(`/api/v1/orders/${(await sold.json()).id}/cancel`, { headers: alice });
+  const cancelled = await request.post(`/api/v1/orders/${(await sold.json()).id}/cancel`, { headers: rush });
   expect(cancelled.status()).toBe(200);
   await expect(stockOf("Bananas")).toHaveValue(String(bananaStock));
   await stockOf("Apples").fill("3");

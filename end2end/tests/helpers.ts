@@ -179,6 +179,18 @@ export async function rushCustomer(request: APIRequestContext): Promise<string> 
   return await token(request, rushEmail);
 }
 
+/** A customer of their own, for a test whose orders must not show on the demo customers' pages. */
+export async function newCustomer(request: APIRequestContext, name: string): Promise<{ email: string; token: string }> {
+  const admin = await token(request, "admin@ordercast.test");
+  const email = `${name.toLowerCase().replace(/\W+/g, "-")}-${Date.now()}@ordercast.test`;
+  const res = await request.post("/api/v1/users", {
+    headers: { authorization: `Bearer ${admin}` },
+    data: { email, name, role: "customer", password: "ordercast" },
+  });
+  expect(res.status()).toBe(201);
+  return { email, token: await token(request, email) };
+}
+
 /**
  * Places `n` one-item orders at the bakery; returns their ids, oldest first. Restocks first,
  * so the tests that place many orders never run the bakery out.

@@ -1,5 +1,5 @@
 import { expect } from "@playwright/test";
-import { test, signIn, sameDocument, token, horizontalOverflow, openLink } from "./helpers";
+import { test, signIn, sameDocument, token, horizontalOverflow, openLink, newCustomer } from "./helpers";
 
 test("status changes and new orders reach every device of the customer without a reload", async ({ device, request }) => {
   // Bob on two devices.
@@ -87,15 +87,15 @@ test("a connection that dies without closing is noticed, and the page catches up
     ws.onMessage((m) => { if (!(cut && n === 1)) server.send(m); });
     server.onMessage((m) => { if (!(cut && n === 1)) ws.send(m); });
   });
-  const alice = await token(request, "alice@ordercast.test");
-  const products = await (await request.get("/api/v1/shops/1/products", { headers: { authorization: `Bearer ${alice}` } })).json();
+  const dana = await newCustomer(request, "Dana Sleep");
+  const products = await (await request.get("/api/v1/shops/1/products", { headers: { authorization: `Bearer ${dana.token}` } })).json();
   const placed = await request.post("/api/v1/orders", {
-    headers: { authorization: `Bearer ${alice}` },
+    headers: { authorization: `Bearer ${dana.token}` },
     data: { shop_id: 1, items: [{ product_id: products.items[0].id, quantity: 1 }] },
   });
   expect(placed.status()).toBe(201);
   const id = (await placed.json()).id;
-  await signIn(page, "alice@ordercast.test", /\/shops$/);
+  await signIn(page, dana.email, /\/shops$/);
   await openLink(page, "My orders");
   const status = page.locator(`li.order[data-order-id="${id}"] .status`);
   await expect(status).toHaveText("Pending");

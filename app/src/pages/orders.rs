@@ -6,6 +6,7 @@
 use crate::api::{Order, OrderList, Shop, ShopTimings, WithSeq};
 use crate::client::{self, ApiFailure};
 use crate::domain::timing::{expected_at, STAGES};
+use crate::domain::order::{allowed, OrderState};
 use crate::domain::OrderStatus;
 use serde::{Deserialize, Serialize};
 use crate::live::Live;
@@ -193,6 +194,19 @@ fn OrderDetail(data: TrackerData) -> impl IntoView {
         }
     });
     let actor = move || crate::tab::viewer().map(|u| u.actor());
+    // The actions are drawn again only when what this viewer may do changes: the shop
+    // verifying the payment leaves a cancel form being filled in, and the focus, as they were.
+    let can = Memo::new(move |_| {
+        let viewer = actor()?;
+        order.with(|o| {
+            let party = viewer.party_to_order(o.customer_id, o.shop_id)?;
+            Some(allowed(OrderState { status: o.status, payment: o.payment_status }, party))
+        })
+    });
+    let actions = move || {
+        can.track();
+        actor().map(|actor| view! { <OrderActions order=order.get_untracked() actor done/> })
+    };
     // "Ready around 12:40 (in 9 min)": from the shop's usual times, once the page knows the
     // viewer's clock and zone.
     let estimate = move || {
@@ -247,12 +261,11 @@ fn OrderDetail(data: TrackerData) -> impl IntoView {
                         <span class="customer">{o.customer_name.clone()}</span>
                         <PaymentBadge payment=o.payment_status/>
                     </p>
-                    <OrderItems order=o.clone()/>
-                    {actor().map(|actor| view! { <OrderActions order=o.clone() actor done/> })}
-                    <h2>"Timeline"</h2>
-                    <Timeline order=o/>
+                    <OrderItems order=o/>
                 }
             }}
+            {actions}
+            {move || view! { <h2>"Timeline"</h2> <Timeline order=order.get()/> }}
             <crate::push::PushSwitch/>
             {shop.map(|shop| view! {
                 <section class="shop-contact" aria-label="The shop">
