@@ -84,6 +84,7 @@ test("an order placed by a customer reaches the shop board and the admin panel, 
   await expect(detail.locator(".step-note")).toContainText("ordered twice");
   await expect(board.locator(`.column[data-status="done"] .order-card[data-order-id="${id}"] .status`)).toHaveText("Cancelled");
   await expect(detail.getByRole("button", { name: "Cancel order" })).toHaveCount(0);
+  await expect(detail.getByRole("button", { name: "Confirm cancel" })).toHaveCount(0);
 
   expect(await horizontalOverflow(phone)).toBeLessThanOrEqual(0);
   await phone.screenshot({ path: test.info().outputPath("order-360px.png"), fullPage: true });

@@ -204,7 +204,8 @@ fn OrderDetail(data: TrackerData) -> impl IntoView {
         })
     });
     let actions = move || {
-        can.track();
+        // Read, not only tracked: a memo nobody reads is never computed, so never changes.
+        let _ = can.get();
         actor().map(|actor| view! { <OrderActions order=order.get_untracked() actor done/> })
     };
     // "Ready around 12:40 (in 9 min)": from the shop's usual times, once the page knows the
