@@ -21,13 +21,14 @@ pub fn ShopsAdmin(shops: RwSignal<Vec<Shop>>) -> impl IntoView {
                 <For each=move || shops.get() key=|s| s.id let:shop>
                     {
                         let id = shop.id;
-                        let now = move |f: fn(&Shop) -> String| shops.with(|l| l.iter().find(|s| s.id == id).map(f).unwrap_or_default());
-                        let open = move || now(|s| s.is_open.to_string());
+                        let first = shop.clone();
+                        let now = Memo::new(move |_| shops.with(|l| l.iter().find(|s| s.id == id).cloned()).unwrap_or_else(|| first.clone()));
+                        let open = move || now.with(|s| s.is_open);
                         view! {
-                            <li class="shop-card" data-shop-id=id data-open=open>
+                            <li class="shop-card" data-shop-id=id data-open=move || open().to_string()>
                                 <div class="shop-line">
-                                    <a href=format!("/board?shop={id}")>{move || now(|s| s.name.clone())}</a>
-                                    {move || view! { <OpenBadge open=open() == "true"/> }}
+                                    <a href=format!("/board?shop={id}")>{move || now.with(|s| s.name.clone())}</a>
+                                    {move || view! { <OpenBadge open=open()/> }}
                                 </div>
                                 <details class="shop-edit">
                                     <summary>"Edit details"</summary>
